@@ -1,0 +1,63 @@
+//! # trn-flight
+//!
+//! The flight core of trn: everything one descent frame needs to turn image patches and
+//! 2-D/3-D correspondences into a map-relative pose, an independent altitude and a verdict
+//! on the laser rangefinder, with no `std`, no allocation and no panics.
+//!
+//! * [`frames`]: latitude/longitude/height, Moon-centred Moon-fixed (MCMF) and the site
+//!   East-North-Up frame on a sphere (f64).
+//! * [`camera`]: pinhole camera with Brown-Conrady distortion, projection with Jacobians,
+//!   bounded-iteration undistortion.
+//! * [`p3p`]: the minimal absolute-pose solver (lambda-twist family).
+//! * [`robust`]: deterministic LO-RANSAC over P3P with a hard iteration budget, Gauss-Newton
+//!   refinement and a 6x6 pose covariance.
+//! * [`ncc`]: zero-mean normalised cross-correlation template search with sub-pixel peaks,
+//!   scalar and SIMD kernels.
+//! * [`dem`]: a heightfield view of the on-board DEM; camera altitude and slant range along
+//!   the boresight by ray marching.
+//! * [`rangefinder`]: the rangefinder monitor (chi-square test against the predicted range).
+//!
+//! Geometry is f64: a lander sees points up to ~15 km away and the minimal solver's
+//! polynomial steps lose digits that f32 does not have. Image kernels are f32.
+//!
+//! Conventions are those of the project's DESIGN.md: the site frame is East-North-Up with its
+//! origin on the reference sphere; the camera frame has +z along the optical axis, +x towards
+//! increasing column and +y towards increasing row; a [`Pose`] holds the camera centre in the
+//! site frame and the unit quaternion rotating camera-frame vectors into the site frame.
+//!
+//! Capacities are the caller's: workspaces and buffers are slices or const-generic arrays
+//! handed in, and running out of room is an error, never a panic or an allocation.
+
+#![no_std]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod camera;
+pub mod dem;
+pub mod frames;
+pub mod linalg;
+pub(crate) mod math;
+pub mod ncc;
+pub mod p3p;
+pub mod pose;
+pub mod rangefinder;
+pub mod rng;
+pub mod robust;
+pub mod stats;
+
+pub use linalg::{Mat3, Mat6, Quat, Vec3};
+pub use pose::Pose;
