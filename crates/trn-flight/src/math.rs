@@ -13,7 +13,7 @@ mod backend {
     extern crate std;
     macro_rules! unary64 { ($($n:ident),*) => { $( #[inline] pub fn $n(x: f64) -> f64 { x.$n() } )* } }
     macro_rules! unary32 { ($($n:ident => $m:ident),*) => { $( #[inline] pub fn $n(x: f32) -> f32 { x.$m() } )* } }
-    unary64!(sqrt, sin, cos, tan, asin, acos, atan, cbrt, exp, ln);
+    unary64!(sqrt, sin, cos, tan, asin, acos, atan, exp, ln);
     unary32!(sqrtf => sqrt, sinf => sin, cosf => cos, atanf => atan);
     #[inline]
     pub fn atan2(y: f64, x: f64) -> f64 {
@@ -50,4 +50,43 @@ pub fn abs(x: f64) -> f64 {
 #[must_use]
 pub fn sqrt_clamped(x: f64) -> f64 {
     sqrt(if x > 0.0 { x } else { 0.0 })
+}
+
+/// Cube root. The libm routine (both the `libm` crate's and the one std links here) emulates
+/// `fma` in software on a baseline x86-64 target and dominated the P3P solve; an exponent
+/// estimate refined by three Halley steps (cubic convergence: 5e-2 -> 1e-4 -> 1e-12 -> ulp)
+/// is exact to a few ulp and several times faster.
+#[inline]
+#[must_use]
+pub fn cbrt(x: f64) -> f64 {
+    let ax = f64::abs(x);
+    if !(ax > 1e-300) || !ax.is_finite() {
+        // Zero, subnormal, NaN and infinity: the exponent trick does not apply.
+        return libm::cbrt(x);
+    }
+    // Dividing the biased exponent by three (with a tuned offset) gives ~5 % accuracy.
+    let mut y = f64::from_bits(ax.to_bits() / 3 + 0x2a9f_7893_782d_a1ce);
+    for _ in 0..3 {
+        let y3 = y * y * y;
+        y *= (y3 + 2.0 * ax) / (2.0 * y3 + ax);
+    }
+    if x < 0.0 { -y } else { y }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cbrt_matches_libm() {
+        let mut x = 1e-290_f64;
+        while x < 1e290 {
+            for v in [x, -x, 1.7 * x, -3.3 * x] {
+                let (a, b) = (super::cbrt(v), libm::cbrt(v));
+                assert!(((a - b) / b).abs() < 4.0 * f64::EPSILON, "{v}: {a} vs {b}");
+            }
+            x *= 1.37;
+        }
+        assert_eq!(super::cbrt(0.0), 0.0);
+        assert_eq!(super::cbrt(-27.0), -3.0);
+        assert!(super::cbrt(f64::NAN).is_nan());
+    }
 }

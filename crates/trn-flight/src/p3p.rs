@@ -133,6 +133,7 @@ impl core::error::Error for P3pError {}
 /// let sols = p3p(&pts, &pts).unwrap();
 /// assert!(sols.as_slice().iter().any(|s| (s.translation).norm() < 1e-9));
 /// ```
+#[inline]
 pub fn p3p(bearings: &[Vec3; 3], points: &[Vec3; 3]) -> Result<P3pSolutions, P3pError> {
     let [b1, b2, b3] = *bearings;
     let [x1, x2, x3] = *points;
@@ -268,14 +269,10 @@ fn solve_depths(a12: f64, a13: f64, a23: f64, c12: f64, c13: f64, c23: f64) -> D
     };
     let d0 = d1.add_scaled(&d2, g);
 
-    let Some((e, sig1, sig2)) = d0.eig_known_zero() else {
+    let Some((e, s)) = d0.line_pair() else {
         return out;
     };
-    let ratio = -sig2 / sig1;
-    if !(ratio >= 0.0) {
-        return out;
-    }
-    let mut s = math::sqrt(ratio);
+    let mut s = s;
     const DISC_TOL: f64 = 1e-12;
     for _ in 0..2 {
         // The pencil's degenerate conic factors into two lines u . l = 0 through the origin.
@@ -373,7 +370,7 @@ fn refine_depths(
         let r2 = *l1 * *l1 - 2.0 * *l1 * *l3 * c13 + *l3 * *l3 - a13;
         let r3 = *l2 * *l2 - 2.0 * *l2 * *l3 * c23 + *l3 * *l3 - a23;
         // Inputs are scaled so the longest edge is 1: this tolerance is relative.
-        if r1.abs() + r2.abs() + r3.abs() < 1e-14 {
+        if r1.abs() + r2.abs() + r3.abs() < 1e-12 {
             return;
         }
         let x11 = *l1 - *l2 * c12;
@@ -472,10 +469,14 @@ impl Sym3 {
         }
     }
 
-    /// Eigenvectors of the two non-zero eigenvalues of a matrix known to be singular,
-    /// larger-magnitude eigenvalue first. The characteristic polynomial is then the
-    /// quadratic `s^2 + p1 s + p0`.
-    fn eig_known_zero(&self) -> Option<((Vec3, Vec3), f64, f64)> {
+    /// For a singular indefinite matrix `sig1 e1 e1^T + sig2 e2 e2^T` (unit `e`), the pair of
+    /// lines `(e1 -+ sqrt(-sig2/sig1) e2) . l = 0` it factors into. The eigenvectors are
+    /// returned unnormalised together with the factor `s` that accounts for their
+    /// lengths, so that `v1 - s v2` and `v1 + s v2` are (multiples of) the two lines: this
+    /// saves the normalisations and divisions of the textbook form. `None` when the
+    /// matrix is not indefinite or the eigenvectors are undefined.
+    fn line_pair(&self) -> Option<((Vec3, Vec3), f64)> {
+        // Characteristic polynomial of a singular matrix: s (s^2 + p1 s + p0).
         let p1 = -self.m00 - self.m11 - self.m22;
         let p0 = -self.m01 * self.m01 - self.m02 * self.m02 - self.m12 * self.m12
             + self.m00 * (self.m11 + self.m22)
@@ -486,17 +487,18 @@ impl Sym3 {
         if sig1.abs() < sig2.abs() {
             core::mem::swap(&mut sig1, &mut sig2);
         }
-        let vec_for = |sig: f64| -> Option<Vec3> {
+        // Eigenvector of eigenvalue sig as (a1, a2, 1) scaled by c (no division).
+        let vec_for = |sig: f64| -> Vec3 {
             let c =
                 sig * sig + self.m00 * self.m11 - sig * (self.m00 + self.m11) - self.m01 * self.m01;
-            let a1 = (sig * self.m02 + self.m01 * self.m12 - self.m02 * self.m11) / c;
-            let a2 = (sig * self.m12 + self.m01 * self.m02 - self.m00 * self.m12) / c;
-            let v = Vec3::new(a1, a2, 1.0).try_normalize()?;
-            v.is_finite().then_some(v)
+            let a1 = sig * self.m02 + self.m01 * self.m12 - self.m02 * self.m11;
+            let a2 = sig * self.m12 + self.m01 * self.m02 - self.m00 * self.m12;
+            Vec3::new(a1, a2, c)
         };
-        let e1 = vec_for(sig1)?;
-        let e2 = vec_for(sig2)?;
-        (sig1.abs() > 0.0).then_some(((e1, e2), sig1, sig2))
+        let v1 = vec_for(sig1);
+        let v2 = vec_for(sig2);
+        let ratio = -sig2 * v1.norm_squared() / (sig1 * v2.norm_squared());
+        (ratio >= 0.0 && ratio.is_finite()).then(|| ((v1, v2), math::sqrt(ratio)))
     }
 }
 

@@ -413,6 +413,8 @@ struct Normal {
     h: Mat6,
     g: [f64; 6],
     cost: f64,
+    /// Cost with every point outside the threshold counted at the threshold (MSAC).
+    truncated_cost: f64,
     count: usize,
 }
 
@@ -450,9 +452,11 @@ impl Model {
         let mut g = [0.0; 6];
         let mut cost = 0.0;
         let mut count = 0usize;
+        let mut outside = 0usize;
         for (m, w) in image.iter().zip(world) {
             let x = self.r.mul_vec(*w - self.c);
             if !(x.z > 1e-9) {
+                outside += 1;
                 continue;
             }
             let iz = 1.0 / x.z;
@@ -460,6 +464,7 @@ impl Model {
             let (ru, rv) = (u - m[0], v - m[1]);
             let r2 = ru * ru + rv * rv;
             if !(r2 < th2) {
+                outside += 1;
                 continue;
             }
             cost += r2;
@@ -484,26 +489,25 @@ impl Model {
             accumulate(&mut h, &mut g, &jv, rv);
         }
         mirror_upper(&mut h);
-        Normal { h, g, cost, count }
+        let truncated_cost = cost + outside as f64 * th2;
+        Normal {
+            h,
+            g,
+            cost,
+            truncated_cost,
+            count,
+        }
     }
 
     fn updated(&self, d: &[f64; 6]) -> Self {
         let dc = Vec3::new(d[0], d[1], d[2]);
         let dt = Vec3::new(d[3], d[4], d[5]);
-        // R_w2c' = exp(-d)^T-free form: R_c2s' = R_c2s exp(d)  =>  R_w2c' = exp(d)^T R_w2c.
+        // R_c2s' = R_c2s exp(d), hence R_w2c' = exp(d)^T R_w2c.
         let e = Quat::from_rotation_vector(dt).to_mat3().transpose();
         Self {
             r: e.mul_mat(&self.r),
             c: self.c + dc,
         }
-    }
-
-    fn cost(&self, image: &[[f64; 2]], world: &[Vec3], th2: f64) -> f64 {
-        image
-            .iter()
-            .zip(world)
-            .map(|(m, w)| self.residual2(m, *w).map_or(th2, |r2| r2.min(th2)))
-            .sum()
     }
 }
 
@@ -528,13 +532,13 @@ fn mirror_upper(h: &mut Mat6) {
 }
 
 /// Levenberg-Marquardt on the truncated least-squares cost: each step uses the points
-/// currently within the threshold and is kept only if the truncated cost decreases.
+/// currently within the threshold and is kept only if the truncated cost decreases. One
+/// pass over the data per iteration: the candidate's normal equations carry its cost.
 fn refine(model: Model, image: &[[f64; 2]], world: &[Vec3], th2: f64, iterations: u32) -> Model {
     let mut model = model;
-    let mut cost = model.cost(image, world, th2);
+    let mut ne = model.normal_equations(image, world, th2);
     let mut lambda = 1e-4;
     for _ in 0..iterations {
-        let ne = model.normal_equations(image, world, th2);
         if ne.count < MIN_POINTS {
             break;
         }
@@ -550,13 +554,14 @@ fn refine(model: Model, image: &[[f64; 2]], world: &[Vec3], th2: f64, iterations
             continue;
         };
         let cand = model.updated(&step);
-        let new_cost = cand.cost(image, world, th2);
-        if new_cost < cost {
-            let improvement = (cost - new_cost) / cost.max(1e-300);
+        let cand_ne = cand.normal_equations(image, world, th2);
+        if cand_ne.truncated_cost < ne.truncated_cost {
+            // A relative decrease this small moves the pose by a tiny fraction of its sigma.
+            let converged = ne.truncated_cost - cand_ne.truncated_cost < 1e-10 * ne.truncated_cost;
             model = cand;
-            cost = new_cost;
+            ne = cand_ne;
             lambda = (lambda * 0.1).max(1e-12);
-            if improvement < 1e-12 {
+            if converged {
                 break;
             }
         } else {
