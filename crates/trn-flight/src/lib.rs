@@ -43,6 +43,12 @@
     )
 )]
 
+// `!(x > t)` is how this crate rejects NaN together with small values; the suggested
+// `partial_cmp` form hides that intent.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+// Matrix formulas read best with index loops over fixed-size arrays.
+#![allow(clippy::needless_range_loop)]
+
 #[cfg(feature = "std")]
 extern crate std;
 

