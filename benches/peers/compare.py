@@ -88,6 +88,11 @@ def p3p_peers(d, n_sub=2000):
     return out
 
 
+# The same stopping rule for everyone: 99.99 % confidence, at most 1000 and at least 20
+# samples (PoseLib's default minimum is 1000 samples, which would only measure that choice).
+PL_RANSAC = {"max_reproj_error": 2.0, "success_prob": 0.9999, "max_iterations": 1000, "min_iterations": 20}
+
+
 def pose_peers(d, focal):
     K = np.array([[focal, 0, 511.5], [0, focal, 511.5], [0, 0, 1.0]])
     cam = {"model": "PINHOLE", "width": 1024, "height": 1024, "params": [focal, focal, 511.5, 511.5]}
@@ -107,7 +112,7 @@ def pose_peers(d, focal):
                                                confidence=0.9999, flags=cv2.SOLVEPNP_SQPNP)
 
             def pl_run():
-                out["pl"] = poselib.estimate_absolute_pose(img, obj, cam, {"max_reproj_error": 2.0}, {})
+                out["pl"] = poselib.estimate_absolute_pose(img, obj, cam, PL_RANSAC, {})
 
             cv_t.append(median_time(cv_run, 5))
             ok, rvec, tvec, _ = out["cv"]

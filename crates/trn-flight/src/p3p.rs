@@ -168,8 +168,8 @@ pub fn p3p(bearings: &[Vec3; 3], points: &[Vec3; 3]) -> Result<P3pSolutions, P3p
     }
 
     // Work in units of the longest edge so every tolerance below is relative.
-    let inv_scale = 1.0 / math::sqrt(amax);
-    let s2 = inv_scale * inv_scale;
+    let scale = math::sqrt(amax);
+    let s2 = 1.0 / amax;
     let (a12, a13, a23) = (a12 * s2, a13 * s2, a23 * s2);
 
     let mut out = P3pSolutions::default();
@@ -179,7 +179,7 @@ pub fn p3p(bearings: &[Vec3; 3], points: &[Vec3; 3]) -> Result<P3pSolutions, P3p
 
     let depths = solve_depths(a12, a13, a23, c12, c13, c23);
     for &(l1, l2, l3) in depths.as_slice() {
-        let (l1, l2, l3) = (l1 / inv_scale, l2 / inv_scale, l3 / inv_scale);
+        let (l1, l2, l3) = (l1 * scale, l2 * scale, l3 * scale);
         let v1 = y1 * l1 - y2 * l2;
         let v2 = y1 * l1 - y3 * l3;
         let Some(cam_triad) = Triad::from_edges(v1, v2) else {
@@ -264,7 +264,8 @@ fn solve_depths(a12: f64, a13: f64, a23: f64, c12: f64, c13: f64, c23: f64) -> D
     if !(k3.abs() > 1e-300) {
         return out;
     }
-    let Some(g) = cubic_real_root(k2 / k3, k1 / k3, k0 / k3) else {
+    let ik3 = 1.0 / k3;
+    let Some(g) = cubic_real_root(k2 * ik3, k1 * ik3, k0 * ik3) else {
         return out;
     };
     let d0 = d1.add_scaled(&d2, g);
@@ -281,16 +282,16 @@ fn solve_depths(a12: f64, a13: f64, a23: f64, c12: f64, c13: f64, c23: f64) -> D
         let solve_for_l2 = u.x.abs() < u.y.abs();
         let (w0, w1, qa, qb, qc) = if solve_for_l2 {
             // l2 = w0 l1 + w1 l3; substitute in constraints 13 and 23.
-            let w0 = -u.x / u.y;
-            let w1 = -u.z / u.y;
+            let inv = -1.0 / u.y;
+            let (w0, w1) = (u.x * inv, u.z * inv);
             let qa = -a13 * w1 * w1 + 2.0 * a13 * c23 * w1 - a13 + a23;
             let qb = 2.0 * a13 * c23 * w0 - 2.0 * a23 * c13 - 2.0 * a13 * w0 * w1;
             let qc = -a13 * w0 * w0 + a23;
             (w0, w1, qa, qb, qc)
         } else {
             // l1 = w0 l2 + w1 l3; substitute in constraints 12 and 13.
-            let w0 = -u.y / u.x;
-            let w1 = -u.z / u.x;
+            let inv = -1.0 / u.x;
+            let (w0, w1) = (u.y * inv, u.z * inv);
             let qa = (a13 - a12) * w1 * w1 + 2.0 * a12 * c13 * w1 - a12;
             let qb = -2.0 * a13 * c12 * w1 + 2.0 * a12 * c13 * w0 - 2.0 * w0 * w1 * (a12 - a13);
             let qc = (a13 - a12) * w0 * w0 - 2.0 * a13 * c12 * w0 + a13;
@@ -401,18 +402,22 @@ fn cubic_real_root(p2: f64, p1: f64, p0: f64) -> Option<f64> {
         return None;
     }
     // Depressed cubic t^3 + a t + b with g = t - p2/3.
-    let a = p1 - p2 * p2 / 3.0;
-    let b = (2.0 * p2 * p2 * p2 - 9.0 * p2 * p1) / 27.0 + p0;
-    let disc = b * b / 4.0 + a * a * a / 27.0;
+    // Divisions by 3 and 27 are multiplications here: a divide costs ~15 multiplies.
+    const THIRD: f64 = 1.0 / 3.0;
+    const INV27: f64 = 1.0 / 27.0;
+    let p2_3 = p2 * THIRD;
+    let a = p1 - p2 * p2_3;
+    let b = (2.0 * p2 * p2 * p2 - 9.0 * p2 * p1) * INV27 + p0;
+    let disc = 0.25 * b * b + a * a * a * INV27;
     let mut g = if disc > 0.0 {
         let sq = math::sqrt(disc);
-        math::cbrt(-0.5 * b + sq) + math::cbrt(-0.5 * b - sq) - p2 / 3.0
+        math::cbrt(-0.5 * b + sq) + math::cbrt(-0.5 * b - sq) - p2_3
     } else if a < 0.0 {
         let c = (1.5 * b / a * math::sqrt(-3.0 / a)).clamp(-1.0, 1.0);
-        2.0 * math::sqrt(-a / 3.0) * math::cos(math::acos(c) / 3.0) - p2 / 3.0
+        2.0 * math::sqrt(-a * THIRD) * math::cos(math::acos(c) * THIRD) - p2_3
     } else {
         // a == 0 and b == 0: triple root.
-        -p2 / 3.0
+        -p2_3
     };
     let f = ((g + p2) * g + p1) * g + p0;
     let df = (3.0 * g + 2.0 * p2) * g + p1;
