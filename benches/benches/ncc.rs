@@ -1,1 +1,28 @@
-fn main() {}
+//! NCC template search: 21x21 in 64x64 and 31x31 in 128x128, scalar and SIMD kernels.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use trn_benches::texture;
+use trn_flight::ncc::{ImageView, Kernel, NccConfig, active_kernel, search};
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group(format!("ncc_{}", active_kernel()));
+    for (t, w) in [(21usize, 64usize), (31, 128)] {
+        let win = texture(w, w, 7);
+        let (x0, y0) = (w / 3, w / 2);
+        let tpl: Vec<f32> = (0..t).flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec()).collect();
+        let mut scores = vec![0.0; (w - t + 1) * (w - t + 1)];
+        let tv = ImageView::packed(&tpl, t, t).unwrap();
+        let wv = ImageView::packed(&win, w, w).unwrap();
+        for kernel in [Kernel::Scalar, Kernel::Auto] {
+            let cfg = NccConfig { kernel, ..NccConfig::default() };
+            g.bench_function(format!("{t}x{t}_in_{w}x{w}_{kernel:?}"), |b| {
+                b.iter(|| search(black_box(&tv), black_box(&wv), &mut scores, &cfg).map(|p| p.score))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
