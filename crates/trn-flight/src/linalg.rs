@@ -540,9 +540,10 @@ pub fn invert_spd6(a: &Mat6) -> Option<Mat6> {
     Some(inv)
 }
 
-/// Lower-triangular Cholesky factor of a symmetric positive-definite 6x6 matrix.
+/// Lower-triangular Cholesky factor of a symmetric positive-definite 6x6 matrix; `None`
+/// when it is not numerically positive-definite.
 #[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
-fn cholesky6(a: &Mat6) -> Option<Mat6> {
+pub fn cholesky6(a: &Mat6) -> Option<Mat6> {
     let mut l = [[0.0; 6]; 6];
     // Pivots below this fraction of the largest diagonal entry mean a rank-deficient system.
     let mut dmax: f64 = 0.0;

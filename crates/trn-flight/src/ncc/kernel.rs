@@ -3,6 +3,9 @@
 //! order); the SIMD kernels vectorise across adjacent placements of a row and keep a block
 //! of accumulators in registers while walking the template.
 
+// The kernels take the geometry as plain sizes: a struct would only rename them.
+#![allow(clippy::too_many_arguments)]
+
 use super::ImageView;
 
 /// Which correlation kernel a search runs.
@@ -132,6 +135,7 @@ mod x86 {
     /// The CPU must support AVX2 and FMA, and the size preconditions of
     /// [`super::correlate`] must hold.
     #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::indexing_slicing)] // k < R and v < V: loop bounds equal the array sizes.
     pub(super) unsafe fn avx2(t: &[f32], tw: usize, th: usize, window: &ImageView<'_>, out: &mut [f32], ow: usize, oh: usize) {
         if ow < 8 {
             for y in 0..oh {

@@ -1,0 +1,189 @@
+//! Rangefinder monitor: the 2023 crater-rim case must be `ok` at every frame, while stuck,
+//! biased and silent sensors are flagged within three frames.
+
+mod common;
+
+use common::Rand;
+use trn_flight::dem::{Grid, Heightfield};
+use trn_flight::rangefinder::{LrfStatus, RangefinderConfig, RangefinderMonitor};
+use trn_flight::stats::{Confidence, chi2_quantile};
+use trn_flight::{Mat6, Pose, Quat, Vec3};
+
+const R: f64 = 1_737_400.0;
+const N: usize = 1024;
+const CELL: f64 = 10.0;
+
+fn grid() -> Grid {
+    let half = (N as f64 - 1.0) * CELL / 2.0;
+    Grid { width: N, height: N, stride: N, x0: -half, y0: half, dx: CELL, dy: -CELL, radius: R }
+}
+
+/// A 3 km deep, flat-floored crater of 2.5 km radius centred at (1500, 0), with a 30 m
+/// wide rim wall, on gently rolling plains.
+fn crater_dem() -> Vec<f32> {
+    let g = grid();
+    (0..N * N)
+        .map(|i| {
+            let (x, y) = (g.x0 + (i % N) as f64 * g.dx, g.y0 + (i / N) as f64 * g.dy);
+            let r = ((x - 1500.0).powi(2) + y * y).sqrt();
+            let plains = 20.0 * (x / 700.0).sin() + 15.0 * (y / 900.0).cos();
+            let h = if r < 2500.0 {
+                -3000.0
+            } else if r < 2530.0 {
+                -3000.0 + 3200.0 * (r - 2500.0) / 30.0
+            } else {
+                200.0 * (-(r - 2530.0) / 400.0).exp()
+            };
+            (h + plains) as f32
+        })
+        .collect()
+}
+
+fn diag_cov(pos: f64, att: f64) -> Mat6 {
+    let mut c = [[0.0; 6]; 6];
+    for i in 0..3 {
+        c[i][i] = pos * pos;
+        c[i + 3][i + 3] = att * att;
+    }
+    c
+}
+
+/// A lander at 5 km flying east at 60 m/s, camera pitched 30 degrees forward of nadir.
+fn truth_at(k: usize) -> Pose {
+    let x = -4400.0 + 6.0 * k as f64;
+    let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+    // Pitch the boresight towards +x (east).
+    let pitch = Quat::from_axis_angle(Vec3::new(0.0, 1.0, 0.0), -30f64.to_radians());
+    Pose::new(Vec3::new(x, 0.0, 5000.0 - 2.0 * k as f64), pitch.mul_quat(nadir))
+}
+
+fn perturb(r: &mut Rand, p: &Pose, pos: f64, att: f64) -> Pose {
+    let dp = Vec3::new(r.normal(), r.normal(), r.normal()) * pos;
+    let dth = Vec3::new(r.normal(), r.normal(), r.normal()) * att;
+    Pose::new(p.position + dp, p.attitude.mul_quat(Quat::from_rotation_vector(dth)))
+}
+
+#[test]
+fn crater_rim_jump_of_three_kilometres_is_ok_at_every_frame() {
+    let data = crater_dem();
+    let dem = Heightfield::new(&data, grid(), None).unwrap();
+    let cfg = RangefinderConfig::default();
+    let mut mon = RangefinderMonitor::new(cfg);
+    let (pos_sigma, att_sigma) = (15.0, 0.03f64.to_radians());
+    let cov = diag_cov(pos_sigma, att_sigma);
+    let gate = chi2_quantile(1, Confidence::P999).unwrap();
+    let mut r = Rand::new(2023);
+    let mut prev: Option<f64> = None;
+    let mut biggest_jump: f64 = 0.0;
+    let mut naive_flags = 0;
+    for k in 0..400 {
+        let truth = truth_at(k);
+        let true_range = mon.predict(&truth, &dem).unwrap().range;
+        let reading = true_range + 0.5 * r.normal();
+        if let Some(p) = prev {
+            biggest_jump = biggest_jump.max((reading - p).abs());
+        }
+        prev = Some(reading);
+        let est = perturb(&mut r, &truth, pos_sigma, att_sigma);
+        let rep = mon.update(Some(reading), &est, &cov, &dem);
+        assert_eq!(rep.status, LrfStatus::Ok, "frame {k}: reading {reading:.1}, report {rep:?}");
+
+        // The linearised single-prediction test that a conventional filter would run.
+        let centre = mon.predict(&est, &dem).unwrap().range;
+        let mut var = 0.0;
+        for i in 0..6 {
+            let mut d = [0.0; 6];
+            d[i] = if i < 3 { 1.0 } else { 1e-5 };
+            let p = Pose::new(
+                est.position + Vec3::new(d[0], d[1], d[2]),
+                est.attitude.mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
+            );
+            if let Ok(h) = mon.predict(&p, &dem) {
+                let j = (h.range - centre) / d[i];
+                var += j * j * cov[i][i];
+            }
+        }
+        let sensor = cfg.sigma_m + cfg.sigma_fraction * reading;
+        let nis = (reading - centre).powi(2) / (var + sensor * sensor + cfg.dem_sigma_m.powi(2));
+        if nis > gate {
+            naive_flags += 1;
+        }
+    }
+    println!("biggest frame-to-frame jump {biggest_jump:.0} m; the linearised test flagged {naive_flags} of 400 correct readings");
+    assert!(biggest_jump > 2500.0, "the beam never crossed the rim ({biggest_jump} m)");
+    assert!(naive_flags > 0, "the scenario does not exercise the rim discontinuity");
+}
+
+/// A straight descent over plains; returns the first frame flagged `Fault` after the
+/// sensor goes bad at frame 10 (or None).
+fn first_fault(mut corrupt: impl FnMut(usize, f64) -> Option<f64>) -> (Option<usize>, usize) {
+    let data = crater_dem();
+    let dem = Heightfield::new(&data, grid(), None).unwrap();
+    let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
+    let cov = diag_cov(10.0, 0.02f64.to_radians());
+    let mut r = Rand::new(7);
+    let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+    let mut first = None;
+    let mut false_alarms = 0;
+    for k in 0..30 {
+        let truth = Pose::new(Vec3::new(-4000.0 + 5.0 * k as f64, 1000.0, 3000.0 - 60.0 * k as f64), nadir);
+        let true_range = mon.predict(&truth, &dem).unwrap().range;
+        let reading = corrupt(k, true_range + 0.5 * r.normal());
+        let est = perturb(&mut r, &truth, 10.0, 0.02f64.to_radians());
+        let rep = mon.update(reading, &est, &cov, &dem);
+        let bad = matches!(rep.status, LrfStatus::Fault | LrfStatus::NoReading);
+        if k < 10 && bad {
+            false_alarms += 1;
+        }
+        if k >= 10 && bad && first.is_none() {
+            first = Some(k - 10);
+        }
+    }
+    (first, false_alarms)
+}
+
+#[test]
+fn stuck_biased_and_silent_sensors_are_flagged_within_three_frames() {
+    let mut stuck_value = None;
+    let (stuck, fa1) = first_fault(|k, z| {
+        if k >= 10 {
+            Some(*stuck_value.get_or_insert(z))
+        } else {
+            Some(z)
+        }
+    });
+    let (biased, fa2) = first_fault(|k, z| Some(if k >= 10 { z * 1.08 } else { z }));
+    let (silent, fa3) = first_fault(|k, z| if k >= 10 { None } else { Some(z) });
+    println!("frames to flag: stuck {stuck:?}, biased {biased:?}, silent {silent:?}");
+    assert_eq!(fa1 + fa2 + fa3, 0, "false alarms before the fault");
+    for (name, f) in [("stuck", stuck), ("biased", biased), ("silent", silent)] {
+        assert!(f.is_some_and(|f| f < 3), "{name} sensor flagged after {f:?} frames");
+    }
+}
+
+#[test]
+fn excluded_sensor_is_readmitted_after_consistent_readings() {
+    let data = crater_dem();
+    let dem = Heightfield::new(&data, grid(), None).unwrap();
+    let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
+    let cov = diag_cov(5.0, 0.01f64.to_radians());
+    let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+    let pose = Pose::new(Vec3::new(-4000.0, 0.0, 2000.0), nadir);
+    let z = mon.predict(&pose, &dem).unwrap().range;
+    assert_eq!(mon.update(Some(z), &pose, &cov, &dem).status, LrfStatus::Ok);
+    let bad = mon.update(Some(z + 500.0), &pose, &cov, &dem);
+    assert_eq!(bad.status, LrfStatus::Fault);
+    assert!(mon.is_excluded());
+    // Consistent again: still excluded for two readings, re-admitted on the third.
+    let a = mon.update(Some(z), &pose, &cov, &dem);
+    let b = mon.update(Some(z), &pose, &cov, &dem);
+    assert!(a.consistent && b.consistent && a.status == LrfStatus::Fault && b.status == LrfStatus::Fault);
+    assert_eq!(mon.update(Some(z), &pose, &cov, &dem).status, LrfStatus::Ok);
+    assert!(!mon.is_excluded());
+    // No reading, out-of-span reading, beam off the map.
+    assert_eq!(mon.update(None, &pose, &cov, &dem).status, LrfStatus::NoReading);
+    assert_eq!(mon.update(Some(f64::NAN), &pose, &cov, &dem).status, LrfStatus::NoReading);
+    assert_eq!(mon.update(Some(1.0), &pose, &cov, &dem).status, LrfStatus::NoReading);
+    let off = Pose::new(Vec3::new(90_000.0, 0.0, 2000.0), nadir);
+    assert_eq!(mon.update(Some(z), &off, &cov, &dem).status, LrfStatus::Unchecked);
+}
