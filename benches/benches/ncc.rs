@@ -10,14 +10,21 @@ fn bench(c: &mut Criterion) {
     for (t, w) in [(21usize, 64usize), (31, 128)] {
         let win = texture(w, w, 7);
         let (x0, y0) = (w / 3, w / 2);
-        let tpl: Vec<f32> = (0..t).flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec()).collect();
+        let tpl: Vec<f32> = (0..t)
+            .flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec())
+            .collect();
         let mut scores = vec![0.0; (w - t + 1) * (w - t + 1)];
         let tv = ImageView::packed(&tpl, t, t).unwrap();
         let wv = ImageView::packed(&win, w, w).unwrap();
         for kernel in [Kernel::Scalar, Kernel::Auto] {
-            let cfg = NccConfig { kernel, ..NccConfig::default() };
+            let cfg = NccConfig {
+                kernel,
+                ..NccConfig::default()
+            };
             g.bench_function(format!("{t}x{t}_in_{w}x{w}_{kernel:?}"), |b| {
-                b.iter(|| search(black_box(&tv), black_box(&wv), &mut scores, &cfg).map(|p| p.score))
+                b.iter(|| {
+                    search(black_box(&tv), black_box(&wv), &mut scores, &cfg).map(|p| p.score)
+                })
             });
         }
     }

@@ -11,9 +11,15 @@ fn bench(c: &mut Criterion) {
         let s = pose_scene(500, outliers, 3000.0, 42);
         let mut mask = vec![false; s.image.len()];
         let cfg = RansacConfig::new(FOCAL_PX);
-        g.bench_function(format!("outliers_{:02}pct", (outliers * 100.0) as u32), |b| {
-            b.iter(|| estimate_pose(black_box(&s.image), black_box(&s.world), &mut mask, &cfg).map(|e| e.inliers))
-        });
+        g.bench_function(
+            format!("outliers_{:02}pct", (outliers * 100.0) as u32),
+            |b| {
+                b.iter(|| {
+                    estimate_pose(black_box(&s.image), black_box(&s.world), &mut mask, &cfg)
+                        .map(|e| e.inliers)
+                })
+            },
+        );
     }
     g.finish();
 }

@@ -39,7 +39,9 @@ impl Rand {
     /// Uniform rotation.
     pub fn rotation(&mut self) -> Quat {
         loop {
-            if let Some(q) = Quat::try_new(self.normal(), self.normal(), self.normal(), self.normal()) {
+            if let Some(q) =
+                Quat::try_new(self.normal(), self.normal(), self.normal(), self.normal())
+            {
                 return q;
             }
         }
@@ -69,16 +71,29 @@ pub fn p3p_problems(count: usize, seed: u64) -> Vec<P3pProblem> {
     let mut r = Rand::new(seed);
     (0..count)
         .map(|_| {
-            let truth = Pose::new(Vec3::new(r.uniform(-1.0, 1.0), r.uniform(-1.0, 1.0), r.uniform(-1.0, 1.0)), r.rotation());
+            let truth = Pose::new(
+                Vec3::new(
+                    r.uniform(-1.0, 1.0),
+                    r.uniform(-1.0, 1.0),
+                    r.uniform(-1.0, 1.0),
+                ),
+                r.rotation(),
+            );
             let t = 60f64.to_radians().tan();
             let rot = truth.attitude.to_mat3();
             let mut bearings = [Vec3::ZERO; 3];
             let mut points = [Vec3::ZERO; 3];
             for (b, p) in bearings.iter_mut().zip(points.iter_mut()) {
-                *b = Vec3::new(r.uniform(-t, t), r.uniform(-t, t), 1.0).try_normalize().unwrap_or(Vec3::new(0.0, 0.0, 1.0));
+                *b = Vec3::new(r.uniform(-t, t), r.uniform(-t, t), 1.0)
+                    .try_normalize()
+                    .unwrap_or(Vec3::new(0.0, 0.0, 1.0));
                 *p = rot.mul_vec(*b * r.uniform(0.1, 10.0)) + truth.position;
             }
-            P3pProblem { bearings, points, truth }
+            P3pProblem {
+                bearings,
+                points,
+                truth,
+            }
         })
         .collect()
 }
@@ -105,12 +120,27 @@ pub fn pose_scene(n: usize, outliers: f64, altitude: f64, seed: u64) -> PoseScen
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     let yaw = Quat::from_axis_angle(Vec3::new(0.0, 0.0, 1.0), r.uniform(-3.1, 3.1));
     let tilt = Quat::from_axis_angle(Vec3::new(r.normal(), r.normal(), 0.0), r.uniform(0.0, 0.5));
-    let truth = Pose::new(Vec3::new(r.uniform(-500.0, 500.0), r.uniform(-500.0, 500.0), altitude), tilt.mul_quat(yaw).mul_quat(nadir));
+    let truth = Pose::new(
+        Vec3::new(r.uniform(-500.0, 500.0), r.uniform(-500.0, 500.0), altitude),
+        tilt.mul_quat(yaw).mul_quat(nadir),
+    );
     let rot = truth.attitude.to_mat3();
-    let mut s = PoseScene { image: Vec::with_capacity(n), world: Vec::with_capacity(n), truth, outlier: Vec::with_capacity(n) };
+    let mut s = PoseScene {
+        image: Vec::with_capacity(n),
+        world: Vec::with_capacity(n),
+        truth,
+        outlier: Vec::with_capacity(n),
+    };
     while s.world.len() < n {
-        let (u, v) = (r.uniform(0.0, IMAGE_PX - 1.0), r.uniform(0.0, IMAGE_PX - 1.0));
-        let b = rot.mul_vec(Vec3::new((u - CENTRE_PX) / FOCAL_PX, (v - CENTRE_PX) / FOCAL_PX, 1.0));
+        let (u, v) = (
+            r.uniform(0.0, IMAGE_PX - 1.0),
+            r.uniform(0.0, IMAGE_PX - 1.0),
+        );
+        let b = rot.mul_vec(Vec3::new(
+            (u - CENTRE_PX) / FOCAL_PX,
+            (v - CENTRE_PX) / FOCAL_PX,
+            1.0,
+        ));
         if b.z > -0.2 {
             continue;
         }
@@ -118,11 +148,15 @@ pub fn pose_scene(n: usize, outliers: f64, altitude: f64, seed: u64) -> PoseScen
         let x = truth.position + b * ((h - truth.position.z) / b.z);
         let is_out = r.0.next_f64() < outliers;
         let (mu, mv) = if is_out {
-            (r.uniform(0.0, IMAGE_PX - 1.0), r.uniform(0.0, IMAGE_PX - 1.0))
+            (
+                r.uniform(0.0, IMAGE_PX - 1.0),
+                r.uniform(0.0, IMAGE_PX - 1.0),
+            )
         } else {
             (u + 0.5 * r.normal(), v + 0.5 * r.normal())
         };
-        s.image.push([(mu - CENTRE_PX) / FOCAL_PX, (mv - CENTRE_PX) / FOCAL_PX]);
+        s.image
+            .push([(mu - CENTRE_PX) / FOCAL_PX, (mv - CENTRE_PX) / FOCAL_PX]);
         s.world.push(x);
         s.outlier.push(is_out);
     }

@@ -99,7 +99,12 @@ fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             let mut mask = vec![false; s.image.len()];
             let mut result = None;
             let ns = median_ns(15, || {
-                result = Some(estimate_pose(black_box(&s.image), black_box(&s.world), &mut mask, &cfg));
+                result = Some(estimate_pose(
+                    black_box(&s.image),
+                    black_box(&s.world),
+                    &mut mask,
+                    &cfg,
+                ));
             });
             times.push(ns);
             if let Some(Ok(e)) = result {
@@ -121,7 +126,11 @@ fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             med(&mut pos_err)
         ));
     }
-    writeln!(json, "  \"robust_pose\": {{\n{}\n  }},", entries.join(",\n"))?;
+    writeln!(
+        json,
+        "  \"robust_pose\": {{\n{}\n  }},",
+        entries.join(",\n")
+    )?;
     writeln!(json, "  \"focal_px\": {FOCAL_PX}")?;
     json.push_str("}\n");
     std::fs::File::create(out.join("trn.json"))?.write_all(json.as_bytes())?;

@@ -146,13 +146,34 @@ impl Camera {
     ///
     /// [`CameraError::InvalidIntrinsics`] for a zero size, a non-positive or non-finite
     /// focal length, or a non-finite principal point or distortion coefficient.
-    pub fn new(width: u32, height: u32, fx: f64, fy: f64, cx: f64, cy: f64, distortion: Distortion) -> Result<Self, CameraError> {
+    pub fn new(
+        width: u32,
+        height: u32,
+        fx: f64,
+        fy: f64,
+        cx: f64,
+        cy: f64,
+        distortion: Distortion,
+    ) -> Result<Self, CameraError> {
         let Distortion { k1, k2, p1, p2, k3 } = distortion;
         let finite = [cx, cy, k1, k2, p1, p2, k3].iter().all(|v| v.is_finite());
-        if width == 0 || height == 0 || !(fx > 0.0 && fx.is_finite()) || !(fy > 0.0 && fy.is_finite()) || !finite {
+        if width == 0
+            || height == 0
+            || !(fx > 0.0 && fx.is_finite())
+            || !(fy > 0.0 && fy.is_finite())
+            || !finite
+        {
             return Err(CameraError::InvalidIntrinsics);
         }
-        Ok(Self { width, height, fx, fy, cx, cy, distortion })
+        Ok(Self {
+            width,
+            height,
+            fx,
+            fy,
+            cx,
+            cy,
+            distortion,
+        })
     }
 
     /// Image width, pixels.
@@ -188,7 +209,10 @@ impl Camera {
     /// True when the pixel lies inside the image (pixel centres span `0..=width-1`).
     #[must_use]
     pub fn in_image(&self, u: f64, v: f64) -> bool {
-        u >= -0.5 && v >= -0.5 && u < f64::from(self.width) - 0.5 && v < f64::from(self.height) - 0.5
+        u >= -0.5
+            && v >= -0.5
+            && u < f64::from(self.width) - 0.5
+            && v < f64::from(self.height) - 0.5
     }
 
     /// Projects a camera-frame point to pixels and returns the Jacobian `d(u, v)/d(p)`.
@@ -207,8 +231,16 @@ impl Camera {
         let (x, y) = (p.x * iz, p.y * iz);
         let ([xd, yd], [[a, b], [c, d]]) = self.distortion.distort_with_jacobian(x, y);
         // d(x, y)/dp = [[iz, 0, -x iz], [0, iz, -y iz]].
-        let ju = [self.fx * a * iz, self.fx * b * iz, -self.fx * (a * x + b * y) * iz];
-        let jv = [self.fy * c * iz, self.fy * d * iz, -self.fy * (c * x + d * y) * iz];
+        let ju = [
+            self.fx * a * iz,
+            self.fx * b * iz,
+            -self.fx * (a * x + b * y) * iz,
+        ];
+        let jv = [
+            self.fy * c * iz,
+            self.fy * d * iz,
+            -self.fy * (c * x + d * y) * iz,
+        ];
         Ok(([self.fx * xd + self.cx, self.fy * yd + self.cy], [ju, jv]))
     }
 
@@ -240,7 +272,9 @@ impl Camera {
     /// As [`Camera::pixel_to_normalized`].
     pub fn unproject(&self, u: f64, v: f64) -> Result<Vec3, CameraError> {
         let [x, y] = self.pixel_to_normalized(u, v)?;
-        Vec3::new(x, y, 1.0).try_normalize().ok_or(CameraError::NonFinite)
+        Vec3::new(x, y, 1.0)
+            .try_normalize()
+            .ok_or(CameraError::NonFinite)
     }
 
     /// Half the diagonal field of view's tangent: `max |(X/Z, Y/Z)|` over the image

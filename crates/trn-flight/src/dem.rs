@@ -112,8 +112,15 @@ impl<'a> Heightfield<'a> {
     /// [`DemError::BadGrid`] for an empty grid, `stride < width`, short data, zero or
     /// non-finite spacing or origin, or a non-positive radius.
     pub fn new(data: &'a [f32], grid: Grid, nodata: Option<f32>) -> Result<Self, DemError> {
-        let needed = grid.height.checked_sub(1).and_then(|h| h.checked_mul(grid.stride)).and_then(|n| n.checked_add(grid.width));
-        let finite = grid.x0.is_finite() && grid.y0.is_finite() && grid.dx.is_finite() && grid.dy.is_finite();
+        let needed = grid
+            .height
+            .checked_sub(1)
+            .and_then(|h| h.checked_mul(grid.stride))
+            .and_then(|n| n.checked_add(grid.width));
+        let finite = grid.x0.is_finite()
+            && grid.y0.is_finite()
+            && grid.dx.is_finite()
+            && grid.dy.is_finite();
         let ok = matches!(needed, Some(n) if data.len() >= n)
             && grid.width >= 2
             && grid.height >= 2
@@ -126,7 +133,12 @@ impl<'a> Heightfield<'a> {
         if !ok {
             return Err(DemError::BadGrid);
         }
-        let mut hf = Self { data, grid, nodata, max_height: f64::NEG_INFINITY };
+        let mut hf = Self {
+            data,
+            grid,
+            nodata,
+            max_height: f64::NEG_INFINITY,
+        };
         let mut max_h = f64::NEG_INFINITY;
         for r in 0..grid.height {
             let start = r * grid.stride;
@@ -157,7 +169,9 @@ impl<'a> Heightfield<'a> {
     }
 
     fn cell(&self, col: usize, row: usize) -> Option<f64> {
-        let v = *self.data.get(row.checked_mul(self.grid.stride)?.checked_add(col)?)?;
+        let v = *self
+            .data
+            .get(row.checked_mul(self.grid.stride)?.checked_add(col)?)?;
         self.valid(v).then_some(f64::from(v))
     }
 
@@ -186,7 +200,8 @@ impl<'a> Heightfield<'a> {
         let h10 = self.cell(c + 1, r).ok_or(DemError::NoData)?;
         let h01 = self.cell(c, r + 1).ok_or(DemError::NoData)?;
         let h11 = self.cell(c + 1, r + 1).ok_or(DemError::NoData)?;
-        let h = h00 * (1.0 - u) * (1.0 - v) + h10 * u * (1.0 - v) + h01 * (1.0 - u) * v + h11 * u * v;
+        let h =
+            h00 * (1.0 - u) * (1.0 - v) + h10 * u * (1.0 - v) + h01 * (1.0 - u) * v + h11 * u * v;
         let dhdu = (h10 - h00) * (1.0 - v) + (h11 - h01) * v;
         let dhdv = (h01 - h00) * (1.0 - u) + (h11 - h10) * u;
         Ok((h, [dhdu / g.dx, dhdv / g.dy]))
@@ -237,7 +252,11 @@ impl<'a> Heightfield<'a> {
         }
         let s = r + h_g;
         let ground = Vec3::new(u.x * s, u.y * s, u.z * s - r);
-        Ok(Altitude { altitude: h_p - h_g, ground_height: h_g, ground })
+        Ok(Altitude {
+            altitude: h_p - h_g,
+            ground_height: h_g,
+            ground,
+        })
     }
 
     /// Signed height of `p` above the terrain at its grid position (negative below).
@@ -335,7 +354,13 @@ impl<'a> Heightfield<'a> {
         let range = 0.5 * (lo + hi);
         let point = origin + d * range;
         let (_, grad) = self.height_and_gradient(point.x, point.y)?;
-        let normal = Vec3::new(-grad[0], -grad[1], 1.0).try_normalize().unwrap_or(Vec3::new(0.0, 0.0, 1.0));
-        Ok(RayHit { range, point, normal })
+        let normal = Vec3::new(-grad[0], -grad[1], 1.0)
+            .try_normalize()
+            .unwrap_or(Vec3::new(0.0, 0.0, 1.0));
+        Ok(RayHit {
+            range,
+            point,
+            normal,
+        })
     }
 }

@@ -60,8 +60,16 @@ pub fn geodetic_to_mcmf(g: Geodetic, radius: f64) -> Vec3 {
 pub fn mcmf_to_geodetic(p: Vec3, radius: f64) -> Geodetic {
     let rho = math::sqrt(p.x * p.x + p.y * p.y);
     let r = p.norm();
-    let lon = if rho > 0.0 { math::atan2(p.y, p.x) } else { 0.0 };
-    Geodetic { lat: math::atan2(p.z, rho), lon, height: r - radius }
+    let lon = if rho > 0.0 {
+        math::atan2(p.y, p.x)
+    } else {
+        0.0
+    };
+    Geodetic {
+        lat: math::atan2(p.z, rho),
+        lon,
+        height: r - radius,
+    }
 }
 
 /// The site frame: East-North-Up at a point of the sphere.
@@ -93,7 +101,13 @@ impl SiteFrame {
         let east = Vec3::new(-so, co, 0.0);
         let north = Vec3::new(-sl * co, -sl * so, cl);
         let up = Vec3::new(cl * co, cl * so, sl);
-        Ok(Self { radius, origin: up * radius, rot: Mat3::from_rows(east, north, up), lat, lon })
+        Ok(Self {
+            radius,
+            origin: up * radius,
+            rot: Mat3::from_rows(east, north, up),
+            lat,
+            lon,
+        })
     }
 
     /// The site frame at latitude and longitude in degrees.
@@ -169,7 +183,9 @@ impl SiteFrame {
     /// frame; `+z` at the origin, tilted by `distance / R` away from it.
     #[must_use]
     pub fn up_at(&self, p: Vec3) -> Vec3 {
-        Vec3::new(p.x, p.y, p.z + self.radius).try_normalize().unwrap_or(Vec3::new(0.0, 0.0, 1.0))
+        Vec3::new(p.x, p.y, p.z + self.radius)
+            .try_normalize()
+            .unwrap_or(Vec3::new(0.0, 0.0, 1.0))
     }
 
     /// Height above the reference sphere of a site point.

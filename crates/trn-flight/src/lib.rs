@@ -42,7 +42,6 @@
         clippy::unimplemented
     )
 )]
-
 // `!(x > t)` is how this crate rejects NaN together with small values; the suggested
 // `partial_cmp` form hides that intent.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]

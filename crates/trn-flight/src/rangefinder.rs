@@ -136,7 +136,11 @@ impl RangefinderMonitor {
     /// A monitor with the sensor admitted.
     #[must_use]
     pub fn new(config: RangefinderConfig) -> Self {
-        Self { config, excluded: false, run: 0 }
+        Self {
+            config,
+            excluded: false,
+            run: 0,
+        }
     }
 
     /// The settings.
@@ -156,7 +160,11 @@ impl RangefinderMonitor {
     /// # Errors
     ///
     /// As [`Heightfield::ray_cast`].
-    pub fn predict(&self, pose: &Pose, dem: &Heightfield<'_>) -> Result<crate::dem::RayHit, DemError> {
+    pub fn predict(
+        &self,
+        pose: &Pose,
+        dem: &Heightfield<'_>,
+    ) -> Result<crate::dem::RayHit, DemError> {
         let rot = pose.attitude.to_mat3();
         let origin = pose.position + rot.mul_vec(self.config.offset_cam);
         let dir = rot.mul_vec(self.config.direction_cam);
@@ -166,7 +174,13 @@ impl RangefinderMonitor {
     /// Judges one reading against the pose estimate and its 6x6 covariance (position in
     /// metres, then attitude as a camera-frame rotation vector in radians, with
     /// `q_true = q_est * exp(delta)`), and updates the admission state.
-    pub fn update(&mut self, reading: Option<f64>, pose: &Pose, covariance: &Mat6, dem: &Heightfield<'_>) -> LrfReport {
+    pub fn update(
+        &mut self,
+        reading: Option<f64>,
+        pose: &Pose,
+        covariance: &Mat6,
+        dem: &Heightfield<'_>,
+    ) -> LrfReport {
         let cfg = self.config;
         let mut report = LrfReport {
             status: LrfStatus::Unchecked,
@@ -201,7 +215,8 @@ impl RangefinderMonitor {
                     }
                     let p = Pose::new(
                         pose.position + Vec3::new(d[0], d[1], d[2]),
-                        pose.attitude.mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
+                        pose.attitude
+                            .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
                     );
                     if let Ok(hit) = self.predict(&p, dem) {
                         lo = lo.min(hit.range);
@@ -239,7 +254,11 @@ impl RangefinderMonitor {
             self.run = 0;
             self.excluded = true;
         }
-        report.status = if report.consistent && !self.excluded { LrfStatus::Ok } else { LrfStatus::Fault };
+        report.status = if report.consistent && !self.excluded {
+            LrfStatus::Ok
+        } else {
+            LrfStatus::Fault
+        };
         report.excluded = self.excluded;
         report.consistent_run = self.run;
         report
@@ -248,6 +267,11 @@ impl RangefinderMonitor {
 
 /// Cosine of the angle between the beam and the terrain normal at the hit.
 fn incidence(hit: &crate::dem::RayHit, pose: &Pose, cfg: &RangefinderConfig) -> f64 {
-    let dir = pose.attitude.to_mat3().mul_vec(cfg.direction_cam).try_normalize().unwrap_or(Vec3::new(0.0, 0.0, -1.0));
+    let dir = pose
+        .attitude
+        .to_mat3()
+        .mul_vec(cfg.direction_cam)
+        .try_normalize()
+        .unwrap_or(Vec3::new(0.0, 0.0, -1.0));
     (-dir.dot(hit.normal)).abs()
 }

@@ -11,7 +11,16 @@ const R: f64 = 1_737_400.0;
 
 fn grid(n: usize, cell: f64) -> Grid {
     let half = (n as f64 - 1.0) * cell / 2.0;
-    Grid { width: n, height: n, stride: n, x0: -half, y0: half, dx: cell, dy: -cell, radius: R }
+    Grid {
+        width: n,
+        height: n,
+        stride: n,
+        x0: -half,
+        y0: half,
+        dx: cell,
+        dy: -cell,
+        radius: R,
+    }
 }
 
 /// Exact first intersection of a ray with the sphere of radius R + h (centre at -R ez).
@@ -28,18 +37,31 @@ fn flat_terrain_altitude_and_slant_range_are_exact_with_curvature() {
     let dem = Heightfield::new(&data, grid(512, 60.0), None).unwrap();
     // Far from the origin the local vertical is tilted by x / R: the altitude is still the
     // height difference, and the slant range follows the curved surface.
-    for p in [Vec3::new(0.0, 0.0, 3000.0), Vec3::new(12_000.0, -9_000.0, 500.0), Vec3::new(-14_000.0, 14_000.0, 8000.0)] {
+    for p in [
+        Vec3::new(0.0, 0.0, 3000.0),
+        Vec3::new(12_000.0, -9_000.0, 500.0),
+        Vec3::new(-14_000.0, 14_000.0, 8000.0),
+    ] {
         let a = dem.altitude(p).unwrap();
         let h_p = dem.height_of(p);
         assert!((a.altitude - (h_p + 1234.5)).abs() < 1e-6, "{a:?}");
         assert!((a.ground_height + 1234.5).abs() < 1e-9);
         // Beams leaning towards the map centre so they meet the ground on the map.
         let (sx, sy) = (-p.x.signum(), -p.y.signum());
-        for d in [Vec3::new(0.0, 0.0, -1.0), Vec3::new(0.3 * sx, 0.2 * sy, -1.0), Vec3::new(0.6 * sx, 0.1 * sy, -0.5)] {
+        for d in [
+            Vec3::new(0.0, 0.0, -1.0),
+            Vec3::new(0.3 * sx, 0.2 * sy, -1.0),
+            Vec3::new(0.6 * sx, 0.1 * sy, -0.5),
+        ] {
             let d = d.try_normalize().unwrap();
             let hit = dem.ray_cast(p, d, 50_000.0).unwrap();
             let want = sphere_hit(p, d, -1234.5);
-            assert!((hit.range - want).abs() < 0.01, "range {} vs {}", hit.range, want);
+            assert!(
+                (hit.range - want).abs() < 0.01,
+                "range {} vs {}",
+                hit.range,
+                want
+            );
         }
     }
     // Curvature is not negligible: 15 km out, the surface is 65 m below the tangent plane.
@@ -62,7 +84,13 @@ fn planar_slope_is_reproduced_by_the_bilinear_surface() {
     let (h, grad) = dem.height_and_gradient(123.4, -321.0).unwrap();
     assert!((h - (100.0 + 0.2 * 123.4 + 0.1 * 321.0)).abs() < 1e-3);
     assert!((grad[0] - 0.2).abs() < 1e-6 && (grad[1] + 0.1).abs() < 1e-6);
-    let hit = dem.ray_cast(Vec3::new(0.0, 0.0, 2000.0), Vec3::new(0.1, 0.2, -1.0), 10_000.0).unwrap();
+    let hit = dem
+        .ray_cast(
+            Vec3::new(0.0, 0.0, 2000.0),
+            Vec3::new(0.1, 0.2, -1.0),
+            10_000.0,
+        )
+        .unwrap();
     let hp = dem.height_of(hit.point);
     let hs = dem.height_at(hit.point.x, hit.point.y).unwrap();
     assert!((hp - hs).abs() < 0.01);
@@ -75,31 +103,95 @@ fn errors_are_typed() {
     let mut data = vec![0.0f32; 100 * 100];
     data[50 * 100 + 50] = -9999.0;
     let dem = Heightfield::new(&data, grid(100, 10.0), Some(-9999.0)).unwrap();
-    assert_eq!(dem.altitude(Vec3::new(5000.0, 0.0, 100.0)).unwrap_err(), DemError::OffMap);
-    assert_eq!(dem.altitude(Vec3::new(2.0, -2.0, 100.0)).unwrap_err(), DemError::NoData);
-    assert_eq!(dem.ray_cast(Vec3::new(100.0, 100.0, 100.0), Vec3::new(0.0, 0.0, 1.0), 1e4).unwrap_err(), DemError::NoIntersection);
-    assert_eq!(dem.ray_cast(Vec3::new(100.0, 100.0, -5.0), Vec3::new(0.0, 0.0, -1.0), 1e4).unwrap_err(), DemError::StartsBelowSurface);
+    assert_eq!(
+        dem.altitude(Vec3::new(5000.0, 0.0, 100.0)).unwrap_err(),
+        DemError::OffMap
+    );
+    assert_eq!(
+        dem.altitude(Vec3::new(2.0, -2.0, 100.0)).unwrap_err(),
+        DemError::NoData
+    );
+    assert_eq!(
+        dem.ray_cast(
+            Vec3::new(100.0, 100.0, 100.0),
+            Vec3::new(0.0, 0.0, 1.0),
+            1e4
+        )
+        .unwrap_err(),
+        DemError::NoIntersection
+    );
+    assert_eq!(
+        dem.ray_cast(
+            Vec3::new(100.0, 100.0, -5.0),
+            Vec3::new(0.0, 0.0, -1.0),
+            1e4
+        )
+        .unwrap_err(),
+        DemError::StartsBelowSurface
+    );
     // A shallow ray leaves the map before meeting flat ground.
-    assert_eq!(dem.ray_cast(Vec3::new(0.0, 0.0, 50.0), Vec3::new(1.0, 0.0, -0.01), 1e6).unwrap_err(), DemError::OffMap);
+    assert_eq!(
+        dem.ray_cast(Vec3::new(0.0, 0.0, 50.0), Vec3::new(1.0, 0.0, -0.01), 1e6)
+            .unwrap_err(),
+        DemError::OffMap
+    );
     // A shallower one never meets the sphere at all: the ground curves away faster than
     // it descends (closest approach 49 m above the ground, 1.7 km out).
-    assert_eq!(dem.ray_cast(Vec3::new(0.0, 0.0, 50.0), Vec3::new(1.0, 0.0, -0.001), 1e6).unwrap_err(), DemError::NoIntersection);
-    assert_eq!(dem.ray_cast(Vec3::new(100.0, 100.0, 100.0), Vec3::new(0.0, 0.0, -1.0), 50.0).unwrap_err(), DemError::NoIntersection);
-    assert_eq!(dem.altitude(Vec3::new(f64::NAN, 0.0, 1.0)).unwrap_err(), DemError::NonFinite);
-    let bad = Grid { dx: 0.0, ..grid(100, 10.0) };
-    assert_eq!(Heightfield::new(&data, bad, None).unwrap_err(), DemError::BadGrid);
-    assert_eq!(Heightfield::new(&data[..50], grid(100, 10.0), None).unwrap_err(), DemError::BadGrid);
+    assert_eq!(
+        dem.ray_cast(Vec3::new(0.0, 0.0, 50.0), Vec3::new(1.0, 0.0, -0.001), 1e6)
+            .unwrap_err(),
+        DemError::NoIntersection
+    );
+    assert_eq!(
+        dem.ray_cast(
+            Vec3::new(100.0, 100.0, 100.0),
+            Vec3::new(0.0, 0.0, -1.0),
+            50.0
+        )
+        .unwrap_err(),
+        DemError::NoIntersection
+    );
+    assert_eq!(
+        dem.altitude(Vec3::new(f64::NAN, 0.0, 1.0)).unwrap_err(),
+        DemError::NonFinite
+    );
+    let bad = Grid {
+        dx: 0.0,
+        ..grid(100, 10.0)
+    };
+    assert_eq!(
+        Heightfield::new(&data, bad, None).unwrap_err(),
+        DemError::BadGrid
+    );
+    assert_eq!(
+        Heightfield::new(&data[..50], grid(100, 10.0), None).unwrap_err(),
+        DemError::BadGrid
+    );
 }
 
 fn rough_dem(seed: u64) -> Vec<f32> {
     let mut r = common::Rand::new(seed);
-    let waves: Vec<(f64, f64, f64, f64)> =
-        (0..8).map(|_| (r.uniform(-0.02, 0.02), r.uniform(-0.02, 0.02), r.uniform(0.0, 6.3), r.uniform(10.0, 80.0))).collect();
+    let waves: Vec<(f64, f64, f64, f64)> = (0..8)
+        .map(|_| {
+            (
+                r.uniform(-0.02, 0.02),
+                r.uniform(-0.02, 0.02),
+                r.uniform(0.0, 6.3),
+                r.uniform(10.0, 80.0),
+            )
+        })
+        .collect();
     let g = grid(256, 10.0);
     (0..256 * 256)
         .map(|i| {
-            let (x, y) = (g.x0 + (i % 256) as f64 * g.dx, g.y0 + (i / 256) as f64 * g.dy);
-            waves.iter().map(|(kx, ky, p, a)| a * (kx * x + ky * y + p).sin()).sum::<f64>() as f32
+            let (x, y) = (
+                g.x0 + (i % 256) as f64 * g.dx,
+                g.y0 + (i / 256) as f64 * g.dy,
+            );
+            waves
+                .iter()
+                .map(|(kx, ky, p, a)| a * (kx * x + ky * y + p).sin())
+                .sum::<f64>() as f32
         })
         .collect()
 }

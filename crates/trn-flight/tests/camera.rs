@@ -6,7 +6,13 @@ use trn_flight::Vec3;
 use trn_flight::camera::{Camera, CameraError, Distortion, UNDISTORT_MAX_ITERATIONS};
 
 /// Strong but realistic wide-angle distortion (monotonic out past the image corners).
-const STRONG: Distortion = Distortion { k1: -0.30, k2: 0.12, p1: 1e-3, p2: -5e-4, k3: -0.02 };
+const STRONG: Distortion = Distortion {
+    k1: -0.30,
+    k2: 0.12,
+    p1: 1e-3,
+    p2: -5e-4,
+    k3: -0.02,
+};
 
 fn cam() -> Camera {
     Camera::new(1024, 1024, 886.8, 880.2, 511.5, 509.25, STRONG).unwrap()
@@ -17,12 +23,21 @@ fn matches_opencv_project_points() {
     // cv2.projectPoints (OpenCV 5.0.0) with the same K and distortion, rvec = tvec = 0.
     let cases = [
         (Vec3::new(0.3, -0.2, 1.0), [767.4484093224, 339.9639400776]),
-        (Vec3::new(-0.41, 0.38, 1.0), [177.395534168906, 816.750767095781]),
-        (Vec3::new(120.0, -80.0, 900.0), [628.790258439343, 431.653517190265]),
+        (
+            Vec3::new(-0.41, 0.38, 1.0),
+            [177.395534168906, 816.750767095781],
+        ),
+        (
+            Vec3::new(120.0, -80.0, 900.0),
+            [628.790258439343, 431.653517190265],
+        ),
     ];
     for (p, want) in cases {
         let uv = cam().project(p).unwrap();
-        assert!((uv[0] - want[0]).abs() < 1e-8 && (uv[1] - want[1]).abs() < 1e-8, "{uv:?} vs {want:?}");
+        assert!(
+            (uv[0] - want[0]).abs() < 1e-8 && (uv[1] - want[1]).abs() < 1e-8,
+            "{uv:?} vs {want:?}"
+        );
     }
 }
 
@@ -35,13 +50,18 @@ fn undistortion_residual_over_the_full_image() {
             let (u, v) = (u as f64, v as f64);
             let (fx, fy) = c.focal();
             let (cx, cy) = c.principal_point();
-            let ([x, y], it) = c.distortion().undistort((u - cx) / fx, (v - cy) / fy).unwrap();
+            let ([x, y], it) = c
+                .distortion()
+                .undistort((u - cx) / fx, (v - cy) / fy)
+                .unwrap();
             let back = c.project(Vec3::new(x, y, 1.0)).unwrap();
             worst = worst.max(((back[0] - u).powi(2) + (back[1] - v).powi(2)).sqrt());
             worst_it = worst_it.max(it);
         }
     }
-    println!("undistortion of every pixel of 1024x1024: max residual {worst:.2e} px, max {worst_it} Newton steps");
+    println!(
+        "undistortion of every pixel of 1024x1024: max residual {worst:.2e} px, max {worst_it} Newton steps"
+    );
     assert!(worst < 1e-6, "residual {worst} px");
     assert!(worst_it <= 8);
 }
@@ -49,15 +69,39 @@ fn undistortion_residual_over_the_full_image() {
 #[test]
 fn errors() {
     let c = cam();
-    assert_eq!(c.project(Vec3::new(0.0, 0.0, -1.0)).unwrap_err(), CameraError::BehindCamera);
-    assert_eq!(c.project(Vec3::new(0.0, 0.0, 0.0)).unwrap_err(), CameraError::BehindCamera);
-    assert_eq!(c.project(Vec3::new(f64::NAN, 0.0, 1.0)).unwrap_err(), CameraError::NonFinite);
-    assert_eq!(c.unproject(f64::NAN, 0.0).unwrap_err(), CameraError::NonFinite);
-    assert_eq!(Camera::new(0, 10, 1.0, 1.0, 0.0, 0.0, STRONG).unwrap_err(), CameraError::InvalidIntrinsics);
-    assert_eq!(Camera::new(10, 10, -1.0, 1.0, 0.0, 0.0, STRONG).unwrap_err(), CameraError::InvalidIntrinsics);
+    assert_eq!(
+        c.project(Vec3::new(0.0, 0.0, -1.0)).unwrap_err(),
+        CameraError::BehindCamera
+    );
+    assert_eq!(
+        c.project(Vec3::new(0.0, 0.0, 0.0)).unwrap_err(),
+        CameraError::BehindCamera
+    );
+    assert_eq!(
+        c.project(Vec3::new(f64::NAN, 0.0, 1.0)).unwrap_err(),
+        CameraError::NonFinite
+    );
+    assert_eq!(
+        c.unproject(f64::NAN, 0.0).unwrap_err(),
+        CameraError::NonFinite
+    );
+    assert_eq!(
+        Camera::new(0, 10, 1.0, 1.0, 0.0, 0.0, STRONG).unwrap_err(),
+        CameraError::InvalidIntrinsics
+    );
+    assert_eq!(
+        Camera::new(10, 10, -1.0, 1.0, 0.0, 0.0, STRONG).unwrap_err(),
+        CameraError::InvalidIntrinsics
+    );
     // A model that folds over (radius stops growing) has no inverse out there.
-    let folding = Distortion { k1: -1.5, ..Distortion::default() };
-    assert_eq!(folding.undistort(0.5, 0.0).unwrap_err(), CameraError::NoConvergence);
+    let folding = Distortion {
+        k1: -1.5,
+        ..Distortion::default()
+    };
+    assert_eq!(
+        folding.undistort(0.5, 0.0).unwrap_err(),
+        CameraError::NoConvergence
+    );
     const { assert!(UNDISTORT_MAX_ITERATIONS >= 8) };
     assert!(c.in_image(0.0, 1023.0) && !c.in_image(-0.6, 10.0) && !c.in_image(10.0, 1023.6));
 }

@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 use trn_flight::Vec3;
-use trn_flight::frames::{FrameError, Geodetic, MOON_RADIUS_M as R, SiteFrame, geodetic_to_mcmf, mcmf_to_geodetic};
+use trn_flight::frames::{
+    FrameError, Geodetic, MOON_RADIUS_M as R, SiteFrame, geodetic_to_mcmf, mcmf_to_geodetic,
+};
 
 #[test]
 fn known_answers() {
@@ -15,12 +17,23 @@ fn known_answers() {
     assert!((m.rows[2] - Vec3::new(1.0, 0.0, 0.0)).norm() < 1e-15);
     assert!((m.det() - 1.0).abs() < 1e-15);
     // A point 1000 m above the site.
-    let p = eq.geodetic_to_site(Geodetic { lat: 0.0, lon: 0.0, height: 1000.0 });
+    let p = eq.geodetic_to_site(Geodetic {
+        lat: 0.0,
+        lon: 0.0,
+        height: 1000.0,
+    });
     assert!((p - Vec3::new(0.0, 0.0, 1000.0)).norm() < 1e-9);
     // One degree of latitude north, on the sphere: (0, R sin 1deg, R cos 1deg - R).
     let one = 1f64.to_radians();
-    let q = eq.geodetic_to_site(Geodetic { lat: one, lon: 0.0, height: 0.0 });
-    assert!((q - Vec3::new(0.0, R * one.sin(), R * one.cos() - R)).norm() < 1e-6, "{q:?}");
+    let q = eq.geodetic_to_site(Geodetic {
+        lat: one,
+        lon: 0.0,
+        height: 0.0,
+    });
+    assert!(
+        (q - Vec3::new(0.0, R * one.sin(), R * one.cos() - R)).norm() < 1e-6,
+        "{q:?}"
+    );
     // Near the south pole, the site frame is right-handed and orthonormal.
     let sp = SiteFrame::from_degrees(-85.3, 31.2, R).unwrap();
     let r = sp.mcmf_to_enu_rotation();
@@ -29,14 +42,27 @@ fn known_answers() {
     assert!((sp.up_at(Vec3::ZERO) - Vec3::new(0.0, 0.0, 1.0)).norm() < 1e-15);
     // At the poles longitude is reported as 0.
     let g = mcmf_to_geodetic(Vec3::new(0.0, 0.0, R + 5.0), R);
-    assert!((g.lat - std::f64::consts::FRAC_PI_2).abs() < 1e-15 && g.lon == 0.0 && (g.height - 5.0).abs() < 1e-9);
+    assert!(
+        (g.lat - std::f64::consts::FRAC_PI_2).abs() < 1e-15
+            && g.lon == 0.0
+            && (g.height - 5.0).abs() < 1e-9
+    );
 }
 
 #[test]
 fn invalid_frames_are_errors() {
-    assert_eq!(SiteFrame::new(0.0, 0.0, 0.0).unwrap_err(), FrameError::BadRadius);
-    assert_eq!(SiteFrame::new(2.0, 0.0, R).unwrap_err(), FrameError::BadLatitude);
-    assert_eq!(SiteFrame::new(f64::NAN, 0.0, R).unwrap_err(), FrameError::BadLatitude);
+    assert_eq!(
+        SiteFrame::new(0.0, 0.0, 0.0).unwrap_err(),
+        FrameError::BadRadius
+    );
+    assert_eq!(
+        SiteFrame::new(2.0, 0.0, R).unwrap_err(),
+        FrameError::BadLatitude
+    );
+    assert_eq!(
+        SiteFrame::new(f64::NAN, 0.0, R).unwrap_err(),
+        FrameError::BadLatitude
+    );
 }
 
 proptest! {

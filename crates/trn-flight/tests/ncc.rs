@@ -23,19 +23,31 @@ impl Smooth {
                     let period = r.uniform(6.0, 20.0);
                     let ang = r.uniform(0.0, std::f64::consts::TAU);
                     let k = std::f64::consts::TAU / period;
-                    (k * ang.cos(), k * ang.sin(), r.uniform(0.0, 6.3), r.uniform(5.0, 30.0))
+                    (
+                        k * ang.cos(),
+                        k * ang.sin(),
+                        r.uniform(0.0, 6.3),
+                        r.uniform(5.0, 30.0),
+                    )
                 })
                 .collect(),
         )
     }
 
     fn at(&self, x: f64, y: f64) -> f32 {
-        (100.0 + self.0.iter().map(|(kx, ky, ph, a)| a * (kx * x + ky * y + ph).sin()).sum::<f64>()) as f32
+        (100.0
+            + self
+                .0
+                .iter()
+                .map(|(kx, ky, ph, a)| a * (kx * x + ky * y + ph).sin())
+                .sum::<f64>()) as f32
     }
 }
 
 fn crop(img: &[f32], w: usize, x: usize, y: usize, cw: usize, ch: usize) -> Vec<f32> {
-    (0..ch).flat_map(|r| img[(y + r) * w + x..(y + r) * w + x + cw].to_vec()).collect()
+    (0..ch)
+        .flat_map(|r| img[(y + r) * w + x..(y + r) * w + x + cw].to_vec())
+        .collect()
 }
 
 /// Independent reference: the textbook ZNCC formula in f64 at one placement.
@@ -59,14 +71,29 @@ fn zncc_ref(t: &[f32], tw: usize, th: usize, win: &[f32], ww: usize, x: usize, y
             di += b * b;
         }
     }
-    if di <= 1e-12 { 0.0 } else { num / (dt * di).sqrt() }
+    if di <= 1e-12 {
+        0.0
+    } else {
+        num / (dt * di).sqrt()
+    }
 }
 
-fn run(t: &[f32], tw: usize, th: usize, w: &[f32], ww: usize, wh: usize, kernel: Kernel) -> (trn_flight::ncc::NccPeak, Vec<f32>) {
+fn run(
+    t: &[f32],
+    tw: usize,
+    th: usize,
+    w: &[f32],
+    ww: usize,
+    wh: usize,
+    kernel: Kernel,
+) -> (trn_flight::ncc::NccPeak, Vec<f32>) {
     let tv = ImageView::packed(t, tw, th).unwrap();
     let wv = ImageView::packed(w, ww, wh).unwrap();
     let mut scores = vec![0.0; placements(&tv, &wv).unwrap()];
-    let cfg = NccConfig { kernel, ..NccConfig::default() };
+    let cfg = NccConfig {
+        kernel,
+        ..NccConfig::default()
+    };
     let p = search(&tv, &wv, &mut scores, &cfg).unwrap();
     (p, scores)
 }
@@ -76,7 +103,12 @@ fn finds_a_cut_out_template_exactly_and_matches_the_reference_surface() {
     let mut r = Rand::new(1);
     let (ww, wh) = (70, 61);
     let win = noise(&mut r, ww, wh);
-    for (tw, th, x, y) in [(21, 21, 17, 30), (11, 15, 0, 0), (31, 25, 39, 36), (13, 11, 5, 44)] {
+    for (tw, th, x, y) in [
+        (21, 21, 17, 30),
+        (11, 15, 0, 0),
+        (31, 25, 39, 36),
+        (13, 11, 5, 44),
+    ] {
         let t = crop(&win, ww, x, y, tw, th);
         for kernel in [Kernel::Scalar, Kernel::Auto] {
             let (p, scores) = run(&t, tw, th, &win, ww, wh, kernel);
@@ -85,7 +117,10 @@ fn finds_a_cut_out_template_exactly_and_matches_the_reference_surface() {
             let ow = ww - tw + 1;
             for (i, s) in scores.iter().enumerate().step_by(7) {
                 let want = zncc_ref(&t, tw, th, &win, ww, i % ow, i / ow);
-                assert!((*s as f64 - want).abs() < 1e-4, "{kernel:?} at {i}: {s} vs {want}");
+                assert!(
+                    (*s as f64 - want).abs() < 1e-4,
+                    "{kernel:?} at {i}: {s} vs {want}"
+                );
             }
         }
     }
@@ -99,11 +134,14 @@ fn sub_pixel_localisation_on_band_limited_imagery() {
         let f = Smooth::new(&mut r);
         let (dx, dy) = (r.uniform(-0.5, 0.5), r.uniform(-0.5, 0.5));
         let (ww, wh, tw) = (64usize, 64usize, 21usize);
-        let win: Vec<f32> = (0..ww * wh).map(|i| f.at((i % ww) as f64, (i / ww) as f64)).collect();
+        let win: Vec<f32> = (0..ww * wh)
+            .map(|i| f.at((i % ww) as f64, (i / ww) as f64))
+            .collect();
         // Template: the same surface sampled around (30 + dx, 28 + dy).
         let (cx, cy) = (30.0 + dx, 28.0 + dy);
-        let t: Vec<f32> =
-            (0..tw * tw).map(|i| f.at(cx + (i % tw) as f64 - 10.0, cy + (i / tw) as f64 - 10.0)).collect();
+        let t: Vec<f32> = (0..tw * tw)
+            .map(|i| f.at(cx + (i % tw) as f64 - 10.0, cy + (i / tw) as f64 - 10.0))
+            .collect();
         let (p, _) = run(&t, tw, tw, &win, ww, wh, Kernel::Auto);
         let err = ((p.x as f64 - cx).powi(2) + (p.y as f64 - cy).powi(2)).sqrt() as f32;
         worst = worst.max(err);
@@ -129,7 +167,9 @@ fn invariant_to_affine_intensity_changes() {
 #[test]
 fn periodic_pattern_is_ambiguous_unique_blob_is_not() {
     // Stripes with a 6 px period: every 6th placement matches equally.
-    let stripes: Vec<f32> = (0..60 * 60).map(|i| if (i % 60) % 6 < 3 { 200.0 } else { 50.0 }).collect();
+    let stripes: Vec<f32> = (0..60 * 60)
+        .map(|i| if (i % 60) % 6 < 3 { 200.0 } else { 50.0 })
+        .collect();
     let t = crop(&stripes, 60, 20, 20, 11, 11);
     let (p, _) = run(&t, 11, 11, &stripes, 60, 60, Kernel::Auto);
     assert!(p.ratio < 1.01, "stripes ratio {}", p.ratio);
@@ -159,21 +199,63 @@ fn flat_regions_score_zero_and_bad_input_is_an_error() {
     let mut buf = vec![0.0; 30 * 30];
     let cfg = NccConfig::default();
     let flat = vec![3.0f32; 121];
-    assert_eq!(search(&ImageView::packed(&flat, 11, 11).unwrap(), &w, &mut buf, &cfg).unwrap_err(), NccError::FlatTemplate);
+    assert_eq!(
+        search(
+            &ImageView::packed(&flat, 11, 11).unwrap(),
+            &w,
+            &mut buf,
+            &cfg
+        )
+        .unwrap_err(),
+        NccError::FlatTemplate
+    );
     let even = vec![1.0f32; 144];
-    assert_eq!(search(&ImageView::packed(&even, 12, 12).unwrap(), &w, &mut buf, &cfg).unwrap_err(), NccError::TemplateSize);
+    assert_eq!(
+        search(
+            &ImageView::packed(&even, 12, 12).unwrap(),
+            &w,
+            &mut buf,
+            &cfg
+        )
+        .unwrap_err(),
+        NccError::TemplateSize
+    );
     let small = vec![1.0f32; 81];
-    assert_eq!(search(&ImageView::packed(&small, 9, 9).unwrap(), &w, &mut buf, &cfg).unwrap_err(), NccError::TemplateSize);
+    assert_eq!(
+        search(
+            &ImageView::packed(&small, 9, 9).unwrap(),
+            &w,
+            &mut buf,
+            &cfg
+        )
+        .unwrap_err(),
+        NccError::TemplateSize
+    );
     let tv = ImageView::packed(&t, 11, 11).unwrap();
-    assert_eq!(search(&tv, &w, &mut buf[..100], &cfg).unwrap_err(), NccError::ScoresTooSmall);
+    assert_eq!(
+        search(&tv, &w, &mut buf[..100], &cfg).unwrap_err(),
+        NccError::ScoresTooSmall
+    );
     let tiny = ImageView::packed(&win[..100], 10, 10).unwrap();
-    assert_eq!(search(&tv, &tiny, &mut buf, &cfg).unwrap_err(), NccError::WindowSize);
+    assert_eq!(
+        search(&tv, &tiny, &mut buf, &cfg).unwrap_err(),
+        NccError::WindowSize
+    );
     let mut nan = win.clone();
     nan[300] = f32::NAN;
     let nv = ImageView::packed(&nan, 40, 40).unwrap();
-    assert_eq!(search(&tv, &nv, &mut buf, &cfg).unwrap_err(), NccError::NonFinite);
-    assert_eq!(ImageView::packed(&win, 40, 41).unwrap_err(), NccError::BadView);
-    assert_eq!(ImageView::new(&win, 40, 10, 39).unwrap_err(), NccError::BadView);
+    assert_eq!(
+        search(&tv, &nv, &mut buf, &cfg).unwrap_err(),
+        NccError::NonFinite
+    );
+    assert_eq!(
+        ImageView::packed(&win, 40, 41).unwrap_err(),
+        NccError::BadView
+    );
+    assert_eq!(
+        ImageView::new(&win, 40, 10, 39).unwrap_err(),
+        NccError::BadView
+    );
 }
 
 #[test]
@@ -188,7 +270,13 @@ fn strided_sub_views_search_like_packed_copies() {
     let mut a = vec![0.0; 44 * 44];
     let mut b = vec![0.0; 44 * 44];
     let pa = search(&tv, &sub, &mut a, &NccConfig::default()).unwrap();
-    let pb = search(&tv, &ImageView::packed(&packed, 64, 64).unwrap(), &mut b, &NccConfig::default()).unwrap();
+    let pb = search(
+        &tv,
+        &ImageView::packed(&packed, 64, 64).unwrap(),
+        &mut b,
+        &NccConfig::default(),
+    )
+    .unwrap();
     assert_eq!(pa, pb);
     assert_eq!(a, b);
 }

@@ -15,7 +15,16 @@ const CELL: f64 = 10.0;
 
 fn grid() -> Grid {
     let half = (N as f64 - 1.0) * CELL / 2.0;
-    Grid { width: N, height: N, stride: N, x0: -half, y0: half, dx: CELL, dy: -CELL, radius: R }
+    Grid {
+        width: N,
+        height: N,
+        stride: N,
+        x0: -half,
+        y0: half,
+        dx: CELL,
+        dy: -CELL,
+        radius: R,
+    }
 }
 
 /// A 3 km deep, flat-floored crater of 2.5 km radius centred at (1500, 0), with a 30 m
@@ -54,13 +63,19 @@ fn truth_at(k: usize) -> Pose {
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     // Pitch the boresight towards +x (east).
     let pitch = Quat::from_axis_angle(Vec3::new(0.0, 1.0, 0.0), -30f64.to_radians());
-    Pose::new(Vec3::new(x, 0.0, 5000.0 - 2.0 * k as f64), pitch.mul_quat(nadir))
+    Pose::new(
+        Vec3::new(x, 0.0, 5000.0 - 2.0 * k as f64),
+        pitch.mul_quat(nadir),
+    )
 }
 
 fn perturb(r: &mut Rand, p: &Pose, pos: f64, att: f64) -> Pose {
     let dp = Vec3::new(r.normal(), r.normal(), r.normal()) * pos;
     let dth = Vec3::new(r.normal(), r.normal(), r.normal()) * att;
-    Pose::new(p.position + dp, p.attitude.mul_quat(Quat::from_rotation_vector(dth)))
+    Pose::new(
+        p.position + dp,
+        p.attitude.mul_quat(Quat::from_rotation_vector(dth)),
+    )
 }
 
 #[test]
@@ -86,7 +101,11 @@ fn crater_rim_jump_of_three_kilometres_is_ok_at_every_frame() {
         prev = Some(reading);
         let est = perturb(&mut r, &truth, pos_sigma, att_sigma);
         let rep = mon.update(Some(reading), &est, &cov, &dem);
-        assert_eq!(rep.status, LrfStatus::Ok, "frame {k}: reading {reading:.1}, report {rep:?}");
+        assert_eq!(
+            rep.status,
+            LrfStatus::Ok,
+            "frame {k}: reading {reading:.1}, report {rep:?}"
+        );
 
         // The linearised single-prediction test that a conventional filter would run.
         let centre = mon.predict(&est, &dem).unwrap().range;
@@ -96,7 +115,8 @@ fn crater_rim_jump_of_three_kilometres_is_ok_at_every_frame() {
             d[i] = if i < 3 { 1.0 } else { 1e-5 };
             let p = Pose::new(
                 est.position + Vec3::new(d[0], d[1], d[2]),
-                est.attitude.mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
+                est.attitude
+                    .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
             );
             if let Ok(h) = mon.predict(&p, &dem) {
                 let j = (h.range - centre) / d[i];
@@ -109,9 +129,17 @@ fn crater_rim_jump_of_three_kilometres_is_ok_at_every_frame() {
             naive_flags += 1;
         }
     }
-    println!("biggest frame-to-frame jump {biggest_jump:.0} m; the linearised test flagged {naive_flags} of 400 correct readings");
-    assert!(biggest_jump > 2500.0, "the beam never crossed the rim ({biggest_jump} m)");
-    assert!(naive_flags > 0, "the scenario does not exercise the rim discontinuity");
+    println!(
+        "biggest frame-to-frame jump {biggest_jump:.0} m; the linearised test flagged {naive_flags} of 400 correct readings"
+    );
+    assert!(
+        biggest_jump > 2500.0,
+        "the beam never crossed the rim ({biggest_jump} m)"
+    );
+    assert!(
+        naive_flags > 0,
+        "the scenario does not exercise the rim discontinuity"
+    );
 }
 
 /// A straight descent over plains; returns the first frame flagged `Fault` after the
@@ -126,7 +154,10 @@ fn first_fault(mut corrupt: impl FnMut(usize, f64) -> Option<f64>) -> (Option<us
     let mut first = None;
     let mut false_alarms = 0;
     for k in 0..30 {
-        let truth = Pose::new(Vec3::new(-4000.0 + 5.0 * k as f64, 1000.0, 3000.0 - 60.0 * k as f64), nadir);
+        let truth = Pose::new(
+            Vec3::new(-4000.0 + 5.0 * k as f64, 1000.0, 3000.0 - 60.0 * k as f64),
+            nadir,
+        );
         let true_range = mon.predict(&truth, &dem).unwrap().range;
         let reading = corrupt(k, true_range + 0.5 * r.normal());
         let est = perturb(&mut r, &truth, 10.0, 0.02f64.to_radians());
@@ -157,7 +188,10 @@ fn stuck_biased_and_silent_sensors_are_flagged_within_three_frames() {
     println!("frames to flag: stuck {stuck:?}, biased {biased:?}, silent {silent:?}");
     assert_eq!(fa1 + fa2 + fa3, 0, "false alarms before the fault");
     for (name, f) in [("stuck", stuck), ("biased", biased), ("silent", silent)] {
-        assert!(f.is_some_and(|f| f < 3), "{name} sensor flagged after {f:?} frames");
+        assert!(
+            f.is_some_and(|f| f < 3),
+            "{name} sensor flagged after {f:?} frames"
+        );
     }
 }
 
@@ -177,13 +211,30 @@ fn excluded_sensor_is_readmitted_after_consistent_readings() {
     // Consistent again: still excluded for two readings, re-admitted on the third.
     let a = mon.update(Some(z), &pose, &cov, &dem);
     let b = mon.update(Some(z), &pose, &cov, &dem);
-    assert!(a.consistent && b.consistent && a.status == LrfStatus::Fault && b.status == LrfStatus::Fault);
+    assert!(
+        a.consistent
+            && b.consistent
+            && a.status == LrfStatus::Fault
+            && b.status == LrfStatus::Fault
+    );
     assert_eq!(mon.update(Some(z), &pose, &cov, &dem).status, LrfStatus::Ok);
     assert!(!mon.is_excluded());
     // No reading, out-of-span reading, beam off the map.
-    assert_eq!(mon.update(None, &pose, &cov, &dem).status, LrfStatus::NoReading);
-    assert_eq!(mon.update(Some(f64::NAN), &pose, &cov, &dem).status, LrfStatus::NoReading);
-    assert_eq!(mon.update(Some(1.0), &pose, &cov, &dem).status, LrfStatus::NoReading);
+    assert_eq!(
+        mon.update(None, &pose, &cov, &dem).status,
+        LrfStatus::NoReading
+    );
+    assert_eq!(
+        mon.update(Some(f64::NAN), &pose, &cov, &dem).status,
+        LrfStatus::NoReading
+    );
+    assert_eq!(
+        mon.update(Some(1.0), &pose, &cov, &dem).status,
+        LrfStatus::NoReading
+    );
     let off = Pose::new(Vec3::new(90_000.0, 0.0, 2000.0), nadir);
-    assert_eq!(mon.update(Some(z), &off, &cov, &dem).status, LrfStatus::Unchecked);
+    assert_eq!(
+        mon.update(Some(z), &off, &cov, &dem).status,
+        LrfStatus::Unchecked
+    );
 }

@@ -4,43 +4,57 @@
 
 use core::hint::black_box;
 use core::panic::PanicInfo;
+use trn_flight::camera::{Camera, Distortion};
+use trn_flight::dem::{Grid, Heightfield};
+use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
+use trn_flight::ncc::{ImageView, NccConfig, search};
 use trn_flight::p3p::p3p;
+use trn_flight::rangefinder::{RangefinderConfig, RangefinderMonitor};
 use trn_flight::robust::{RansacConfig, estimate_pose};
-use trn_flight::{Quat, Vec3};
+use trn_flight::{Pose, Quat, Vec3};
 
 #[panic_handler]
 fn panic(_: &PanicInfo) -> ! {
     loop {}
 }
 
-/// Entry point: runs one pass over the API with inputs the optimiser cannot see through.
+/// Entry point: one pass over the API with inputs the optimiser cannot see through.
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
-    let pts = black_box([
-        Vec3::new(-1.0, 0.5, 10.0),
-        Vec3::new(2.0, -1.0, 11.0),
-        Vec3::new(0.3, 2.0, 9.0),
-    ]);
-    let n = p3p(&pts, &pts).map(|s| s.len()).unwrap_or(0);
-    black_box(n);
+    let pts = black_box([Vec3::new(-1.0, 0.5, 10.0), Vec3::new(2.0, -1.0, 11.0), Vec3::new(0.3, 2.0, 9.0)]);
+    black_box(p3p(&pts, &pts).map(|s| s.len()).unwrap_or(0));
 
     let mut world = [Vec3::ZERO; 12];
     let mut image = [[0.0; 2]; 12];
     for (i, (w, m)) in world.iter_mut().zip(image.iter_mut()).enumerate() {
-        *w = Vec3::new(
-            (i % 4) as f64 * 50.0,
-            (i / 4) as f64 * 50.0,
-            (i % 3) as f64 * 5.0 + 1000.0,
-        );
+        *w = Vec3::new((i % 4) as f64 * 50.0, (i / 4) as f64 * 50.0, (i % 3) as f64 * 5.0 + 1000.0);
         *m = [w.x / w.z, w.y / w.z];
     }
     let mut mask = [false; 12];
-    let est = estimate_pose(
-        black_box(&image),
-        black_box(&world),
-        &mut mask,
-        &RansacConfig::new(886.8),
-    );
-    black_box(est.map(|e| e.pose.attitude).unwrap_or(Quat::IDENTITY));
+    let est = estimate_pose(black_box(&image), black_box(&world), &mut mask, &RansacConfig::new(886.8));
+    let pose = est.map(|e| e.pose).unwrap_or(Pose::new(Vec3::new(0.0, 0.0, 500.0), Quat::IDENTITY));
+
+    let cam = Camera::new(64, 64, 50.0, 50.0, 31.5, 31.5, Distortion { k1: -0.1, ..Distortion::default() });
+    black_box(cam.map(|c| c.unproject(black_box(3.0), 7.0)).ok());
+    let site = SiteFrame::from_degrees(black_box(-85.3), 31.2, MOON_RADIUS_M);
+    black_box(site.map(|s| s.site_to_mcmf(Vec3::new(1.0, 2.0, 3.0))).ok());
+
+    let mut win = [0.0f32; 32 * 32];
+    for (i, v) in win.iter_mut().enumerate() {
+        *v = ((i * 7919) % 251) as f32;
+    }
+    let win = black_box(win);
+    let mut scores = [0.0f32; 22 * 22];
+    if let (Ok(w), Ok(t)) = (ImageView::packed(&win, 32, 32), ImageView::new(&win[5 * 32 + 3..], 11, 11, 32)) {
+        black_box(search(&t, &w, &mut scores, &NccConfig::default()).map(|p| p.x).ok());
+    }
+
+    let dem_data = black_box([0.0f32; 16 * 16]);
+    let grid = Grid { width: 16, height: 16, stride: 16, x0: -75.0, y0: 75.0, dx: 10.0, dy: -10.0, radius: MOON_RADIUS_M };
+    if let Ok(dem) = Heightfield::new(&dem_data, grid, None) {
+        black_box(dem.altitude(pose.position).map(|a| a.altitude).ok());
+        let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
+        black_box(mon.update(Some(500.0), &pose, &[[0.0; 6]; 6], &dem).nis);
+    }
     loop {}
 }

@@ -31,7 +31,10 @@ pub fn active_kernel() -> &'static str {
     {
         "neon"
     }
-    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "neon"))))]
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     {
         "scalar"
     }
@@ -51,7 +54,16 @@ fn has_avx2_fma() -> bool {
 
 /// Runs the chosen kernel. Preconditions (checked by the caller): `t.len() == tw * th`,
 /// `ow == window.width - tw + 1`, `oh == window.height - th + 1`, `out.len() == ow * oh`.
-pub(super) fn correlate(kernel: Kernel, t: &[f32], tw: usize, th: usize, window: &ImageView<'_>, out: &mut [f32], ow: usize, oh: usize) {
+pub(super) fn correlate(
+    kernel: Kernel,
+    t: &[f32],
+    tw: usize,
+    th: usize,
+    window: &ImageView<'_>,
+    out: &mut [f32],
+    ow: usize,
+    oh: usize,
+) {
     let ok = t.len() == tw * th
         && window.width() + 1 == ow + tw
         && window.height() + 1 == oh + th
@@ -80,7 +92,10 @@ pub(super) fn correlate(kernel: Kernel, t: &[f32], tw: usize, th: usize, window:
                 // Safety: NEON is enabled for this target; sizes verified above.
                 unsafe { neon::neon(t, tw, th, window, out, ow, oh) };
             }
-            #[cfg(not(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "neon"))))]
+            #[cfg(not(any(
+                target_arch = "x86_64",
+                all(target_arch = "aarch64", target_feature = "neon")
+            )))]
             {
                 scalar(t, tw, th, window, out, ow);
             }
@@ -107,7 +122,21 @@ fn scalar(t: &[f32], tw: usize, th: usize, window: &ImageView<'_>, out: &mut [f3
 }
 
 /// Scalar tail for the placements `x0..ow` of output row `y` (used by the SIMD kernels).
-fn scalar_tail(t: &[f32], tw: usize, window: &ImageView<'_>, orow: &mut [f32], y: usize, x0: usize) {
+#[cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        all(target_arch = "aarch64", target_feature = "neon")
+    )),
+    allow(dead_code)
+)]
+fn scalar_tail(
+    t: &[f32],
+    tw: usize,
+    window: &ImageView<'_>,
+    orow: &mut [f32],
+    y: usize,
+    x0: usize,
+) {
     for (x, o) in orow.iter_mut().enumerate().skip(x0) {
         let mut acc = 0.0f32;
         for (i, trow) in t.chunks_exact(tw).enumerate() {
@@ -136,7 +165,15 @@ mod x86 {
     /// [`super::correlate`] must hold.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::indexing_slicing)] // k < R and v < V: loop bounds equal the array sizes.
-    pub(super) unsafe fn avx2(t: &[f32], tw: usize, th: usize, window: &ImageView<'_>, out: &mut [f32], ow: usize, oh: usize) {
+    pub(super) unsafe fn avx2(
+        t: &[f32],
+        tw: usize,
+        th: usize,
+        window: &ImageView<'_>,
+        out: &mut [f32],
+        ow: usize,
+        oh: usize,
+    ) {
         if ow < 8 {
             for y in 0..oh {
                 if let Some(rs) = out.get_mut(y * ow..(y + 1) * ow) {
@@ -157,12 +194,17 @@ mod x86 {
                 let mut acc = [[_mm256_setzero_ps(); $v]; $r];
                 for i in 0..th {
                     let trow = tp.add(i * tw);
-                    let rows: [*const f32; $r] = core::array::from_fn(|k| base.add(($y0 + k + i) * stride + $x0));
+                    let rows: [*const f32; $r] =
+                        core::array::from_fn(|k| base.add(($y0 + k + i) * stride + $x0));
                     for j in 0..tw {
                         let tv = _mm256_set1_ps(*trow.add(j));
                         for k in 0..$r {
                             for v in 0..$v {
-                                acc[k][v] = _mm256_fmadd_ps(tv, _mm256_loadu_ps(rows[k].add(j + 8 * v)), acc[k][v]);
+                                acc[k][v] = _mm256_fmadd_ps(
+                                    tv,
+                                    _mm256_loadu_ps(rows[k].add(j + 8 * v)),
+                                    acc[k][v],
+                                );
                             }
                         }
                     }
@@ -183,12 +225,20 @@ mod x86 {
                 // previous one to finish the row without a scalar tail.
                 let mut x = 0;
                 while x + 32 <= ow {
-                    if two { block!(y, x, 2, 4) } else { block!(y, x, 1, 4) }
+                    if two {
+                        block!(y, x, 2, 4)
+                    } else {
+                        block!(y, x, 1, 4)
+                    }
                     x += 32;
                 }
                 while x < ow {
                     let x0 = x.min(ow - 8);
-                    if two { block!(y, x0, 2, 1) } else { block!(y, x0, 1, 1) }
+                    if two {
+                        block!(y, x0, 2, 1)
+                    } else {
+                        block!(y, x0, 1, 1)
+                    }
                     x = x0 + 8;
                 }
                 y += if two { 2 } else { 1 };
@@ -202,7 +252,15 @@ mod x86 {
     /// # Safety
     ///
     /// The size preconditions of [`super::correlate`] must hold.
-    pub(super) unsafe fn sse2(t: &[f32], tw: usize, th: usize, window: &ImageView<'_>, out: &mut [f32], ow: usize, oh: usize) {
+    pub(super) unsafe fn sse2(
+        t: &[f32],
+        tw: usize,
+        th: usize,
+        window: &ImageView<'_>,
+        out: &mut [f32],
+        ow: usize,
+        oh: usize,
+    ) {
         let base = window.data().as_ptr();
         let stride = window.stride();
         let tp = t.as_ptr();
@@ -212,7 +270,12 @@ mod x86 {
                 let orow = out.as_mut_ptr().add(y * ow);
                 let mut x = 0;
                 while x + 16 <= ow {
-                    let (mut a0, mut a1, mut a2, mut a3) = (_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps());
+                    let (mut a0, mut a1, mut a2, mut a3) = (
+                        _mm_setzero_ps(),
+                        _mm_setzero_ps(),
+                        _mm_setzero_ps(),
+                        _mm_setzero_ps(),
+                    );
                     for i in 0..th {
                         let row = base.add((y + i) * stride + x);
                         let trow = tp.add(i * tw);
@@ -237,7 +300,10 @@ mod x86 {
                         let row = base.add((y + i) * stride + x);
                         let trow = tp.add(i * tw);
                         for j in 0..tw {
-                            a0 = _mm_add_ps(a0, _mm_mul_ps(_mm_set1_ps(*trow.add(j)), _mm_loadu_ps(row.add(j))));
+                            a0 = _mm_add_ps(
+                                a0,
+                                _mm_mul_ps(_mm_set1_ps(*trow.add(j)), _mm_loadu_ps(row.add(j))),
+                            );
                         }
                     }
                     _mm_storeu_ps(orow.add(x), a0);
@@ -263,7 +329,15 @@ mod neon {
     /// # Safety
     ///
     /// The size preconditions of [`super::correlate`] must hold.
-    pub(super) unsafe fn neon(t: &[f32], tw: usize, th: usize, window: &ImageView<'_>, out: &mut [f32], ow: usize, oh: usize) {
+    pub(super) unsafe fn neon(
+        t: &[f32],
+        tw: usize,
+        th: usize,
+        window: &ImageView<'_>,
+        out: &mut [f32],
+        ow: usize,
+        oh: usize,
+    ) {
         let base = window.data().as_ptr();
         let stride = window.stride();
         let tp = t.as_ptr();
@@ -274,7 +348,12 @@ mod neon {
                 let orow = out.as_mut_ptr().add(y * ow);
                 let mut x = 0;
                 while x + 16 <= ow {
-                    let (mut a0, mut a1, mut a2, mut a3) = (vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0));
+                    let (mut a0, mut a1, mut a2, mut a3) = (
+                        vdupq_n_f32(0.0),
+                        vdupq_n_f32(0.0),
+                        vdupq_n_f32(0.0),
+                        vdupq_n_f32(0.0),
+                    );
                     for i in 0..th {
                         let row = base.add((y + i) * stride + x);
                         let trow = tp.add(i * tw);

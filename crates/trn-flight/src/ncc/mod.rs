@@ -6,7 +6,7 @@
 //! correlation of `T'` with the raw window, so the work splits into
 //!
 //! * the correlation (`template_len` multiply-adds per placement, f32): the SIMD kernels
-//!   in [`kernel`] (AVX2+FMA or SSE2 on x86-64, NEON on aarch64, scalar elsewhere);
+//!   selected by [`Kernel`] (AVX2+FMA or SSE2 on x86-64, NEON on aarch64, scalar elsewhere);
 //! * the patch statistics `sum(I)`, `sum(I^2)`, O(1) per placement from running column
 //!   sums in f64 (16-bit imagery over 31x31 overflows f32's 24-bit mantissa).
 //!
@@ -45,10 +45,23 @@ impl<'a> ImageView<'a> {
     /// # Errors
     ///
     /// [`NccError::BadView`] for a zero size, `stride < width`, or `data` too short.
-    pub fn new(data: &'a [f32], width: usize, height: usize, stride: usize) -> Result<Self, NccError> {
-        let needed = height.checked_sub(1).and_then(|h| h.checked_mul(stride)).and_then(|n| n.checked_add(width));
+    pub fn new(
+        data: &'a [f32],
+        width: usize,
+        height: usize,
+        stride: usize,
+    ) -> Result<Self, NccError> {
+        let needed = height
+            .checked_sub(1)
+            .and_then(|h| h.checked_mul(stride))
+            .and_then(|n| n.checked_add(width));
         match needed {
-            Some(n) if width > 0 && stride >= width && data.len() >= n => Ok(Self { data, width, height, stride }),
+            Some(n) if width > 0 && stride >= width && data.len() >= n => Ok(Self {
+                data,
+                width,
+                height,
+                stride,
+            }),
             _ => Err(NccError::BadView),
         }
     }
@@ -78,7 +91,9 @@ impl<'a> ImageView<'a> {
     #[must_use]
     pub fn row(&self, y: usize) -> &'a [f32] {
         let start = y.saturating_mul(self.stride);
-        self.data.get(start..start.saturating_add(self.width)).unwrap_or(&[])
+        self.data
+            .get(start..start.saturating_add(self.width))
+            .unwrap_or(&[])
     }
 
     /// The sub-view of `w x h` pixels whose top-left pixel is `(x, y)`.
@@ -87,7 +102,8 @@ impl<'a> ImageView<'a> {
     ///
     /// [`NccError::BadView`] when the rectangle leaves the image or is empty.
     pub fn sub(&self, x: usize, y: usize, w: usize, h: usize) -> Result<Self, NccError> {
-        if w == 0 || h == 0 || x.saturating_add(w) > self.width || y.saturating_add(h) > self.height {
+        if w == 0 || h == 0 || x.saturating_add(w) > self.width || y.saturating_add(h) > self.height
+        {
             return Err(NccError::BadView);
         }
         let start = y * self.stride + x;
@@ -116,7 +132,10 @@ pub struct NccConfig {
 
 impl Default for NccConfig {
     fn default() -> Self {
-        Self { exclusion_radius: 3, kernel: Kernel::Auto }
+        Self {
+            exclusion_radius: 3,
+            kernel: Kernel::Auto,
+        }
     }
 }
 
@@ -213,7 +232,12 @@ pub fn placements(template: &ImageView<'_>, window: &ImageView<'_>) -> Option<us
 /// assert_eq!((peak.col, peak.row), (20, 12));
 /// assert!((peak.x - 25.0).abs() < 0.1 && (peak.y - 17.0).abs() < 0.1);
 /// ```
-pub fn search(template: &ImageView<'_>, window: &ImageView<'_>, scores: &mut [f32], config: &NccConfig) -> Result<NccPeak, NccError> {
+pub fn search(
+    template: &ImageView<'_>,
+    window: &ImageView<'_>,
+    scores: &mut [f32],
+    config: &NccConfig,
+) -> Result<NccPeak, NccError> {
     let (tw, th) = (template.width, template.height);
     let sizes_ok = |s: usize| s % 2 == 1 && (MIN_TEMPLATE..=MAX_TEMPLATE).contains(&s);
     if !sizes_ok(tw) || !sizes_ok(th) {
@@ -265,7 +289,15 @@ pub fn search(template: &ImageView<'_>, window: &ImageView<'_>, scores: &mut [f3
 }
 
 /// Turns raw correlations into ZNCC scores with the window patches' statistics.
-fn normalise(window: &ImageView<'_>, tw: usize, th: usize, ow: usize, oh: usize, tvar: f64, scores: &mut [f32]) {
+fn normalise(
+    window: &ImageView<'_>,
+    tw: usize,
+    th: usize,
+    ow: usize,
+    oh: usize,
+    tvar: f64,
+    scores: &mut [f32],
+) {
     let n = (tw * th) as f64;
     // Column sums over the current band of `th` rows, updated by one row per output row.
     let mut cs = [0.0f64; MAX_WINDOW_WIDTH];
@@ -333,8 +365,16 @@ fn peak(scores: &[f32], ow: usize, oh: usize, tw: usize, th: usize, radius: usiz
         }
     }
     let on_border = bx == 0 || by == 0 || bx + 1 >= ow || by + 1 >= oh;
-    let (dx, dy) = if on_border { (0.0, 0.0) } else { subpixel(scores, ow, bx, by) };
-    let ratio = if second > 0.0 { best / second } else { f32::INFINITY };
+    let (dx, dy) = if on_border {
+        (0.0, 0.0)
+    } else {
+        subpixel(scores, ow, bx, by)
+    };
+    let ratio = if second > 0.0 {
+        best / second
+    } else {
+        f32::INFINITY
+    };
     NccPeak {
         col: bx,
         row: by,
@@ -350,7 +390,11 @@ fn peak(scores: &[f32], ow: usize, oh: usize, tw: usize, th: usize, radius: usiz
 /// Offset of the maximum of the least-squares quadratic through the 3x3 neighbourhood of
 /// an interior placement; separable parabolas when the 2-D fit has no maximum nearby.
 fn subpixel(scores: &[f32], ow: usize, bx: usize, by: usize) -> (f32, f32) {
-    let z = |dx: usize, dy: usize| -> f64 { scores.get((by + dy - 1) * ow + bx + dx - 1).map_or(0.0, |&v| f64::from(v)) };
+    let z = |dx: usize, dy: usize| -> f64 {
+        scores
+            .get((by + dy - 1) * ow + bx + dx - 1)
+            .map_or(0.0, |&v| f64::from(v))
+    };
     let mut g = [[0.0f64; 3]; 3];
     for (dy, row) in g.iter_mut().enumerate() {
         for (dx, v) in row.iter_mut().enumerate() {
@@ -358,9 +402,17 @@ fn subpixel(scores: &[f32], ow: usize, bx: usize, by: usize) -> (f32, f32) {
         }
     }
     let [r0, r1, r2] = g;
-    let col = |i: usize| r0.get(i).copied().unwrap_or(0.0) + r1.get(i).copied().unwrap_or(0.0) + r2.get(i).copied().unwrap_or(0.0);
+    let col = |i: usize| {
+        r0.get(i).copied().unwrap_or(0.0)
+            + r1.get(i).copied().unwrap_or(0.0)
+            + r2.get(i).copied().unwrap_or(0.0)
+    };
     let (c0, c1, c2) = (col(0), col(1), col(2));
-    let (s0, s1, s2) = (r0.iter().sum::<f64>(), r1.iter().sum::<f64>(), r2.iter().sum::<f64>());
+    let (s0, s1, s2) = (
+        r0.iter().sum::<f64>(),
+        r1.iter().sum::<f64>(),
+        r2.iter().sum::<f64>(),
+    );
     // Least-squares coefficients of a + b x + c y + d x^2 + e x y + f y^2 on the 3x3 grid.
     let b = (c2 - c0) / 6.0;
     let c = (s2 - s0) / 6.0;
@@ -377,9 +429,16 @@ fn subpixel(scores: &[f32], ow: usize, bx: usize, by: usize) -> (f32, f32) {
     }
     let para = |m: f64, z0: f64, p: f64| {
         let den = m - 2.0 * z0 + p;
-        if den < 0.0 { (0.5 * (m - p) / den).clamp(-0.5, 0.5) } else { 0.0 }
+        if den < 0.0 {
+            (0.5 * (m - p) / den).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        }
     };
-    (para(r1[0], r1[1], r1[2]) as f32, para(r0[1], r1[1], r2[1]) as f32)
+    (
+        para(r1[0], r1[1], r1[2]) as f32,
+        para(r0[1], r1[1], r2[1]) as f32,
+    )
 }
 
 #[cfg(test)]
@@ -398,6 +457,9 @@ mod tests {
             }
         }
         let (x, y) = subpixel(&s, 3, 1, 1);
-        assert!((f64::from(x) - x0).abs() < 1e-5 && (f64::from(y) - y0).abs() < 1e-5, "{x} {y}");
+        assert!(
+            (f64::from(x) - x0).abs() < 1e-5 && (f64::from(y) - y0).abs() < 1e-5,
+            "{x} {y}"
+        );
     }
 }

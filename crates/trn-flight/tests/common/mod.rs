@@ -49,7 +49,10 @@ impl Rand {
 pub fn lander_pose(r: &mut Rand, altitude: f64, tilt: f64) -> Pose {
     // Camera +z down: rotate 180 deg about site x, then tilt and yaw.
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
-    let yaw = Quat::from_axis_angle(Vec3::new(0.0, 0.0, 1.0), r.uniform(-std::f64::consts::PI, std::f64::consts::PI));
+    let yaw = Quat::from_axis_angle(
+        Vec3::new(0.0, 0.0, 1.0),
+        r.uniform(-std::f64::consts::PI, std::f64::consts::PI),
+    );
     let tilt_axis = Vec3::new(r.normal(), r.normal(), 0.0);
     let tilt = Quat::from_axis_angle(tilt_axis, r.uniform(0.0, tilt));
     let q = tilt.mul_quat(yaw).mul_quat(nadir);
