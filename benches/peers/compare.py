@@ -201,9 +201,12 @@ def main():
                      f"{t['median_us'] / pe['opencv_us']:.2f}"))
         rows.append(("", "", f"PoseLib estimate_absolute_pose {pe['poselib_us']:.0f} ({pe['poselib_rot_err_deg']:.4f})",
                      f"{t['median_us'] / pe['poselib_us']:.2f}"))
+    trn_ncc = {c["name"]: c for c in trn.get("ncc", [])}
     for name, r in ncc.items():
-        t = trn["ncc"][name]
-        rows.append((f"NCC search {name}, us", f"{t['us']:.1f}", f"OpenCV matchTemplate+minMaxLoc {r['opencv_us']:.1f}",
+        t = trn_ncc[name]
+        if list(t["best"][:2]) != r["opencv_best"][:2] or abs(t["best"][2] - r["opencv_best"][2]) > 1e-4:
+            sys.exit(f"compare.py: NCC {name}: trn found {t['best']}, OpenCV {r['opencv_best']}")
+        rows.append((f"NCC search {name}, us (trn kernel {trn.get('ncc_kernel')})", f"{t['us']:.1f}", f"OpenCV matchTemplate+minMaxLoc {r['opencv_us']:.1f}",
                      f"{t['us'] / r['opencv_us']:.2f}"))
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -9,7 +9,8 @@ use std::hint::black_box;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use trn_benches::{FOCAL_PX, p3p_problems, pose_scene};
+use trn_benches::{FOCAL_PX, p3p_problems, pose_scene, texture};
+use trn_flight::ncc::{ImageView, NccConfig, active_kernel, search};
 use trn_flight::p3p::p3p;
 use trn_flight::robust::{RansacConfig, estimate_pose};
 
@@ -131,6 +132,39 @@ fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         "  \"robust_pose\": {{\n{}\n  }},",
         entries.join(",\n")
     )?;
+    // NCC: the same textures and templates as the criterion bench.
+    let mut ncc = Vec::new();
+    for (t, w) in [(21usize, 64usize), (31, 128)] {
+        let win = texture(w, w, 7);
+        let (x0, y0) = (w / 3, w / 2);
+        let tpl: Vec<f32> = (0..t)
+            .flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec())
+            .collect();
+        let name = format!("{t}x{t}_in_{w}x{w}");
+        let to_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        std::fs::write(out.join(format!("ncc_{name}_template.f32")), to_bytes(&tpl))?;
+        std::fs::write(out.join(format!("ncc_{name}_window.f32")), to_bytes(&win))?;
+        let tv = ImageView::packed(&tpl, t, t)?;
+        let wv = ImageView::packed(&win, w, w)?;
+        let mut scores = vec![0.0; (w - t + 1) * (w - t + 1)];
+        let cfg = NccConfig::default();
+        let mut peak = None;
+        let ns = median_ns(15, || {
+            for _ in 0..100 {
+                peak = Some(search(black_box(&tv), black_box(&wv), &mut scores, &cfg));
+            }
+        }) / 100.0;
+        let p = peak.ok_or("no search ran")??;
+        ncc.push(format!(
+            "    {{ \"name\": \"{name}\", \"t\": {t}, \"w\": {w}, \"us\": {:.2}, \"best\": [{}, {}, {:.6}] }}",
+            ns / 1e3,
+            p.col,
+            p.row,
+            p.score
+        ));
+    }
+    writeln!(json, "  \"ncc_kernel\": \"{}\",", active_kernel())?;
+    writeln!(json, "  \"ncc\": [\n{}\n  ],", ncc.join(",\n"))?;
     writeln!(json, "  \"focal_px\": {FOCAL_PX}")?;
     json.push_str("}\n");
     std::fs::File::create(out.join("trn.json"))?.write_all(json.as_bytes())?;

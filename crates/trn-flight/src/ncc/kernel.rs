@@ -216,6 +216,59 @@ mod x86 {
                 }
             }};
         }
+        // A narrow block with few accumulators is bound by FMA latency, not throughput:
+        // split the template taps into even and odd chains and add them at the end.
+        macro_rules! narrow {
+            ($y0:expr, $x0:expr, $r:literal, $v:literal) => {{
+                let mut even = [[_mm256_setzero_ps(); $v]; $r];
+                let mut odd = [[_mm256_setzero_ps(); $v]; $r];
+                for i in 0..th {
+                    let trow = tp.add(i * tw);
+                    let rows: [*const f32; $r] =
+                        core::array::from_fn(|k| base.add(($y0 + k + i) * stride + $x0));
+                    let mut j = 0;
+                    while j + 1 < tw {
+                        let te = _mm256_set1_ps(*trow.add(j));
+                        let to = _mm256_set1_ps(*trow.add(j + 1));
+                        for k in 0..$r {
+                            for v in 0..$v {
+                                even[k][v] = _mm256_fmadd_ps(
+                                    te,
+                                    _mm256_loadu_ps(rows[k].add(j + 8 * v)),
+                                    even[k][v],
+                                );
+                                odd[k][v] = _mm256_fmadd_ps(
+                                    to,
+                                    _mm256_loadu_ps(rows[k].add(j + 1 + 8 * v)),
+                                    odd[k][v],
+                                );
+                            }
+                        }
+                        j += 2;
+                    }
+                    if j < tw {
+                        let te = _mm256_set1_ps(*trow.add(j));
+                        for k in 0..$r {
+                            for v in 0..$v {
+                                even[k][v] = _mm256_fmadd_ps(
+                                    te,
+                                    _mm256_loadu_ps(rows[k].add(j + 8 * v)),
+                                    even[k][v],
+                                );
+                            }
+                        }
+                    }
+                }
+                for k in 0..$r {
+                    for v in 0..$v {
+                        _mm256_storeu_ps(
+                            op.add(($y0 + k) * ow + $x0 + 8 * v),
+                            _mm256_add_ps(even[k][v], odd[k][v]),
+                        );
+                    }
+                }
+            }};
+        }
         // Safety: every block call below respects the bounds stated on the macro.
         unsafe {
             let mut y = 0;
@@ -232,14 +285,18 @@ mod x86 {
                     }
                     x += 32;
                 }
+                // The rest: 16-wide blocks (8-wide for windows narrower than that), the last
+                // one overlapping its neighbour instead of a scalar tail.
+                let tail = if ow >= 16 { 16 } else { 8 };
                 while x < ow {
-                    let x0 = x.min(ow - 8);
-                    if two {
-                        block!(y, x0, 2, 1)
-                    } else {
-                        block!(y, x0, 1, 1)
+                    let x0 = x.min(ow - tail);
+                    match (two, tail) {
+                        (true, 16) => narrow!(y, x0, 2, 2),
+                        (false, 16) => narrow!(y, x0, 1, 2),
+                        (true, _) => narrow!(y, x0, 2, 1),
+                        (false, _) => narrow!(y, x0, 1, 1),
                     }
-                    x = x0 + 8;
+                    x = x0 + tail;
                 }
                 y += if two { 2 } else { 1 };
             }
