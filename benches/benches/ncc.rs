@@ -2,7 +2,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use trn_benches::texture;
+use trn_benches::ncc_case;
 use trn_flight::ncc::{ImageView, Kernel, NccConfig, active_kernel, search};
 
 fn bench(c: &mut Criterion) {

@@ -192,3 +192,15 @@ pub fn texture(width: usize, height: usize, seed: u64) -> Vec<f32> {
     img.iter_mut().for_each(|v| *v *= 255.0);
     img
 }
+
+/// The NCC benchmark case `t x t` in `w x w`: a textured window and the template cut from it
+/// at (w/3, w/2), as `(template, window)`.
+#[must_use]
+pub fn ncc_case(t: usize, w: usize) -> (Vec<f32>, Vec<f32>) {
+    let win = texture(w, w, 7);
+    let (x0, y0) = (w / 3, w / 2);
+    let tpl = (0..t)
+        .flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec())
+        .collect();
+    (tpl, win)
+}

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use trn_benches::{FOCAL_PX, p3p_problems, pose_scene, texture};
+use trn_benches::{FOCAL_PX, ncc_case, p3p_problems, pose_scene};
 use trn_flight::ncc::{ImageView, NccConfig, active_kernel, search};
 use trn_flight::p3p::p3p;
 use trn_flight::robust::{RansacConfig, estimate_pose};
