@@ -8,11 +8,7 @@ use trn_flight::ncc::{ImageView, Kernel, NccConfig, active_kernel, search};
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("ncc_{}", active_kernel()));
     for (t, w) in [(21usize, 64usize), (31, 128)] {
-        let win = texture(w, w, 7);
-        let (x0, y0) = (w / 3, w / 2);
-        let tpl: Vec<f32> = (0..t)
-            .flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec())
-            .collect();
+        let (tpl, win) = ncc_case(t, w);
         let mut scores = vec![0.0; (w - t + 1) * (w - t + 1)];
         let tv = ImageView::packed(&tpl, t, t).unwrap();
         let wv = ImageView::packed(&win, w, w).unwrap();

@@ -135,11 +135,7 @@ fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // NCC: the same textures and templates as the criterion bench.
     let mut ncc = Vec::new();
     for (t, w) in [(21usize, 64usize), (31, 128)] {
-        let win = texture(w, w, 7);
-        let (x0, y0) = (w / 3, w / 2);
-        let tpl: Vec<f32> = (0..t)
-            .flat_map(|r| win[(y0 + r) * w + x0..(y0 + r) * w + x0 + t].to_vec())
-            .collect();
+        let (tpl, win) = ncc_case(t, w);
         let name = format!("{t}x{t}_in_{w}x{w}");
         let to_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         std::fs::write(out.join(format!("ncc_{name}_template.f32")), to_bytes(&tpl))?;
