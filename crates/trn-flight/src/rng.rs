@@ -35,19 +35,23 @@ impl Pcg32 {
         xorshifted.rotate_right(rot)
     }
 
-    /// A uniform integer in `0..n` (Lemire's multiply-shift with rejection; unbiased).
-    /// Returns 0 when `n` is 0.
+    /// A uniform integer in `0..n` (Lemire's multiply-shift with rejection), or 0 when `n`
+    /// is 0. Rejection happens with probability below `n / 2^32` per draw; after 16
+    /// rejections in a row (for `n <= 65 536`, probability below 2^-256) the last draw is
+    /// returned, so the time is bounded and the bias unobservable.
     pub fn below(&mut self, n: u32) -> u32 {
         if n == 0 {
             return 0;
         }
         let threshold = n.wrapping_neg() % n;
-        loop {
-            let m = u64::from(self.next_u32()) * u64::from(n);
+        let mut m = u64::from(self.next_u32()) * u64::from(n);
+        for _ in 0..16 {
             if (m as u32) >= threshold {
-                return (m >> 32) as u32;
+                break;
             }
+            m = u64::from(self.next_u32()) * u64::from(n);
         }
+        (m >> 32) as u32
     }
 
     /// A uniform f64 in [0, 1).
