@@ -146,9 +146,7 @@ pub fn p3p(bearings: &[Vec3; 3], points: &[Vec3; 3]) -> Result<P3pSolutions, P3p
     {
         return Err(P3pError::NonFinite);
     }
-    let (Some(y1), Some(y2), Some(y3)) =
-        (b1.try_normalize(), b2.try_normalize(), b3.try_normalize())
-    else {
+    let (Some(y1), Some(y2), Some(y3)) = (unit(b1), unit(b2), unit(b3)) else {
         return Err(P3pError::DegenerateBearings);
     };
 
@@ -196,6 +194,18 @@ pub fn p3p(bearings: &[Vec3; 3], points: &[Vec3; 3]) -> Result<P3pSolutions, P3p
         }
     }
     Ok(out)
+}
+
+/// `b` normalised; bearings that are already unit length (the usual input) skip the
+/// square root and division.
+#[inline]
+fn unit(b: Vec3) -> Option<Vec3> {
+    let n2 = b.norm_squared();
+    if (n2 - 1.0).abs() < 1e-14 {
+        Some(b)
+    } else {
+        b.try_normalize()
+    }
 }
 
 /// An orthonormal right-handed triad stored as the columns of a matrix.
