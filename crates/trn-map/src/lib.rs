@@ -1,0 +1,25 @@
+//! # trn-map
+//!
+//! Turns orbital products into what the lander carries. This first part reads and writes
+//! single-band GeoTIFF rasters (DEMs in metres above the reference sphere, orthoimages) with
+//! a pure-Rust reader, and knows the map projections lunar products use on a sphere:
+//! geographic latitude/longitude, equirectangular, and polar stereographic (north and
+//! south), as GDAL writes them.
+//!
+//! ```no_run
+//! let dem = trn_map::geotiff::read("map/dem.tif")?;
+//! println!("{} x {} in {:?}", dem.width, dem.height, dem.crs);
+//! # Ok::<(), trn_map::MapError>(())
+//! ```
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod crs;
+pub mod error;
+pub mod geotiff;
+pub mod raster;
+
+pub use crs::Crs;
+pub use error::MapError;
+pub use raster::{GeoTransform, Raster};

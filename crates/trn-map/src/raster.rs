@@ -1,0 +1,85 @@
+//! A georeferenced single-band raster in memory.
+
+use crate::crs::Crs;
+
+/// GDAL's affine geotransform: map coordinates of pixel-corner position `(col, row)` are
+/// `x = c[0] + col c[1] + row c[2]`, `y = c[3] + col c[4] + row c[5]`. The centre of pixel
+/// `(i, j)` is at corner position `(i + 0.5, j + 0.5)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GeoTransform(pub [f64; 6]);
+
+impl GeoTransform {
+    /// Map coordinates of the centre of pixel `(col, row)`.
+    #[must_use]
+    pub fn pixel_centre(&self, col: f64, row: f64) -> (f64, f64) {
+        let c = &self.0;
+        let (u, v) = (col + 0.5, row + 0.5);
+        (c[0] + u * c[1] + v * c[2], c[3] + u * c[4] + v * c[5])
+    }
+
+    /// Fractional pixel index (pixel centres at integers) of map coordinates; `None` for a
+    /// singular transform.
+    #[must_use]
+    pub fn pixel_of(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let c = &self.0;
+        let det = c[1] * c[5] - c[2] * c[4];
+        if det == 0.0 || !det.is_finite() {
+            return None;
+        }
+        let (dx, dy) = (x - c[0], y - c[3]);
+        let u = (c[5] * dx - c[2] * dy) / det;
+        let v = (-c[4] * dx + c[1] * dy) / det;
+        Some((u - 0.5, v - 0.5))
+    }
+}
+
+/// The sample type a raster was stored with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleType {
+    /// Unsigned 8-bit.
+    U8,
+    /// Unsigned 16-bit.
+    U16,
+    /// Signed 16-bit.
+    I16,
+    /// 32-bit float.
+    F32,
+}
+
+/// A single-band raster with its georeferencing. Values are physical (scale and offset
+/// applied); nodata cells are NaN.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Raster {
+    /// Columns.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// Row-major values, `width * height`, NaN where there is no data.
+    pub data: Vec<f32>,
+    /// The stored nodata value (before scale and offset), if the file declares one.
+    pub nodata: Option<f64>,
+    /// Scale applied to stored values.
+    pub scale: f64,
+    /// Offset applied to stored values.
+    pub offset: f64,
+    /// Pixel-to-map transform.
+    pub transform: GeoTransform,
+    /// Coordinate reference system.
+    pub crs: Crs,
+    /// The sample type in the file.
+    pub sample: SampleType,
+}
+
+impl Raster {
+    /// The value of pixel `(col, row)`; `None` outside the raster or at nodata.
+    #[must_use]
+    pub fn value(&self, col: usize, row: usize) -> Option<f32> {
+        if col >= self.width || row >= self.height {
+            return None;
+        }
+        self.data
+            .get(row * self.width + col)
+            .copied()
+            .filter(|v| !v.is_nan())
+    }
+}
