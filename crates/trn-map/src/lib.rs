@@ -19,7 +19,11 @@ pub mod crs;
 pub mod error;
 pub mod geotiff;
 pub mod raster;
+pub mod sample;
+pub mod site_dem;
 
 pub use crs::Crs;
 pub use error::MapError;
 pub use raster::{GeoTransform, Raster};
+pub use sample::Interpolation;
+pub use site_dem::{SiteDem, resample_to_site};

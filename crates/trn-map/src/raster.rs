@@ -71,6 +71,35 @@ pub struct Raster {
 }
 
 impl Raster {
+    /// Fractional pixel position (pixel centres at integers) of a latitude/longitude in
+    /// degrees; for geographic rasters the longitude is wrapped by 360 degrees into the
+    /// raster's span (products come as -180..180 or 0..360). `None` outside the raster.
+    #[must_use]
+    pub fn pixel_of_lat_lon(&self, lat_deg: f64, lon_deg: f64) -> Option<(f64, f64)> {
+        let inside = |(c, r): (f64, f64)| {
+            c >= -0.5 && r >= -0.5 && c <= self.width as f64 - 0.5 && r <= self.height as f64 - 0.5
+        };
+        let wraps: &[f64] = if matches!(self.crs, Crs::Geographic { .. }) {
+            &[0.0, 360.0, -360.0]
+        } else {
+            &[0.0]
+        };
+        wraps.iter().find_map(|w| {
+            let (x, y) = self.crs.forward(lat_deg, lon_deg + w);
+            self.transform.pixel_of(x, y).filter(|p| inside(*p))
+        })
+    }
+
+    /// True for a geographic raster whose columns span exactly 360 degrees of longitude:
+    /// its first and last columns are neighbours.
+    #[must_use]
+    pub fn wraps_in_longitude(&self) -> bool {
+        let g = &self.transform.0;
+        matches!(self.crs, Crs::Geographic { .. })
+            && g[2] == 0.0
+            && ((self.width as f64 * g[1]).abs() - 360.0).abs() < 1e-6
+    }
+
     /// The value of pixel `(col, row)`; `None` outside the raster or at nodata.
     #[must_use]
     pub fn value(&self, col: usize, row: usize) -> Option<f32> {

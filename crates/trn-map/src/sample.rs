@@ -1,0 +1,132 @@
+//! Height sampling of a raster at fractional pixel positions (pixel centres at integers).
+
+use crate::raster::Raster;
+
+/// Interpolation kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interpolation {
+    /// Bilinear over the 2x2 neighbourhood.
+    Bilinear,
+    /// Keys' cubic convolution (a = -0.5, Catmull-Rom) over the 4x4 neighbourhood:
+    /// continuous slopes, so renders of the resampled DEM show no grid facets.
+    Bicubic,
+}
+
+impl Raster {
+    /// The interpolated value at fractional pixel `(col, row)`; `None` when the kernel's
+    /// support leaves the raster or touches nodata.
+    #[must_use]
+    pub fn sample(&self, col: f64, row: f64, method: Interpolation) -> Option<f64> {
+        if !(col.is_finite() && row.is_finite()) {
+            return None;
+        }
+        let (c0, r0) = (col.floor(), row.floor());
+        let (u, v) = (col - c0, row - r0);
+        let wrap = self.wraps_in_longitude();
+        let at = |dc: i64, dr: i64| -> Option<f64> {
+            let (mut c, r) = (c0 as i64 + dc, r0 as i64 + dr);
+            if wrap {
+                c = c.rem_euclid(self.width as i64);
+            }
+            if c < 0 || r < 0 {
+                return None;
+            }
+            self.value(c as usize, r as usize).map(f64::from)
+        };
+        match method {
+            Interpolation::Bilinear => {
+                // On the last row/column the far neighbour has zero weight: allow it missing.
+                let get = |dc, dr, w: f64| if w == 0.0 { Some(0.0) } else { at(dc, dr) };
+                let h00 = at(0, 0)?;
+                let h10 = get(1, 0, u)?;
+                let h01 = get(0, 1, v)?;
+                let h11 = get(1, 1, u * v)?;
+                Some(
+                    h00 * (1.0 - u) * (1.0 - v)
+                        + h10 * u * (1.0 - v)
+                        + h01 * (1.0 - u) * v
+                        + h11 * u * v,
+                )
+            }
+            Interpolation::Bicubic => {
+                let wu = keys(u);
+                let wv = keys(v);
+                let mut acc = 0.0;
+                for (j, wy) in wv.iter().enumerate() {
+                    let mut row_acc = 0.0;
+                    for (i, wx) in wu.iter().enumerate() {
+                        row_acc += wx * at(i as i64 - 1, j as i64 - 1)?;
+                    }
+                    acc += wy * row_acc;
+                }
+                Some(acc)
+            }
+        }
+    }
+}
+
+/// Keys' cubic convolution weights (a = -0.5) for taps at offsets -1, 0, 1, 2.
+fn keys(t: f64) -> [f64; 4] {
+    let t2 = t * t;
+    let t3 = t2 * t;
+    [
+        -0.5 * t3 + t2 - 0.5 * t,
+        1.5 * t3 - 2.5 * t2 + 1.0,
+        -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+        0.5 * t3 - 0.5 * t2,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crs::Crs;
+    use crate::raster::{GeoTransform, SampleType};
+
+    fn raster(f: impl Fn(f64, f64) -> f64) -> Raster {
+        let (w, h) = (12, 10);
+        let data = (0..w * h)
+            .map(|i| f((i % w) as f64, (i / w) as f64) as f32)
+            .collect();
+        Raster {
+            width: w,
+            height: h,
+            data,
+            nodata: None,
+            scale: 1.0,
+            offset: 0.0,
+            transform: GeoTransform([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+            crs: Crs::Geographic { radius_m: 1.0 },
+            sample: SampleType::F32,
+        }
+    }
+
+    #[test]
+    fn bilinear_is_exact_on_planes_and_bicubic_on_quadratics() {
+        let plane = raster(|x, y| 3.0 + 0.5 * x - 2.0 * y);
+        let quad = raster(|x, y| 1.0 + 0.25 * x * x - 0.5 * x * y + 0.125 * y * y);
+        for (c, r) in [(2.3, 4.7), (0.0, 0.0), (5.5, 1.25), (10.9, 8.1)] {
+            let b = plane.sample(c, r, Interpolation::Bilinear).unwrap();
+            assert!((b - (3.0 + 0.5 * c - 2.0 * r)).abs() < 1e-5);
+            if c >= 1.0 && r >= 1.0 && c < 10.0 && r < 8.0 {
+                let q = quad.sample(c, r, Interpolation::Bicubic).unwrap();
+                let want = 1.0 + 0.25 * c * c - 0.5 * c * r + 0.125 * r * r;
+                assert!((q - want).abs() < 1e-4, "{c} {r}: {q} vs {want}");
+            }
+        }
+        // Exactly on the last pixel centre bilinear needs no neighbour beyond it.
+        assert!(plane.sample(11.0, 9.0, Interpolation::Bilinear).is_some());
+        assert!(plane.sample(11.5, 9.0, Interpolation::Bilinear).is_none());
+        assert!(plane.sample(0.5, 0.5, Interpolation::Bicubic).is_none());
+    }
+
+    #[test]
+    fn nodata_is_never_interpolated_over() {
+        let mut r = raster(|x, _| x);
+        r.data[3 * 12 + 4] = f32::NAN;
+        assert!(r.sample(4.0, 3.0, Interpolation::Bilinear).is_none());
+        assert!(r.sample(3.5, 2.5, Interpolation::Bilinear).is_none());
+        assert!(r.sample(5.5, 4.5, Interpolation::Bicubic).is_none());
+        assert!(r.sample(6.0, 6.0, Interpolation::Bicubic).is_some());
+    }
+}
