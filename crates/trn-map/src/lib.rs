@@ -19,6 +19,7 @@ pub mod crs;
 pub mod error;
 pub mod geotiff;
 pub mod raster;
+pub mod render;
 pub mod sample;
 pub mod site_dem;
 
