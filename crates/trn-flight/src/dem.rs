@@ -71,10 +71,43 @@ pub struct Grid {
     pub radius: f64,
 }
 
+/// Where the samples live: native f32s, or little-endian bytes inside a map database
+/// (decoded on access, so the database is never copied).
+#[derive(Clone, Copy, Debug)]
+enum Samples<'a> {
+    F32(&'a [f32]),
+    LeBytes(&'a [u8]),
+}
+
+impl Samples<'_> {
+    #[inline]
+    fn get(&self, i: usize) -> Option<f32> {
+        match self {
+            Self::F32(d) => d.get(i).copied(),
+            Self::LeBytes(b) => {
+                let s = b.get(i.checked_mul(4)?..i.checked_mul(4)?.checked_add(4)?)?;
+                Some(f32::from_le_bytes([
+                    *s.first()?,
+                    *s.get(1)?,
+                    *s.get(2)?,
+                    *s.get(3)?,
+                ]))
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::F32(d) => d.len(),
+            Self::LeBytes(b) => b.len() / 4,
+        }
+    }
+}
+
 /// A read-only DEM over caller memory.
 #[derive(Clone, Copy, Debug)]
 pub struct Heightfield<'a> {
-    data: &'a [f32],
+    data: Samples<'a>,
     grid: Grid,
     nodata: Option<f32>,
     max_height: f64,
@@ -112,6 +145,24 @@ impl<'a> Heightfield<'a> {
     /// [`DemError::BadGrid`] for an empty grid, `stride < width`, short data, zero or
     /// non-finite spacing or origin, or a non-positive radius.
     pub fn new(data: &'a [f32], grid: Grid, nodata: Option<f32>) -> Result<Self, DemError> {
+        Self::with_samples(Samples::F32(data), grid, nodata)
+    }
+
+    /// A heightfield over little-endian f32 samples in a byte slice (as stored in a
+    /// `.trnmap` database), without copying them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Heightfield::new`].
+    pub fn from_le_bytes(
+        data: &'a [u8],
+        grid: Grid,
+        nodata: Option<f32>,
+    ) -> Result<Self, DemError> {
+        Self::with_samples(Samples::LeBytes(data), grid, nodata)
+    }
+
+    fn with_samples(data: Samples<'a>, grid: Grid, nodata: Option<f32>) -> Result<Self, DemError> {
         let needed = grid
             .height
             .checked_sub(1)
@@ -141,9 +192,8 @@ impl<'a> Heightfield<'a> {
         };
         let mut max_h = f64::NEG_INFINITY;
         for r in 0..grid.height {
-            let start = r * grid.stride;
-            for &v in data.get(start..start + grid.width).unwrap_or(&[]) {
-                if hf.valid(v) {
+            for c in 0..grid.width {
+                if let Some(v) = hf.data.get(r * grid.stride + c).filter(|v| hf.valid(*v)) {
                     max_h = max_h.max(f64::from(v));
                 }
             }
@@ -169,7 +219,7 @@ impl<'a> Heightfield<'a> {
     }
 
     fn cell(&self, col: usize, row: usize) -> Option<f64> {
-        let v = *self
+        let v = self
             .data
             .get(row.checked_mul(self.grid.stride)?.checked_add(col)?)?;
         self.valid(v).then_some(f64::from(v))

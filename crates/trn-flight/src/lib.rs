@@ -16,6 +16,7 @@
 //! * [`dem`]: a heightfield view of the on-board DEM; camera altitude and slant range along
 //!   the boresight by ray marching.
 //! * [`rangefinder`]: the rangefinder monitor (chi-square test against the predicted range).
+//! * [`mapdb`]: the zero-copy parser of the `.trnmap` map database.
 //!
 //! Geometry is f64: a lander sees points up to ~15 km away and the minimal solver's
 //! polynomial steps lose digits that f32 does not have. Image kernels are f32.
@@ -52,9 +53,11 @@
 extern crate std;
 
 pub mod camera;
+pub mod crc32;
 pub mod dem;
 pub mod frames;
 pub mod linalg;
+pub mod mapdb;
 pub(crate) mod math;
 pub mod ncc;
 pub mod p3p;

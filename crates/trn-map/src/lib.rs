@@ -18,6 +18,7 @@
 pub mod crs;
 pub mod error;
 pub mod geotiff;
+pub mod mapdb;
 pub mod raster;
 pub mod render;
 pub mod sample;

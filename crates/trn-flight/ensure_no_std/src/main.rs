@@ -7,6 +7,7 @@ use core::panic::PanicInfo;
 use trn_flight::camera::{Camera, Distortion};
 use trn_flight::dem::{Grid, Heightfield};
 use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
+use trn_flight::mapdb::MapDb;
 use trn_flight::ncc::{ImageView, NccConfig, search};
 use trn_flight::p3p::p3p;
 use trn_flight::rangefinder::{RangefinderConfig, RangefinderMonitor};
@@ -15,6 +16,8 @@ use trn_flight::{Pose, Quat, Vec3};
 
 #[panic_handler]
 fn panic(_: &PanicInfo) -> ! {
+    let db = black_box([0u8; 64]);
+    black_box(MapDb::parse(&db).map(|d| d.site().is_some()).ok());
     loop {}
 }
 
@@ -56,5 +59,7 @@ pub extern "C" fn _start() -> ! {
         let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
         black_box(mon.update(Some(500.0), &pose, &[[0.0; 6]; 6], &dem).nis);
     }
+    let db = black_box([0u8; 64]);
+    black_box(MapDb::parse(&db).map(|d| d.site().is_some()).ok());
     loop {}
 }
