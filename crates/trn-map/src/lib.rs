@@ -15,15 +15,19 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod crs;
 pub mod error;
 pub mod geotiff;
+pub mod landmarks;
 pub mod mapdb;
+pub mod pyramid;
 pub mod raster;
 pub mod render;
 pub mod sample;
 pub mod site_dem;
 
+pub use build::{BuildParams, BuiltMap, LandmarkSource, build};
 pub use crs::Crs;
 pub use error::MapError;
 pub use raster::{GeoTransform, Raster};

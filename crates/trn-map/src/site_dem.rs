@@ -10,6 +10,7 @@
 use crate::error::MapError;
 use crate::raster::Raster;
 use crate::sample::Interpolation;
+use rayon::prelude::*;
 use std::path::PathBuf;
 use trn_flight::Vec3;
 use trn_flight::dem::Grid;
@@ -49,6 +50,32 @@ pub fn resample_to_site(
     gsd_m: f64,
     method: Interpolation,
 ) -> Result<SiteDem, MapError> {
+    resample_to_site_with_progress(dem, site, width_m, height_m, gsd_m, method, &|_| {})
+}
+
+/// The number of grid rows and columns [`resample_to_site`] makes for a size and spacing.
+#[must_use]
+pub fn site_grid_size(width_m: f64, height_m: f64, gsd_m: f64) -> (usize, usize) {
+    (
+        (width_m / gsd_m).round() as usize + 1,
+        (height_m / gsd_m).round() as usize + 1,
+    )
+}
+
+/// [`resample_to_site`], rows in parallel, calling `rows_done(1)` after each grid row.
+///
+/// # Errors
+///
+/// As [`resample_to_site`].
+pub fn resample_to_site_with_progress(
+    dem: &Raster,
+    site: &SiteFrame,
+    width_m: f64,
+    height_m: f64,
+    gsd_m: f64,
+    method: Interpolation,
+    rows_done: &(dyn Fn(u64) + Sync),
+) -> Result<SiteDem, MapError> {
     let bad = |field, detail: String| MapError::Invalid {
         file: PathBuf::from("<site grid>"),
         field,
@@ -68,8 +95,7 @@ pub fn resample_to_site(
             format!("DEM sphere {} m, site sphere {r} m", dem.crs.radius_m()),
         ));
     }
-    let cols = (width_m / gsd_m).round() as usize + 1;
-    let rows = (height_m / gsd_m).round() as usize + 1;
+    let (cols, rows) = site_grid_size(width_m, height_m, gsd_m);
     if cols.saturating_mul(rows) > 1 << 28 {
         return Err(bad("size", format!("{cols} x {rows} nodes")));
     }
@@ -88,17 +114,17 @@ pub fn resample_to_site(
         radius: r,
     };
     let mut data = vec![f32::NAN; cols * rows];
-    let mut missing = 0;
-    for (i, out) in data.iter_mut().enumerate() {
-        let (x, y) = (
-            x0 + (i % cols) as f64 * gsd_m,
-            y0 - (i / cols) as f64 * gsd_m,
-        );
-        match height_at_site_xy(dem, site, x, y, method) {
-            Some(h) => *out = h as f32,
-            None => missing += 1,
+    data.par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
+        let y = y0 - r as f64 * gsd_m;
+        for (c, out) in row.iter_mut().enumerate() {
+            let x = x0 + c as f64 * gsd_m;
+            if let Some(h) = height_at_site_xy(dem, site, x, y, method) {
+                *out = h as f32;
+            }
         }
-    }
+        rows_done(1);
+    });
+    let missing = data.iter().filter(|v| v.is_nan()).count();
     Ok(SiteDem {
         grid,
         data,
@@ -126,4 +152,51 @@ fn height_at_site_xy(
         h = dem.sample(col, row, method)?;
     }
     Some(h)
+}
+
+/// Samples `image` (an orthoimage, or any raster in a lunar CRS) at the terrain point of every
+/// node of `dem`: the node's site `x, y` at the DEM's height, through latitude/longitude to
+/// the image's pixel. NaN where the DEM or the image has no data. Rows in parallel.
+///
+/// # Errors
+///
+/// [`MapError::Invalid`] when the image's sphere differs from the site's.
+pub fn resample_image_on_site(
+    image: &Raster,
+    site: &SiteFrame,
+    dem: &SiteDem,
+    method: Interpolation,
+) -> Result<Vec<f32>, MapError> {
+    let r = site.radius();
+    if (image.crs.radius_m() - r).abs() > 1e-6 * r {
+        return Err(MapError::Invalid {
+            file: PathBuf::from("<site grid>"),
+            field: "radius",
+            detail: format!("image sphere {} m, site sphere {r} m", image.crs.radius_m()),
+        });
+    }
+    let g = dem.grid;
+    let mut out = vec![f32::NAN; g.width * g.height];
+    out.par_chunks_mut(g.width)
+        .zip(dem.data.par_chunks(g.width))
+        .enumerate()
+        .for_each(|(row, (o, hrow))| {
+            let y = g.y0 + row as f64 * g.dy;
+            for (c, (px, h)) in o.iter_mut().zip(hrow).enumerate() {
+                let h = f64::from(*h);
+                if !h.is_finite() {
+                    continue;
+                }
+                let x = g.x0 + c as f64 * g.dx;
+                let z = ((r + h) * (r + h) - x * x - y * y).max(0.0).sqrt() - r;
+                let (lat, lon) = site_to_lat_lon(site, Vec3::new(x, y, z));
+                if let Some(v) = image
+                    .pixel_of_lat_lon(lat, lon)
+                    .and_then(|(pc, pr)| image.sample(pc, pr, method))
+                {
+                    *px = v as f32;
+                }
+            }
+        });
+    Ok(out)
 }

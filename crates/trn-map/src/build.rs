@@ -1,0 +1,317 @@
+//! From an orbital DEM (and optionally an orthoimage) to the contents of a `.trnmap`.
+//!
+//! 1. Resample the DEM onto the site grid ([`crate::site_dem`]), and the orthoimage onto the
+//!    same nodes; the orthoimage, divided by its median over the site, is the albedo.
+//! 2. Render the site under the database's sun with cast shadows ([`crate::render`]).
+//! 3. Build the pyramid of the render (or of the orthoimage, when its own illumination is the
+//!    one to match) and choose landmarks on it ([`crate::landmarks`]).
+//! 4. The flight DEM and the overview are pyramid levels of the DEM and of the render, the
+//!    finest whose sides fit [`BuildParams::coarse_max_side`] and
+//!    [`BuildParams::overview_max_side`].
+
+use crate::error::MapError;
+use crate::landmarks::{self, LandmarkParams, SelectionStats};
+use crate::mapdb::{MapContents, MapLandmark};
+use crate::pyramid::{self, Image};
+use crate::raster::Raster;
+use crate::render::{self, Sun};
+use crate::sample::Interpolation;
+use crate::site_dem::{self, SiteDem};
+use std::path::PathBuf;
+use trn_flight::frames::SiteFrame;
+use trn_flight::mapdb::Site;
+
+/// Which image landmarks are chosen on and cut from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LandmarkSource {
+    /// The render of the DEM under the database's sun (times the albedo when an orthoimage
+    /// is given): what the camera will see at that sun.
+    Render,
+    /// The orthoimage itself, when it was taken under the illumination the descent expects.
+    Ortho,
+}
+
+/// What to build.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BuildParams {
+    /// Site latitude, degrees (the site frame's origin).
+    pub lat_deg: f64,
+    /// Site longitude, degrees.
+    pub lon_deg: f64,
+    /// East-west extent of the map, metres.
+    pub width_m: f64,
+    /// North-south extent of the map, metres.
+    pub height_m: f64,
+    /// Ground sample distance of the level-0 grid, metres.
+    pub gsd_m: f64,
+    /// Sun of the render.
+    pub sun: Sun,
+    /// Height and image interpolation.
+    pub interpolation: Interpolation,
+    /// Landmark selection settings.
+    pub landmarks: LandmarkParams,
+    /// Image the landmarks come from.
+    pub landmark_source: LandmarkSource,
+    /// 1-sigma vertical error of the source DEM, metres (stored for the pose covariance).
+    pub dem_sigma_m: f64,
+    /// Largest side, in nodes, of the flight DEM stored in the database.
+    pub coarse_max_side: usize,
+    /// Largest side, in pixels, of the overview render stored in the database.
+    pub overview_max_side: usize,
+}
+
+impl BuildParams {
+    /// Settings with the given site, extent, spacing and sun, and defaults elsewhere.
+    #[must_use]
+    pub fn new(
+        lat_deg: f64,
+        lon_deg: f64,
+        width_m: f64,
+        height_m: f64,
+        gsd_m: f64,
+        sun: Sun,
+    ) -> Self {
+        Self {
+            lat_deg,
+            lon_deg,
+            width_m,
+            height_m,
+            gsd_m,
+            sun,
+            interpolation: Interpolation::Bicubic,
+            landmarks: LandmarkParams::default(),
+            landmark_source: LandmarkSource::Render,
+            dem_sigma_m: 2.0,
+            coarse_max_side: 2049,
+            overview_max_side: 1024,
+        }
+    }
+}
+
+/// Progress reports from a build; every method has a no-op default, and `()` reports
+/// nothing.
+pub trait Progress: Sync {
+    /// A stage starts; `total` units of work (0 when unknown).
+    fn begin(&self, _stage: &'static str, _total: u64) {}
+    /// `n` more units are done.
+    fn advance(&self, _n: u64) {}
+    /// The current stage has ended.
+    fn end(&self) {}
+}
+
+impl Progress for () {}
+
+/// A built map: everything the database holds, and the full-resolution products it came
+/// from.
+#[derive(Clone, Debug)]
+pub struct BuiltMap {
+    /// Body and site parameters.
+    pub site: Site,
+    /// The DEM on the level-0 site grid.
+    pub dem: SiteDem,
+    /// The render on the level-0 grid.
+    pub render: Vec<f32>,
+    /// The albedo on the level-0 grid, when an orthoimage was given.
+    pub albedo: Option<Vec<f32>>,
+    /// The flight DEM (a pyramid level of `dem`).
+    pub coarse_dem: SiteDem,
+    /// The overview render, on its own pyramid-level grid.
+    pub overview: SiteDem,
+    /// The landmarks.
+    pub landmarks: Vec<MapLandmark>,
+    /// What the landmark selection saw.
+    pub selection: SelectionStats,
+    /// Template side, pixels.
+    pub template_side: usize,
+}
+
+impl BuiltMap {
+    /// The database contents, ready for [`crate::mapdb::to_bytes`] or [`crate::mapdb::write`].
+    #[must_use]
+    pub fn contents(&self) -> MapContents<'_> {
+        MapContents {
+            site: self.site,
+            dem: Some(&self.coarse_dem),
+            overview: Some(&self.overview),
+            landmarks: &self.landmarks,
+            template_side: self.template_side,
+        }
+    }
+}
+
+fn bad(field: &'static str, detail: String) -> MapError {
+    MapError::Invalid {
+        file: PathBuf::from("<map build>"),
+        field,
+        detail,
+    }
+}
+
+/// The pyramid level whose larger side first fits `max_side` (level 0 when it already fits).
+fn level_for(width: usize, height: usize, max_side: usize) -> usize {
+    let mut lvl = 0;
+    let (mut w, mut h) = (width, height);
+    while w.max(h) > max_side.max(2) && lvl < 16 {
+        w = w.div_ceil(2);
+        h = h.div_ceil(2);
+        lvl += 1;
+    }
+    lvl
+}
+
+/// Builds a map from `dem` and an optional `ortho` (any lunar CRS each; they need not share
+/// a grid).
+///
+/// # Errors
+///
+/// [`MapError::Invalid`] when the site, extent, spacing or landmark settings are out of
+/// range, when the DEM does not cover the whole site (the field names how many nodes are
+/// missing), or when `LandmarkSource::Ortho` is asked for without an orthoimage.
+pub fn build(
+    dem: &Raster,
+    ortho: Option<&Raster>,
+    p: &BuildParams,
+    progress: &dyn Progress,
+) -> Result<BuiltMap, MapError> {
+    let radius = dem.crs.radius_m();
+    let frame = SiteFrame::from_degrees(p.lat_deg, p.lon_deg, radius)
+        .map_err(|e| bad("site", format!("{}, {}: {e:?}", p.lat_deg, p.lon_deg)))?;
+    if !(p.sun.elevation_deg > 0.0 && p.sun.elevation_deg <= 90.0) {
+        return Err(bad(
+            "sun elevation",
+            format!("{} deg: must be in (0, 90]", p.sun.elevation_deg),
+        ));
+    }
+    if !(p.dem_sigma_m >= 0.0 && p.dem_sigma_m.is_finite()) {
+        return Err(bad("dem_sigma_m", format!("{}", p.dem_sigma_m)));
+    }
+    if p.landmark_source == LandmarkSource::Ortho && ortho.is_none() {
+        return Err(bad(
+            "landmark source",
+            "landmarks on the orthoimage need an orthoimage".into(),
+        ));
+    }
+
+    let (cols, rows) = site_dem::site_grid_size(p.width_m, p.height_m, p.gsd_m);
+    progress.begin("resampling DEM", rows as u64);
+    let site_dem = site_dem::resample_to_site_with_progress(
+        dem,
+        &frame,
+        p.width_m,
+        p.height_m,
+        p.gsd_m,
+        p.interpolation,
+        &|n| progress.advance(n),
+    )?;
+    progress.end();
+    debug_assert_eq!((site_dem.grid.width, site_dem.grid.height), (cols, rows));
+    if site_dem.missing > 0 {
+        return Err(bad(
+            "DEM coverage",
+            format!(
+                "{} of {} site nodes have no height (outside the DEM or at its nodata): \
+                 choose a smaller --size-m or a DEM covering the site",
+                site_dem.missing,
+                cols * rows
+            ),
+        ));
+    }
+
+    let ortho_img = match ortho {
+        Some(o) => {
+            progress.begin("resampling orthoimage", 0);
+            let v = site_dem::resample_image_on_site(o, &frame, &site_dem, p.interpolation)?;
+            progress.end();
+            Some(v)
+        }
+        None => None,
+    };
+    let albedo = ortho_img.as_ref().map(|v| {
+        let mut finite: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        let med = if finite.is_empty() {
+            1.0
+        } else {
+            let mid = finite.len() / 2;
+            *finite.select_nth_unstable_by(mid, f32::total_cmp).1
+        };
+        let med = if med > 0.0 { med } else { 1.0 };
+        v.iter().map(|x| x / med).collect::<Vec<f32>>()
+    });
+
+    progress.begin("rendering with shadows", 0);
+    let rendered = render::render(&site_dem, p.sun, albedo.as_deref(), true);
+    progress.end();
+
+    progress.begin("pyramids", 0);
+    let ov_level = level_for(cols, rows, p.overview_max_side);
+    let dem_level = level_for(cols, rows, p.coarse_max_side);
+    let render_levels = pyramid::build(
+        Image {
+            width: cols,
+            height: rows,
+            data: rendered.clone(),
+        },
+        p.landmarks.levels.max(ov_level + 1),
+    );
+    let source_levels = match (p.landmark_source, &ortho_img) {
+        (LandmarkSource::Ortho, Some(o)) => pyramid::build(
+            Image {
+                width: cols,
+                height: rows,
+                data: o.clone(),
+            },
+            p.landmarks.levels,
+        ),
+        _ => render_levels.clone(),
+    };
+    let mut coarse_dem = site_dem.clone();
+    for _ in 0..dem_level {
+        coarse_dem = coarse_dem.reduce();
+    }
+    let ov = &render_levels[ov_level];
+    let mut ov_grid = site_dem.grid;
+    ov_grid.width = ov.width;
+    ov_grid.height = ov.height;
+    ov_grid.stride = ov.width;
+    ov_grid.dx *= f64::from(1u32 << ov_level);
+    ov_grid.dy *= f64::from(1u32 << ov_level);
+    let overview = SiteDem {
+        grid: ov_grid,
+        missing: ov.data.iter().filter(|v| v.is_nan()).count(),
+        data: ov.data.clone(),
+    };
+    progress.end();
+
+    progress.begin("choosing landmarks", 0);
+    let z = render::site_z(&site_dem);
+    let (lms, selection) = landmarks::select(&source_levels, &site_dem, &z, &p.landmarks)?;
+    progress.end();
+    if lms.is_empty() {
+        return Err(bad(
+            "landmarks",
+            format!(
+                "none chosen ({} candidates, {} not unique, {} flat): the render has too \
+                 little texture at this sun and spacing",
+                selection.candidates, selection.not_unique, selection.bad_template
+            ),
+        ));
+    }
+    Ok(BuiltMap {
+        site: Site {
+            radius_m: radius,
+            lat_deg: p.lat_deg,
+            lon_deg: p.lon_deg,
+            dem_sigma_m: p.dem_sigma_m,
+            sun_az_deg: p.sun.azimuth_deg,
+            sun_el_deg: p.sun.elevation_deg,
+        },
+        dem: site_dem,
+        render: rendered,
+        albedo,
+        coarse_dem,
+        overview,
+        landmarks: lms,
+        selection,
+        template_side: p.landmarks.template_side,
+    })
+}

@@ -1,0 +1,495 @@
+//! Choosing landmarks that a descent camera will find again.
+//!
+//! A good landmark has texture in two directions at every pyramid level it is matched at, is
+//! not like its own neighbourhood, and the set is spread over the whole map so every frame
+//! sees some. Selection runs in four steps:
+//!
+//! 1. **Interest** (Förstner): on each pyramid level, the structure tensor `N` of the image
+//!    gradients summed over a small window gives the precision `w = det N / tr N` (how well a
+//!    match is located) and the roundness `q = 4 det N / tr² N` (1 for isotropic texture, 0 on
+//!    an edge). Each level's `w` is divided by its median so levels compare; a node's score is
+//!    the smallest over the levels, so a landmark must be good at all of them.
+//! 2. **Candidates**: 3x3 local maxima of the score with every level's `q` above
+//!    [`LandmarkParams::min_roundness`], whose templates fit inside the map at the coarsest
+//!    level without missing data; the best few per coverage cell are kept.
+//! 3. **Coverage and suppression**: rounds over the cells, each round taking every cell's
+//!    best remaining candidate (best first across cells), skipping those closer than
+//!    [`LandmarkParams::min_separation_px`] to one already chosen.
+//! 4. **Uniqueness**: before a candidate is accepted, its template is correlated (ZNCC, with
+//!    trn-flight's kernel) against its own neighbourhood at each level; any secondary peak
+//!    above [`LandmarkParams::max_self_similarity`] rejects it, so repetitive terrain (rows of
+//!    similar craters, ripples) is not chosen.
+//!
+//! Templates are cut from each level at the landmark's node: level `k`'s template pixel is
+//! `2^k` level-0 pixels on the ground, row 0 is the north edge, columns run east.
+
+use crate::error::MapError;
+use crate::mapdb::MapLandmark;
+use crate::pyramid::Image;
+use crate::site_dem::SiteDem;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use trn_flight::ncc::{self, ImageView, NccConfig};
+
+/// Settings of the selection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LandmarkParams {
+    /// Template side in pixels (odd, within trn-flight's NCC limits 11..=31).
+    pub template_side: usize,
+    /// Pyramid levels per landmark (1..=8).
+    pub levels: usize,
+    /// Most landmarks to choose.
+    pub max_landmarks: usize,
+    /// Side of a coverage cell in level-0 pixels (0: chosen so the cells number about
+    /// `max_landmarks`).
+    pub cell_px: usize,
+    /// Half-width of the structure-tensor window, pixels (the window is `2r+1` square).
+    pub tensor_radius: usize,
+    /// Smallest Förstner roundness `q` at every level (0..1).
+    pub min_roundness: f32,
+    /// Smallest level-0 distance between two landmarks, pixels.
+    pub min_separation_px: usize,
+    /// How far (template pixels, at each level) the uniqueness test looks for look-alikes.
+    pub uniqueness_radius: usize,
+    /// Largest ZNCC of a secondary peak in that neighbourhood.
+    pub max_self_similarity: f32,
+}
+
+impl Default for LandmarkParams {
+    fn default() -> Self {
+        Self {
+            template_side: 21,
+            levels: 3,
+            max_landmarks: 2000,
+            cell_px: 0,
+            tensor_radius: 2,
+            min_roundness: 0.3,
+            min_separation_px: 11,
+            uniqueness_radius: 16,
+            max_self_similarity: 0.8,
+        }
+    }
+}
+
+/// What the selection saw, for reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SelectionStats {
+    /// Local maxima that passed the roundness and fit tests.
+    pub candidates: usize,
+    /// Candidates dropped for being too close to a chosen landmark.
+    pub too_close: usize,
+    /// Candidates dropped by the uniqueness test.
+    pub not_unique: usize,
+    /// Candidates dropped for a flat or incomplete template.
+    pub bad_template: usize,
+    /// Landmarks chosen.
+    pub chosen: usize,
+}
+
+fn invalid(field: &'static str, detail: String) -> MapError {
+    MapError::Invalid {
+        file: PathBuf::from("<landmark selection>"),
+        field,
+        detail,
+    }
+}
+
+/// Förstner precision `w` and roundness `q` of every pixel (NaN where the window touches
+/// missing data or the border).
+fn forstner(img: &Image, radius: usize) -> (Vec<f32>, Vec<f32>) {
+    let (w, h) = (img.width, img.height);
+    let at = |c: usize, r: usize| img.data[r * w + c];
+    // Gradient products; NaN marks pixels whose gradient cannot be formed.
+    let mut gg = vec![[f32::NAN; 3]; w * h];
+    gg.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
+        if r == 0 || r + 1 >= h {
+            return;
+        }
+        for (c, o) in row.iter_mut().enumerate().take(w.saturating_sub(1)).skip(1) {
+            let gx = 0.5 * (at(c + 1, r) - at(c - 1, r));
+            let gy = 0.5 * (at(c, r + 1) - at(c, r - 1));
+            *o = [gx * gx, gy * gy, gx * gy];
+        }
+    });
+    // Box sums, horizontal then vertical; any NaN in the window poisons the sum, which is
+    // what we want (no interest next to missing data or the border).
+    let k = radius;
+    let mut hs = vec![[f32::NAN; 3]; w * h];
+    hs.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
+        let src = &gg[r * w..(r + 1) * w];
+        for c in k..w.saturating_sub(k) {
+            let mut s = [0.0f32; 3];
+            for v in &src[c - k..=c + k] {
+                s[0] += v[0];
+                s[1] += v[1];
+                s[2] += v[2];
+            }
+            row[c] = s;
+        }
+    });
+    let mut wv = vec![f32::NAN; w * h];
+    let mut qv = vec![f32::NAN; w * h];
+    wv.par_chunks_mut(w)
+        .zip(qv.par_chunks_mut(w))
+        .enumerate()
+        .for_each(|(r, (wrow, qrow))| {
+            if r < k || r + k >= h {
+                return;
+            }
+            for c in 0..w {
+                let mut s = [0.0f32; 3];
+                for rr in r - k..=r + k {
+                    let v = hs[rr * w + c];
+                    s[0] += v[0];
+                    s[1] += v[1];
+                    s[2] += v[2];
+                }
+                let det = s[0] * s[1] - s[2] * s[2];
+                let tr = s[0] + s[1];
+                if tr > 0.0 && det.is_finite() {
+                    wrow[c] = det.max(0.0) / tr;
+                    qrow[c] = (4.0 * det / (tr * tr)).clamp(0.0, 1.0);
+                }
+            }
+        });
+    (wv, qv)
+}
+
+fn median_positive(v: &[f32]) -> f32 {
+    let mut p: Vec<f32> = v.iter().copied().filter(|x| *x > 0.0).collect();
+    if p.is_empty() {
+        return 1.0;
+    }
+    let mid = p.len() / 2;
+    let (_, m, _) = p.select_nth_unstable_by(mid, f32::total_cmp);
+    *m
+}
+
+/// A `side x side` patch of `img` centred on fractional `(cx, cy)`, bilinear; `None` when
+/// it leaves the image or touches missing data.
+fn patch(img: &Image, cx: f64, cy: f64, side: usize) -> Option<Vec<f32>> {
+    let half = (side / 2) as f64;
+    let mut out = Vec::with_capacity(side * side);
+    for i in 0..side {
+        for j in 0..side {
+            out.push(img.bilinear(cx - half + j as f64, cy - half + i as f64)?);
+        }
+    }
+    Some(out)
+}
+
+/// Largest secondary peak of the template's correlation with its own neighbourhood at one
+/// level: the highest 3x3 local maximum of the score surface farther than 2 pixels
+/// (Chebyshev) from the true placement. `None` when the patch cannot be cut or is flat.
+fn self_similarity(img: &Image, cx: f64, cy: f64, side: usize, radius: usize) -> Option<f32> {
+    let tpl = patch(img, cx, cy, side)?;
+    let wside = side + 2 * radius;
+    let win = patch(img, cx, cy, wside)?;
+    let t = ImageView::packed(&tpl, side, side).ok()?;
+    let wv = ImageView::packed(&win, wside, wside).ok()?;
+    let n = 2 * radius + 1;
+    let mut scores = vec![0.0f32; n * n];
+    ncc::search(&t, &wv, &mut scores, &NccConfig::default()).ok()?;
+    let mut worst = -1.0f32;
+    for r in 0..n {
+        for c in 0..n {
+            if r.abs_diff(radius) <= 2 && c.abs_diff(radius) <= 2 {
+                continue;
+            }
+            let s = scores[r * n + c];
+            if s <= worst {
+                continue;
+            }
+            let mut is_max = true;
+            for dr in -1i64..=1 {
+                for dc in -1i64..=1 {
+                    let (rr, cc) = (r as i64 + dr, c as i64 + dc);
+                    if (dr, dc) == (0, 0) || rr < 0 || cc < 0 || rr >= n as i64 || cc >= n as i64 {
+                        continue;
+                    }
+                    if scores[rr as usize * n + cc as usize] > s {
+                        is_max = false;
+                    }
+                }
+            }
+            if is_max {
+                worst = s;
+            }
+        }
+    }
+    Some(worst)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    col: usize,
+    row: usize,
+    score: f32,
+}
+
+/// Chooses landmarks on `pyramid` (level 0 on `dem`'s grid; see [`crate::pyramid::build`])
+/// and cuts their templates. `site_z` is the site-frame `z` of every DEM node
+/// ([`crate::render::site_z`]); positions and normals come from it.
+///
+/// Ids are assigned 1, 2, ... in the order chosen (best first within each coverage round).
+///
+/// # Errors
+///
+/// [`MapError::Invalid`] when the parameters are out of range (template side, level count
+/// versus the pyramid) or the images do not match the DEM grid.
+pub fn select(
+    pyramid: &[Image],
+    dem: &SiteDem,
+    site_z: &[f32],
+    p: &LandmarkParams,
+) -> Result<(Vec<MapLandmark>, SelectionStats), MapError> {
+    let side = p.template_side;
+    if side % 2 == 0 || !(ncc::MIN_TEMPLATE..=ncc::MAX_TEMPLATE).contains(&side) {
+        return Err(invalid(
+            "template_side",
+            format!(
+                "{side}: must be odd within {}..={}",
+                ncc::MIN_TEMPLATE,
+                ncc::MAX_TEMPLATE
+            ),
+        ));
+    }
+    if p.levels == 0 || p.levels > 8 || pyramid.len() < p.levels {
+        return Err(invalid(
+            "levels",
+            format!("{} (pyramid has {}; 1..=8)", p.levels, pyramid.len()),
+        ));
+    }
+    if side + 2 * p.uniqueness_radius > ncc::MAX_WINDOW_WIDTH {
+        return Err(invalid(
+            "uniqueness_radius",
+            format!(
+                "{}: window wider than the NCC kernel's limit",
+                p.uniqueness_radius
+            ),
+        ));
+    }
+    let g = dem.grid;
+    let base = &pyramid[0];
+    if base.width != g.width || base.height != g.height || site_z.len() != g.width * g.height {
+        return Err(invalid(
+            "pyramid",
+            format!(
+                "level 0 is {} x {}, DEM grid {} x {}",
+                base.width, base.height, g.width, g.height
+            ),
+        ));
+    }
+    let (w, h) = (g.width, g.height);
+
+    // 1. Interest at every level, normalised, then the per-node minimum over levels.
+    let maps: Vec<(Vec<f32>, Vec<f32>, f32)> = pyramid[..p.levels]
+        .iter()
+        .map(|img| {
+            let (wv, qv) = forstner(img, p.tensor_radius);
+            let m = median_positive(&wv);
+            (wv, qv, m)
+        })
+        .collect();
+    // Level-0 margin so the coarsest template and its uniqueness window fit.
+    let top = 1usize << (p.levels - 1);
+    let margin = (side / 2 + p.uniqueness_radius + 2) * top;
+    let mut score = vec![f32::NAN; w * h];
+    score.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
+        if r < margin || r + margin >= h {
+            return;
+        }
+        for (c, s) in row.iter_mut().enumerate() {
+            if c < margin || c + margin >= w {
+                continue;
+            }
+            let mut best = f32::INFINITY;
+            for (lvl, (wv, qv, med)) in maps.iter().enumerate() {
+                let lw = pyramid[lvl].width;
+                let (cl, rl) = (c >> lvl, r >> lvl);
+                let k = rl * lw + cl;
+                // Between coarse nodes, take the weaker of the nearest ones: cheap and
+                // conservative.
+                let mut v = wv[k];
+                let mut q = qv[k];
+                if (c | r) & ((1 << lvl) - 1) != 0 {
+                    let k2 = ((r + (1 << lvl) - 1) >> lvl) * lw + ((c + (1 << lvl) - 1) >> lvl);
+                    if let (Some(v2), Some(q2)) = (wv.get(k2), qv.get(k2)) {
+                        v = v.min(*v2);
+                        q = q.min(*q2);
+                    }
+                }
+                if !(q >= p.min_roundness) {
+                    best = f32::NAN;
+                    break;
+                }
+                best = best.min(v / med);
+            }
+            *s = best;
+        }
+    });
+
+    // 2. Local maxima, best few per cell.
+    let cell = if p.cell_px > 0 {
+        p.cell_px
+    } else {
+        let area = (w * h) as f64 / p.max_landmarks.max(1) as f64;
+        (area.sqrt() as usize).max(p.min_separation_px).max(8)
+    };
+    let (ncx, ncy) = (w.div_ceil(cell), h.div_ceil(cell));
+    const PER_CELL: usize = 6;
+    let rows: Vec<Vec<Candidate>> = (0..h)
+        .into_par_iter()
+        .map(|r| {
+            let mut out = Vec::new();
+            if r == 0 || r + 1 >= h {
+                return out;
+            }
+            for c in 1..w - 1 {
+                let s = score[r * w + c];
+                if !(s > 0.0) || !s.is_finite() {
+                    continue;
+                }
+                let mut is_max = true;
+                'n: for rr in r - 1..=r + 1 {
+                    for cc in c - 1..=c + 1 {
+                        let o = score[rr * w + cc];
+                        // Ties broken by position so a plateau yields one maximum.
+                        if o > s || (o == s && (rr, cc) < (r, c)) {
+                            is_max = false;
+                            break 'n;
+                        }
+                    }
+                }
+                if is_max {
+                    out.push(Candidate {
+                        col: c,
+                        row: r,
+                        score: s,
+                    });
+                }
+            }
+            out
+        })
+        .collect();
+    let mut cells: Vec<Vec<Candidate>> = vec![Vec::new(); ncx * ncy];
+    let mut stats = SelectionStats::default();
+    for cand in rows.into_iter().flatten() {
+        stats.candidates += 1;
+        cells[(cand.row / cell) * ncx + cand.col / cell].push(cand);
+    }
+    for c in &mut cells {
+        c.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then((a.row, a.col).cmp(&(b.row, b.col)))
+        });
+        c.truncate(PER_CELL);
+    }
+
+    // 3 + 4. Rounds over the cells; suppression and uniqueness as candidates are taken.
+    let sep = p.min_separation_px.max(1);
+    let (nbx, nby) = (w.div_ceil(sep), h.div_ceil(sep));
+    let mut taken: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nbx * nby];
+    let mut chosen: Vec<Candidate> = Vec::new();
+    let sep2 = (sep * sep) as i64;
+    for round in 0..PER_CELL {
+        if chosen.len() >= p.max_landmarks {
+            break;
+        }
+        let mut batch: Vec<Candidate> =
+            cells.iter().filter_map(|c| c.get(round).copied()).collect();
+        if batch.is_empty() {
+            break;
+        }
+        batch.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then((a.row, a.col).cmp(&(b.row, b.col)))
+        });
+        // Uniqueness is the expensive test: run it in parallel for the whole batch.
+        let unique: Vec<Option<bool>> = batch
+            .par_iter()
+            .map(|cand| {
+                let mut worst = -1.0f32;
+                for (lvl, img) in pyramid[..p.levels].iter().enumerate() {
+                    let s = f64::from(1u32 << lvl);
+                    let v = self_similarity(
+                        img,
+                        cand.col as f64 / s,
+                        cand.row as f64 / s,
+                        side,
+                        p.uniqueness_radius,
+                    )?;
+                    worst = worst.max(v);
+                }
+                Some(worst <= p.max_self_similarity)
+            })
+            .collect();
+        for (cand, u) in batch.iter().zip(unique) {
+            if chosen.len() >= p.max_landmarks {
+                break;
+            }
+            let (bx, by) = (cand.col / sep, cand.row / sep);
+            let close = (by.saturating_sub(1)..=(by + 1).min(nby - 1)).any(|yy| {
+                (bx.saturating_sub(1)..=(bx + 1).min(nbx - 1)).any(|xx| {
+                    taken[yy * nbx + xx].iter().any(|&(c, r)| {
+                        let (dc, dr) = (c as i64 - cand.col as i64, r as i64 - cand.row as i64);
+                        dc * dc + dr * dr < sep2
+                    })
+                })
+            });
+            if close {
+                stats.too_close += 1;
+                continue;
+            }
+            match u {
+                None => stats.bad_template += 1,
+                Some(false) => stats.not_unique += 1,
+                Some(true) => {
+                    taken[by * nbx + bx].push((cand.col, cand.row));
+                    chosen.push(*cand);
+                }
+            }
+        }
+    }
+
+    // Records: position and normal from the DEM, templates from every level.
+    let zat = |c: usize, r: usize| f64::from(site_z[r * w + c]);
+    let mut out = Vec::with_capacity(chosen.len());
+    for cand in &chosen {
+        let (c, r) = (cand.col, cand.row);
+        let templates: Option<Vec<Vec<f32>>> = pyramid[..p.levels]
+            .iter()
+            .enumerate()
+            .map(|(lvl, img)| {
+                let s = f64::from(1u32 << lvl);
+                patch(img, c as f64 / s, r as f64 / s, side)
+            })
+            .collect();
+        let Some(templates) = templates else {
+            stats.bad_template += 1;
+            continue;
+        };
+        let z = zat(c, r);
+        let gx = (zat(c + 1, r) - zat(c - 1, r)) / (2.0 * g.dx);
+        let gy = (zat(c, r + 1) - zat(c, r - 1)) / (2.0 * g.dy);
+        let n = trn_flight::Vec3::new(-gx, -gy, 1.0);
+        let n = n
+            .try_normalize()
+            .unwrap_or(trn_flight::Vec3::new(0.0, 0.0, 1.0));
+        if !z.is_finite() {
+            stats.bad_template += 1;
+            continue;
+        }
+        out.push(MapLandmark {
+            id: out.len() as u32 + 1,
+            position: [g.x0 + c as f64 * g.dx, g.y0 + r as f64 * g.dy, z],
+            normal: [n.x as f32, n.y as f32, n.z as f32],
+            scale_m: g.dx.abs() as f32,
+            templates,
+        });
+    }
+    stats.chosen = out.len();
+    Ok((out, stats))
+}

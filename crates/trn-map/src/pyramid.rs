@@ -1,0 +1,158 @@
+//! Image and DEM pyramids: each level halves the resolution of the one below.
+//!
+//! Level `k + 1` keeps the samples of level `k` at even columns and rows, after a separable
+//! binomial low-pass `[1 4 6 4 1] / 16` (Burt & Adelson's reduce). Keeping even samples, rather
+//! than averaging 2x2 blocks, means the node `(j, i)` of level `k` is exactly the node
+//! `(j 2^k, i 2^k)` of level 0: a DEM pyramid level is again a grid over the same site frame
+//! with doubled spacing, and a landmark's position maps to every level without a half-pixel
+//! shift. Missing samples (NaN) do not spread: each output is the weighted mean of the finite
+//! inputs under the kernel, and is NaN only when all of them are missing; the border is
+//! handled by renormalising the weights that fall inside.
+
+use crate::site_dem::SiteDem;
+use rayon::prelude::*;
+
+/// A single-band row-major f32 image (NaN = no data).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// Columns.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// `width * height` samples, row-major.
+    pub data: Vec<f32>,
+}
+
+impl Image {
+    /// The sample at `(col, row)`, `None` outside.
+    #[must_use]
+    pub fn get(&self, col: usize, row: usize) -> Option<f32> {
+        if col < self.width && row < self.height {
+            self.data.get(row * self.width + col).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Bilinear value at fractional `(col, row)` (pixel centres at integers); `None` outside
+    /// or next to missing data.
+    #[must_use]
+    pub fn bilinear(&self, col: f64, row: f64) -> Option<f32> {
+        if !(col >= 0.0 && row >= 0.0) {
+            return None;
+        }
+        let (c0, r0) = (col.floor() as usize, row.floor() as usize);
+        let (u, v) = ((col - c0 as f64) as f32, (row - r0 as f64) as f32);
+        let at = |c: usize, r: usize, w: f32| {
+            if w == 0.0 {
+                Some(0.0)
+            } else {
+                self.get(c, r).filter(|x| x.is_finite())
+            }
+        };
+        let p00 = at(c0, r0, 1.0)?;
+        let p10 = at(c0 + 1, r0, u)?;
+        let p01 = at(c0, r0 + 1, v)?;
+        let p11 = at(c0 + 1, r0 + 1, u * v)?;
+        Some(p00 * (1.0 - u) * (1.0 - v) + p10 * u * (1.0 - v) + p01 * (1.0 - u) * v + p11 * u * v)
+    }
+
+    /// The next pyramid level: binomial low-pass, then every other sample (see the module
+    /// documentation). An image of `w x h` gives `ceil(w / 2) x ceil(h / 2)`.
+    #[must_use]
+    pub fn reduce(&self) -> Self {
+        let (w, h) = (self.width, self.height);
+        let (w2, h2) = (w.div_ceil(2), h.div_ceil(2));
+        const K: [f32; 5] = [1.0, 4.0, 6.0, 4.0, 1.0];
+        // Horizontal pass at the kept columns, carrying (weighted sum, weight) pairs so the
+        // vertical pass can renormalise over missing samples.
+        let mut sum = vec![0.0f32; w2 * h];
+        let mut wt = vec![0.0f32; w2 * h];
+        sum.par_chunks_mut(w2)
+            .zip(wt.par_chunks_mut(w2))
+            .enumerate()
+            .for_each(|(r, (srow, wrow))| {
+                let row = &self.data[r * w..(r + 1) * w];
+                for (j, (s, ww)) in srow.iter_mut().zip(wrow.iter_mut()).enumerate() {
+                    let c = 2 * j;
+                    for (t, k) in K.iter().enumerate() {
+                        let Some(cc) = (c + t).checked_sub(2) else {
+                            continue;
+                        };
+                        if let Some(v) = row.get(cc).filter(|v| v.is_finite()) {
+                            *s += k * v;
+                            *ww += k;
+                        }
+                    }
+                }
+            });
+        let mut data = vec![f32::NAN; w2 * h2];
+        data.par_chunks_mut(w2).enumerate().for_each(|(i, out)| {
+            let r = 2 * i;
+            for (j, o) in out.iter_mut().enumerate() {
+                let (mut s, mut ww) = (0.0f32, 0.0f32);
+                for (t, k) in K.iter().enumerate() {
+                    let Some(rr) = (r + t).checked_sub(2) else {
+                        continue;
+                    };
+                    if rr < h {
+                        s += k * sum[rr * w2 + j];
+                        ww += k * wt[rr * w2 + j];
+                    }
+                }
+                // The centre tap alone weighs 36/256 of the full kernel: below a quarter of
+                // the kernel present, the sample would be extrapolated from one side.
+                if ww >= 64.0 {
+                    *o = s / ww;
+                }
+            }
+        });
+        Self {
+            width: w2,
+            height: h2,
+            data,
+        }
+    }
+}
+
+/// `levels` images, level 0 first (a copy of `base`), each the [`Image::reduce`] of the
+/// previous one.
+#[must_use]
+pub fn build(base: Image, levels: usize) -> Vec<Image> {
+    let mut out = Vec::with_capacity(levels.max(1));
+    out.push(base);
+    while out.len() < levels {
+        let next = out.last().map(Image::reduce);
+        match next {
+            Some(n) => out.push(n),
+            None => break,
+        }
+    }
+    out
+}
+
+impl SiteDem {
+    /// The DEM one pyramid level up: spacing doubled, nodes at the even nodes of this grid
+    /// (so the grid keeps its origin `x0, y0`), heights low-passed.
+    #[must_use]
+    pub fn reduce(&self) -> Self {
+        let img = Image {
+            width: self.grid.width,
+            height: self.grid.height,
+            data: self.data.clone(),
+        }
+        .reduce();
+        let mut grid = self.grid;
+        grid.width = img.width;
+        grid.height = img.height;
+        grid.stride = img.width;
+        grid.dx *= 2.0;
+        grid.dy *= 2.0;
+        let missing = img.data.iter().filter(|v| v.is_nan()).count();
+        Self {
+            grid,
+            data: img.data,
+            missing,
+        }
+    }
+}
