@@ -61,6 +61,88 @@ impl Crs {
         }
     }
 
+    /// The CRS a PROJ.4 string describes (as GDAL's `OSRExportToProj4` writes them for
+    /// planetary products): `+proj=longlat`, `+proj=eqc` and polar `+proj=stere` on a sphere
+    /// given by `+R` (or `+a` equal to `+b`).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the unsupported projection or parameter.
+    pub fn from_proj4(s: &str) -> Result<Self, String> {
+        let mut proj = None;
+        let mut params = std::collections::HashMap::new();
+        for tok in s.split_whitespace() {
+            let tok = tok.trim_start_matches('+');
+            let (k, v) = tok.split_once('=').unwrap_or((tok, ""));
+            if k == "proj" {
+                proj = Some(v.to_string());
+            } else if let Ok(x) = v.parse::<f64>() {
+                params.insert(k.to_string(), x);
+            } else {
+                params.insert(k.to_string(), f64::NAN);
+            }
+        }
+        let get = |k: &str, default: f64| params.get(k).copied().unwrap_or(default);
+        let radius_m = match (params.get("R"), params.get("a"), params.get("b")) {
+            (Some(r), _, _) => *r,
+            (None, Some(a), b) if b.is_none_or(|b| (b - a).abs() <= 1e-6 * a) => *a,
+            (None, Some(a), Some(b)) => {
+                return Err(format!("ellipsoid a={a} b={b}: only spheres are supported"));
+            }
+            _ => {
+                return Err(
+                    "no sphere radius (+R or +a): Earth datums are not lunar products".into(),
+                );
+            }
+        };
+        if !(radius_m > 0.0 && radius_m.is_finite()) {
+            return Err(format!("sphere radius {radius_m}"));
+        }
+        match proj.as_deref() {
+            Some("longlat" | "latlong" | "lonlat" | "latlon") => Ok(Self::Geographic { radius_m }),
+            Some("eqc") => {
+                if get("lat_0", 0.0) != 0.0 {
+                    return Err(format!(
+                        "eqc with lat_0={}: a non-zero origin latitude is not supported",
+                        get("lat_0", 0.0)
+                    ));
+                }
+                Ok(Self::Equirectangular {
+                    radius_m,
+                    lat_ts_deg: get("lat_ts", 0.0),
+                    lon0_deg: get("lon_0", 0.0),
+                    false_easting: get("x_0", 0.0),
+                    false_northing: get("y_0", 0.0),
+                })
+            }
+            Some("stere") => {
+                let lat0 = get("lat_0", 0.0);
+                if (lat0.abs() - 90.0).abs() > 1e-9 {
+                    return Err(format!(
+                        "stere with lat_0={lat0}: only polar (lat_0 = +-90) is supported"
+                    ));
+                }
+                let scale = match (params.get("lat_ts"), params.get("k_0").or(params.get("k"))) {
+                    (Some(ts), _) => Self::polar_scale_from_lat_ts(*ts),
+                    (None, Some(k)) => *k,
+                    (None, None) => 1.0,
+                };
+                Ok(Self::PolarStereographic {
+                    radius_m,
+                    south: lat0 < 0.0,
+                    scale,
+                    lon0_deg: get("lon_0", 0.0),
+                    false_easting: get("x_0", 0.0),
+                    false_northing: get("y_0", 0.0),
+                })
+            }
+            Some(other) => Err(format!(
+                "projection '{other}': supported are longlat, eqc and polar stere"
+            )),
+            None => Err("no +proj".into()),
+        }
+    }
+
     /// The polar-stereographic scale factor for a latitude of true scale (degrees).
     #[must_use]
     pub fn polar_scale_from_lat_ts(lat_ts_deg: f64) -> f64 {

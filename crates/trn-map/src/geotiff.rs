@@ -171,6 +171,7 @@ pub fn read(path: impl AsRef<Path>) -> Result<Raster, MapError> {
     let keys = read_geokeys(&mut dec, path)?;
     let crs = crs_from_keys(&keys, path)?;
     let transform = read_transform(&mut dec, &keys, path)?;
+    let offset = crate::raster::height_offset(offset, crs.radius_m());
 
     let image = dec.read_image().map_err(|e| tiff_err(path, e))?;
     let (raw, sample): (Vec<f64>, SampleType) = match image {

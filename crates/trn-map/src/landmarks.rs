@@ -165,53 +165,66 @@ fn median_positive(v: &[f32]) -> f32 {
     *m
 }
 
-/// A `side x side` patch of `img` centred on fractional `(cx, cy)`, bilinear; `None` when
-/// it leaves the image or touches missing data.
-fn patch(img: &Image, cx: f64, cy: f64, side: usize) -> Option<Vec<f32>> {
-    let half = (side / 2) as f64;
-    let mut out = Vec::with_capacity(side * side);
-    for i in 0..side {
-        for j in 0..side {
-            out.push(img.bilinear(cx - half + j as f64, cy - half + i as f64)?);
+/// A `w x h` patch of `img` whose top-left sample is at fractional `(x0, y0)`, bilinear;
+/// `None` when it leaves the image or touches missing data.
+fn patch_at(img: &Image, x0: f64, y0: f64, w: usize, h: usize) -> Option<Vec<f32>> {
+    let mut out = Vec::with_capacity(w * h);
+    for i in 0..h {
+        for j in 0..w {
+            out.push(img.bilinear(x0 + j as f64, y0 + i as f64)?);
         }
     }
     Some(out)
 }
 
+/// A `side x side` patch of `img` centred on fractional `(cx, cy)`.
+fn patch(img: &Image, cx: f64, cy: f64, side: usize) -> Option<Vec<f32>> {
+    let half = (side / 2) as f64;
+    patch_at(img, cx - half, cy - half, side, side)
+}
+
+/// Placements nearer than this (Chebyshev, pixels) to the true one belong to its peak.
+const PEAK_RADIUS: usize = 2;
+
 /// Largest secondary peak of the template's correlation with its own neighbourhood at one
-/// level: the highest 3x3 local maximum of the score surface farther than 2 pixels
-/// (Chebyshev) from the true placement. `None` when the patch cannot be cut or is flat.
+/// level: the highest 3x3 local maximum of the score surface farther than [`PEAK_RADIUS`]
+/// from the true placement. The neighbourhood reaches `radius` pixels each way, less where
+/// the image ends (at least `PEAK_RADIUS + 1`). `None` when the patch cannot be cut or is
+/// flat.
 fn self_similarity(img: &Image, cx: f64, cy: f64, side: usize, radius: usize) -> Option<f32> {
     let tpl = patch(img, cx, cy, side)?;
-    let wside = side + 2 * radius;
-    let win = patch(img, cx, cy, wside)?;
+    let half = (side / 2) as f64;
+    // Whole-pixel reach each way that keeps bilinear samples inside the image.
+    let reach = |lo: f64, hi_edge: f64| -> Option<(usize, usize)> {
+        let before = (lo - half).floor();
+        let after = (hi_edge - (lo + half)).floor();
+        if before < (PEAK_RADIUS + 1) as f64 || after < (PEAK_RADIUS + 1) as f64 {
+            return None;
+        }
+        Some(((before as usize).min(radius), (after as usize).min(radius)))
+    };
+    let (left, right) = reach(cx, (img.width - 1) as f64)?;
+    let (up, down) = reach(cy, (img.height - 1) as f64)?;
+    let (ww, wh) = (side + left + right, side + up + down);
+    let win = patch_at(img, cx - half - left as f64, cy - half - up as f64, ww, wh)?;
     let t = ImageView::packed(&tpl, side, side).ok()?;
-    let wv = ImageView::packed(&win, wside, wside).ok()?;
-    let n = 2 * radius + 1;
-    let mut scores = vec![0.0f32; n * n];
+    let wv = ImageView::packed(&win, ww, wh).ok()?;
+    let (nc, nr) = (left + right + 1, up + down + 1);
+    let mut scores = vec![0.0f32; nc * nr];
     ncc::search(&t, &wv, &mut scores, &NccConfig::default()).ok()?;
     let mut worst = -1.0f32;
-    for r in 0..n {
-        for c in 0..n {
-            if r.abs_diff(radius) <= 2 && c.abs_diff(radius) <= 2 {
+    for r in 0..nr {
+        for c in 0..nc {
+            if r.abs_diff(up) <= PEAK_RADIUS && c.abs_diff(left) <= PEAK_RADIUS {
                 continue;
             }
-            let s = scores[r * n + c];
+            let s = scores[r * nc + c];
             if s <= worst {
                 continue;
             }
-            let mut is_max = true;
-            for dr in -1i64..=1 {
-                for dc in -1i64..=1 {
-                    let (rr, cc) = (r as i64 + dr, c as i64 + dc);
-                    if (dr, dc) == (0, 0) || rr < 0 || cc < 0 || rr >= n as i64 || cc >= n as i64 {
-                        continue;
-                    }
-                    if scores[rr as usize * n + cc as usize] > s {
-                        is_max = false;
-                    }
-                }
-            }
+            let is_max = (r.saturating_sub(1)..=(r + 1).min(nr - 1)).all(|rr| {
+                (c.saturating_sub(1)..=(c + 1).min(nc - 1)).all(|cc| scores[rr * nc + cc] <= s)
+            });
             if is_max {
                 worst = s;
             }
@@ -244,7 +257,7 @@ pub fn select(
     p: &LandmarkParams,
 ) -> Result<(Vec<MapLandmark>, SelectionStats), MapError> {
     let side = p.template_side;
-    if side % 2 == 0 || !(ncc::MIN_TEMPLATE..=ncc::MAX_TEMPLATE).contains(&side) {
+    if side.is_multiple_of(2) || !(ncc::MIN_TEMPLATE..=ncc::MAX_TEMPLATE).contains(&side) {
         return Err(invalid(
             "template_side",
             format!(
@@ -291,9 +304,10 @@ pub fn select(
             (wv, qv, m)
         })
         .collect();
-    // Level-0 margin so the coarsest template and its uniqueness window fit.
+    // Level-0 margin so the coarsest template and a minimal neighbourhood fit; the
+    // uniqueness window is clipped at the map's edge beyond that.
     let top = 1usize << (p.levels - 1);
-    let margin = (side / 2 + p.uniqueness_radius + 2) * top;
+    let margin = (side / 2 + PEAK_RADIUS + 2) * top + 1;
     let mut score = vec![f32::NAN; w * h];
     score.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
         if r < margin || r + margin >= h {
@@ -319,7 +333,7 @@ pub fn select(
                         q = q.min(*q2);
                     }
                 }
-                if !(q >= p.min_roundness) {
+                if q.is_nan() || q < p.min_roundness {
                     best = f32::NAN;
                     break;
                 }
@@ -347,7 +361,7 @@ pub fn select(
             }
             for c in 1..w - 1 {
                 let s = score[r * w + c];
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || s.is_infinite() {
                     continue;
                 }
                 let mut is_max = true;

@@ -18,7 +18,10 @@
 pub mod build;
 pub mod crs;
 pub mod error;
+#[cfg(feature = "gdal")]
+pub mod gdal_io;
 pub mod geotiff;
+pub mod io;
 pub mod landmarks;
 pub mod mapdb;
 pub mod pyramid;

@@ -48,6 +48,11 @@ pub enum SampleType {
 
 /// A single-band raster with its georeferencing. Values are physical (scale and offset
 /// applied); nodata cells are NaN.
+///
+/// Planetary DEMs in PDS3 and ISIS3 often store radii: an offset equal to the body's radius
+/// (LOLA's `OFFSET = 1737400`). Readers return such products as heights above the sphere,
+/// the radius taken out of the offset in double precision before the f32 conversion
+/// (see [`height_offset`]), so `offset` then holds the file's offset minus the radius.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Raster {
     /// Columns.
@@ -68,6 +73,18 @@ pub struct Raster {
     pub crs: Crs,
     /// The sample type in the file.
     pub sample: SampleType,
+}
+
+/// The offset to apply so values come out as heights above the sphere: `offset - radius`
+/// when the file's offset is the sphere's radius (within 1 km: a radius DEM), else
+/// `offset` unchanged.
+#[must_use]
+pub fn height_offset(offset: f64, radius_m: f64) -> f64 {
+    if (offset - radius_m).abs() < 1000.0 {
+        offset - radius_m
+    } else {
+        offset
+    }
 }
 
 impl Raster {

@@ -206,12 +206,15 @@ fn landmarks_are_spread_separated_and_cut_exactly() {
             ((l.position[1] - dem.grid.y0) / dem.grid.dy).round() as usize,
         )
     };
-    // Coverage: every cell of the usable interior holds a landmark.
-    let margin = (p.template_side / 2 + p.uniqueness_radius + 2) * 2;
-    let cells = (w - 2 * margin) / p.cell_px;
-    for cy in 0..cells {
-        for cx in 0..cells {
-            let (x0, y0) = (margin + cx * p.cell_px, margin + cy * p.cell_px);
+    // Coverage: every selection cell inside the usable interior holds a landmark.
+    let margin = (p.template_side / 2 + 4) * 2 + 1;
+    let inside: Vec<usize> = (0..w / p.cell_px)
+        .filter(|k| k * p.cell_px >= margin && (k + 1) * p.cell_px <= w - margin)
+        .collect();
+    assert!(inside.len() >= 6);
+    for &cy in &inside {
+        for &cx in &inside {
+            let (x0, y0) = (cx * p.cell_px, cy * p.cell_px);
             assert!(
                 lms.iter().any(|l| {
                     let (c, r) = px(l);

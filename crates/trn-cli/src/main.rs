@@ -1,0 +1,38 @@
+//! `trn`: build and inspect map databases (and, as the project grows, simulate, evaluate and
+//! demonstrate terrain-relative navigation).
+//!
+//! Exit codes: 0 success, 1 failure (I/O, internal), 2 bad input (arguments, files that are
+//! not what they claim to be).
+
+mod error;
+mod map_cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use error::CliError;
+
+/// Terrain-relative navigation for lunar landers.
+#[derive(Debug, Parser)]
+#[command(name = "trn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Map databases (`.trnmap`): build one from orbital products, describe one.
+    #[command(subcommand)]
+    Map(map_cmd::MapCommand),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result: Result<(), CliError> = match cli.command {
+        Command::Map(cmd) => map_cmd::run(cmd),
+    };
+    if let Err(e) = result {
+        eprintln!("trn: error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
