@@ -204,3 +204,67 @@ pub fn ncc_case(t: usize, w: usize) -> (Vec<f32>, Vec<f32>) {
         .collect();
     (tpl, win)
 }
+
+/// A cratered DEM (heights above the Moon's sphere, metres) in an equirectangular CRS
+/// centred on latitude/longitude (0, 0), `size_m` square at `px_m` pixels: craters with
+/// raised rims from 5 to ~300 m radius, more small than large, on a gentle tilt. Seeded.
+#[must_use]
+pub fn crater_dem_raster(size_m: f64, px_m: f64, seed: u64) -> trn_map::Raster {
+    use trn_map::raster::SampleType;
+    use trn_map::{Crs, GeoTransform};
+    let crs = Crs::Equirectangular {
+        radius_m: trn_flight::frames::MOON_RADIUS_M,
+        lat_ts_deg: 0.0,
+        lon0_deg: 0.0,
+        false_easting: 0.0,
+        false_northing: 0.0,
+    };
+    let n = (size_m / px_m).ceil() as usize;
+    let half = n as f64 * px_m / 2.0;
+    let gt = GeoTransform([-half, px_m, 0.0, half, 0.0, -px_m]);
+    let mut r = Rand::new(seed);
+    // Craters binned on a coarse grid so each pixel only visits its neighbourhood.
+    let bin = 700.0;
+    let nb = (2.0 * half / bin).ceil() as usize + 1;
+    let mut bins: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); nb * nb];
+    let count = (size_m * size_m / 40_000.0) as usize;
+    for _ in 0..count {
+        let (x, y) = (r.uniform(-half, half), r.uniform(-half, half));
+        let rad = 5.0 * 60f64.powf(r.uniform(0.0, 1.0).powi(4));
+        let (bx, by) = (((x + half) / bin) as usize, ((y + half) / bin) as usize);
+        bins[by.min(nb - 1) * nb + bx.min(nb - 1)].push((x, y, rad));
+    }
+    let data = (0..n * n)
+        .map(|i| {
+            let (x, y) = gt.pixel_centre((i % n) as f64, (i / n) as f64);
+            let mut h = 0.01 * x - 0.004 * y;
+            let (bx, by) = (((x + half) / bin) as usize, ((y + half) / bin) as usize);
+            for yy in by.saturating_sub(1)..=(by + 1).min(nb - 1) {
+                for xx in bx.saturating_sub(1)..=(bx + 1).min(nb - 1) {
+                    for &(cx, cy, rad) in &bins[yy * nb + xx] {
+                        let d = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt() / rad;
+                        h += if d < 1.0 {
+                            0.2 * rad * (d * d - 1.0) + 0.04 * rad
+                        } else if d < 2.0 {
+                            0.04 * rad / d.powi(3)
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
+            h as f32
+        })
+        .collect();
+    trn_map::Raster {
+        width: n,
+        height: n,
+        data,
+        nodata: None,
+        scale: 1.0,
+        offset: 0.0,
+        transform: gt,
+        crs,
+        sample: SampleType::F32,
+    }
+}
