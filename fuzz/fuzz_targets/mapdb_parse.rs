@@ -56,7 +56,11 @@ fn exercise(data: &[u8]) {
             let gr = *hf.grid();
             let mid = Vec3::new(gr.x0 + gr.dx * (w as f64) / 2.0, gr.y0, 100.0);
             let _ = hf.altitude(mid);
-            let _ = hf.ray_cast(mid + Vec3::new(0.0, 0.0, 1000.0), Vec3::new(0.1, 0.0, -1.0), 5000.0);
+            let _ = hf.ray_cast(
+                mid + Vec3::new(0.0, 0.0, 1000.0),
+                Vec3::new(0.1, 0.0, -1.0),
+                5000.0,
+            );
         }
     }
     if let Some(l) = db.landmarks() {

@@ -96,9 +96,23 @@ fn build_then_info_agree_and_the_flight_parser_accepts_the_map() {
     write_dem(&dem);
     let map = d.join("site.trnmap");
     let o = trn(&[
-        "map", "build", "--dem", dem.to_str().unwrap(), "--site", "-87,40", "--size-m",
-        "8000,6000", "--gsd-m", "10", "--sun-az-deg", "200", "--sun-el-deg", "3", "-o",
-        map.to_str().unwrap(), "--json",
+        "map",
+        "build",
+        "--dem",
+        dem.to_str().unwrap(),
+        "--site",
+        "-87,40",
+        "--size-m",
+        "8000,6000",
+        "--gsd-m",
+        "10",
+        "--sun-az-deg",
+        "200",
+        "--sun-el-deg",
+        "3",
+        "-o",
+        map.to_str().unwrap(),
+        "--json",
     ]);
     let b = json(&o);
     let n = b["landmarks"].as_u64().unwrap();
@@ -120,7 +134,10 @@ fn build_then_info_agree_and_the_flight_parser_accepts_the_map() {
     // Text output names the file and says the checksums passed.
     let o = trn(&["map", "info", map.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("checksums ok") && text.contains("landmarks"), "{text}");
+    assert!(
+        text.contains("checksums ok") && text.contains("landmarks"),
+        "{text}"
+    );
 }
 
 fn refused(args: &[&str], needles: &[&str]) {
@@ -142,8 +159,22 @@ fn bad_input_is_refused_with_exit_code_2_and_no_output() {
     let o = out.to_str().unwrap();
     let base = |site: &'static str, size: &'static str| {
         vec![
-            "map", "build", "--dem", dem, "--site", site, "--size-m", size, "--gsd-m", "10",
-            "--sun-az-deg", "0", "--sun-el-deg", "5", "-o", o,
+            "map",
+            "build",
+            "--dem",
+            dem,
+            "--site",
+            site,
+            "--size-m",
+            size,
+            "--gsd-m",
+            "10",
+            "--sun-az-deg",
+            "0",
+            "--sun-el-deg",
+            "5",
+            "-o",
+            o,
         ]
     };
     refused(&base("-87", "4000,4000"), &["--site", "two numbers"]);
@@ -168,7 +199,10 @@ fn bad_input_is_refused_with_exit_code_2_and_no_output() {
     // A corrupted database is named with the parser's verdict.
     let map = d.join("bad.trnmap");
     std::fs::write(&map, b"TRNMAP\n\0garbage").unwrap();
-    refused(&["map", "info", map.to_str().unwrap()], &["bad.trnmap", "truncated"]);
+    refused(
+        &["map", "info", map.to_str().unwrap()],
+        &["bad.trnmap", "truncated"],
+    );
     // Not a GeoTIFF (without the gdal feature) is named too.
     let txt = d.join("dem.txt");
     std::fs::write(&txt, "not a raster").unwrap();
@@ -181,7 +215,19 @@ fn bad_input_is_refused_with_exit_code_2_and_no_output() {
 fn help_documents_options_and_units() {
     let o = trn(&["map", "build", "--help"]);
     let h = String::from_utf8_lossy(&o.stdout);
-    for needle in ["--dem", "--ortho", "--site", "degrees", "--size-m", "metres", "--gsd-m", "--sun-az-deg", "clockwise from north", "--sun-el-deg", "--output"] {
+    for needle in [
+        "--dem",
+        "--ortho",
+        "--site",
+        "degrees",
+        "--size-m",
+        "metres",
+        "--gsd-m",
+        "--sun-az-deg",
+        "clockwise from north",
+        "--sun-el-deg",
+        "--output",
+    ] {
         assert!(h.contains(needle), "'{needle}' missing from --help");
     }
 }

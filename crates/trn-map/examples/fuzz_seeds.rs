@@ -46,7 +46,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             normal: [0.0, 0.0, 1.0],
             scale_m: 2.0,
             templates: (0..2)
-                .map(|l| (0..side * side).map(|k| ((k + l + i as usize) % 7) as f32).collect())
+                .map(|l| {
+                    (0..side * side)
+                        .map(|k| ((k + l + i as usize) % 7) as f32)
+                        .collect()
+                })
                 .collect(),
         })
         .collect();
