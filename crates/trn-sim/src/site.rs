@@ -1,0 +1,266 @@
+//! A synthetic site as an orbital product: the terrain's DEM and a rendered orthoimage as
+//! GeoTIFFs in a lunar map projection, centred on the site, plus `site.json` describing
+//! how they were made.
+
+use crate::error::SimError;
+use crate::terrain::{self, Terrain, TerrainParams};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use trn_flight::dem::Grid;
+use trn_flight::frames::MOON_RADIUS_M;
+use trn_map::raster::SampleType;
+use trn_map::render::{self, Sun};
+use trn_map::{Crs, GeoTransform, Raster, SiteDem};
+
+/// The map projection of the written products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Projection {
+    /// Polar stereographic on the pole of the site's hemisphere (true scale at the pole).
+    Polar,
+    /// Equirectangular with true scale at the site's latitude, centred on its longitude.
+    Equirectangular,
+}
+
+/// Everything that defines a site.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SiteSpec {
+    /// The terrain.
+    pub terrain: TerrainParams,
+    /// Site latitude, degrees.
+    pub lat_deg: f64,
+    /// Site longitude, degrees.
+    pub lon_deg: f64,
+    /// Projection of the GeoTIFFs.
+    pub projection: Projection,
+    /// Sun of the orthoimage render.
+    pub ortho_sun: Sun,
+}
+
+/// `site.json`: how the site was made (the generator's inputs), for `trn sim descent`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SiteInfo {
+    /// Always `trn-sim-site/1`.
+    pub format: String,
+    /// Seed of the terrain.
+    pub seed: u64,
+    /// Site latitude, degrees.
+    pub lat_deg: f64,
+    /// Site longitude, degrees.
+    pub lon_deg: f64,
+    /// Body radius, metres.
+    pub radius_m: f64,
+    /// Side of the square site, metres.
+    pub size_m: f64,
+    /// Grid spacing, metres.
+    pub gsd_m: f64,
+    /// Projection of the GeoTIFFs.
+    pub projection: Projection,
+    /// Sun azimuth of the orthoimage, degrees clockwise from north.
+    pub ortho_sun_az_deg: f64,
+    /// Sun elevation of the orthoimage, degrees.
+    pub ortho_sun_el_deg: f64,
+    /// The DEM GeoTIFF, relative to the site directory.
+    pub dem: String,
+    /// The orthoimage GeoTIFF, relative to the site directory.
+    pub ortho: String,
+    /// Number of craters generated.
+    pub craters: usize,
+}
+
+/// A generated site.
+#[derive(Clone, Debug)]
+pub struct Site {
+    /// The terrain on its map grid.
+    pub terrain: Terrain,
+    /// The DEM product.
+    pub dem: Raster,
+    /// The orthoimage product (reflectance times albedo, 0 in shadow).
+    pub ortho: Raster,
+    /// The inputs.
+    pub spec: SiteSpec,
+}
+
+/// The site's CRS.
+#[must_use]
+pub fn crs_for(spec: &SiteSpec) -> Crs {
+    match spec.projection {
+        Projection::Polar => Crs::PolarStereographic {
+            radius_m: MOON_RADIUS_M,
+            south: spec.lat_deg < 0.0,
+            scale: 1.0,
+            lon0_deg: 0.0,
+            false_easting: 0.0,
+            false_northing: 0.0,
+        },
+        Projection::Equirectangular => Crs::Equirectangular {
+            radius_m: MOON_RADIUS_M,
+            lat_ts_deg: spec.lat_deg,
+            lon0_deg: spec.lon_deg,
+            false_easting: 0.0,
+            false_northing: 0.0,
+        },
+    }
+}
+
+/// The sun's azimuth measured from the map grid's +y axis (clockwise) at the site: true
+/// azimuth minus the grid convergence there.
+#[must_use]
+pub fn grid_azimuth_deg(crs: &Crs, lat_deg: f64, lon_deg: f64, azimuth_deg: f64) -> f64 {
+    let eps = 1e-5;
+    let (x0, y0) = crs.forward(lat_deg, lon_deg);
+    let (xn, yn) = crs.forward(lat_deg + eps, lon_deg);
+    let (xe, ye) = crs.forward(lat_deg, lon_deg + eps);
+    let norm = |x: f64, y: f64| {
+        let l = x.hypot(y);
+        (x / l, y / l)
+    };
+    let n = norm(xn - x0, yn - y0);
+    let e = norm(xe - x0, ye - y0);
+    let (s, c) = azimuth_deg.to_radians().sin_cos();
+    let (gx, gy) = (s * e.0 + c * n.0, s * e.1 + c * n.1);
+    gx.atan2(gy).to_degrees()
+}
+
+/// Generates a site: terrain, DEM and orthoimage products.
+///
+/// # Errors
+///
+/// [`SimError::Invalid`] for a site latitude outside ±89.9 degrees (polar stereographic
+/// is centred on the pole, not at it), or a size or spacing that is not positive.
+pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
+    let t = &spec.terrain;
+    if spec.lat_deg.is_nan()
+        || spec.lat_deg.abs() >= 89.9
+        || !(-360.0..=360.0).contains(&spec.lon_deg)
+    {
+        return Err(SimError::invalid(
+            "site",
+            format!("latitude {} / longitude {}", spec.lat_deg, spec.lon_deg),
+        ));
+    }
+    if !(t.gsd_m > 0.0 && t.size_m >= 16.0 * t.gsd_m && t.size_m / t.gsd_m <= 20_000.0) {
+        return Err(SimError::invalid(
+            "size",
+            format!(
+                "{} m at {} m/px (16 to 20000 pixels across)",
+                t.size_m, t.gsd_m
+            ),
+        ));
+    }
+    if !(spec.ortho_sun.elevation_deg > 0.0 && spec.ortho_sun.elevation_deg <= 90.0) {
+        return Err(SimError::invalid(
+            "ortho sun elevation",
+            format!("{} deg", spec.ortho_sun.elevation_deg),
+        ));
+    }
+    let terrain = terrain::generate(t);
+    let crs = crs_for(spec);
+    let (cx, cy) = crs.forward(spec.lat_deg, spec.lon_deg);
+    let n = terrain.width;
+    let half = (n as f64 - 1.0) / 2.0 * t.gsd_m;
+    // Corner of the top-left pixel: the grid centre node sits on the site.
+    let gt = GeoTransform([
+        cx - half - 0.5 * t.gsd_m,
+        t.gsd_m,
+        0.0,
+        cy + half + 0.5 * t.gsd_m,
+        0.0,
+        -t.gsd_m,
+    ]);
+    let dem = Raster {
+        width: n,
+        height: n,
+        data: terrain.heights.clone(),
+        nodata: None,
+        scale: 1.0,
+        offset: 0.0,
+        transform: gt,
+        crs,
+        sample: SampleType::F32,
+    };
+    // The orthoimage: rendered on the map grid itself, with the sun turned into grid
+    // azimuth; curvature comes from the grid's distance to the site as in any site render.
+    let grid_dem = SiteDem {
+        grid: Grid {
+            width: n,
+            height: n,
+            stride: n,
+            x0: -half,
+            y0: half,
+            dx: t.gsd_m,
+            dy: -t.gsd_m,
+            radius: MOON_RADIUS_M,
+        },
+        data: terrain.heights.clone(),
+        missing: 0,
+    };
+    let sun = Sun {
+        azimuth_deg: grid_azimuth_deg(&crs, spec.lat_deg, spec.lon_deg, spec.ortho_sun.azimuth_deg),
+        elevation_deg: spec.ortho_sun.elevation_deg,
+    };
+    let ortho_px = render::render(&grid_dem, sun, Some(&terrain.albedo), true);
+    let ortho = Raster {
+        data: ortho_px,
+        ..dem.clone()
+    };
+    Ok(Site {
+        terrain,
+        dem,
+        ortho,
+        spec: *spec,
+    })
+}
+
+/// Writes `dem.tif`, `ortho.tif` and `site.json` into `dir` (created if needed); each file
+/// is written under a temporary name and renamed when complete.
+///
+/// # Errors
+///
+/// [`SimError::Io`] / [`SimError::Map`] when a file cannot be written.
+pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
+    std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
+    trn_map::geotiff::write(dir.join("dem.tif"), &site.dem)?;
+    trn_map::geotiff::write(dir.join("ortho.tif"), &site.ortho)?;
+    let s = &site.spec;
+    let info = SiteInfo {
+        format: "trn-sim-site/1".into(),
+        seed: s.terrain.seed,
+        lat_deg: s.lat_deg,
+        lon_deg: s.lon_deg,
+        radius_m: MOON_RADIUS_M,
+        size_m: s.terrain.size_m,
+        gsd_m: s.terrain.gsd_m,
+        projection: s.projection,
+        ortho_sun_az_deg: s.ortho_sun.azimuth_deg,
+        ortho_sun_el_deg: s.ortho_sun.elevation_deg,
+        dem: "dem.tif".into(),
+        ortho: "ortho.tif".into(),
+        craters: site.terrain.craters.len(),
+    };
+    let json = serde_json::to_string_pretty(&info)
+        .map_err(|e| SimError::invalid("site.json", e.to_string()))?;
+    crate::io::write_atomic(&dir.join("site.json"), json.as_bytes())?;
+    Ok(info)
+}
+
+/// Reads `site.json` of a site directory.
+///
+/// # Errors
+///
+/// [`SimError::Io`] when it cannot be read, [`SimError::Invalid`] naming the file when it is
+/// not a trn-sim site description.
+pub fn read_site_info(dir: &Path) -> Result<SiteInfo, SimError> {
+    let path = dir.join("site.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
+    let info: SiteInfo = serde_json::from_str(&text)
+        .map_err(|e| SimError::invalid_file(&path, "site.json", e.to_string()))?;
+    if info.format != "trn-sim-site/1" {
+        return Err(SimError::invalid_file(
+            &path,
+            "format",
+            format!("'{}', expected 'trn-sim-site/1'", info.format),
+        ));
+    }
+    Ok(info)
+}
