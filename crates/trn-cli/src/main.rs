@@ -7,6 +7,7 @@
 mod error;
 mod map_cmd;
 mod progress;
+mod sim_cmd;
 
 use clap::{Parser, Subcommand};
 use error::CliError;
@@ -24,12 +25,16 @@ enum Command {
     /// Map databases (`.trnmap`): build one from orbital products, describe one.
     #[command(subcommand)]
     Map(map_cmd::MapCommand),
+    /// Simulation: synthetic sites and descents written as datasets.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result: Result<(), CliError> = match cli.command {
         Command::Map(cmd) => map_cmd::run(cmd),
+        Command::Sim(cmd) => sim_cmd::run(cmd),
     };
     if let Err(e) = result {
         eprintln!("trn: error: {e}");

@@ -460,15 +460,46 @@ fn read_transform<R: std::io::Read + std::io::Seek>(
     Ok(GeoTransform(gt))
 }
 
-/// Writes `raster` as a Deflate-compressed 32-bit float GeoTIFF (nodata written as NaN and
-/// declared in `GDAL_NODATA`), atomically: a temporary file beside the target is renamed
-/// over it only once complete.
+/// How [`write_as`] stores values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Storage {
+    /// 32-bit float, NaN for no data.
+    F32,
+    /// Signed 16-bit `round((v - offset) / scale)` with GDAL scale/offset metadata,
+    /// -32768 for no data (and for values out of range, which are refused).
+    I16 {
+        /// Metres (or units) per step.
+        scale: f64,
+        /// Value of 0.
+        offset: f64,
+    },
+    /// Unsigned 8-bit `round((v - offset) / scale)`, clamped to 0..=254, 255 for no data.
+    U8 {
+        /// Units per step.
+        scale: f64,
+        /// Value of 0.
+        offset: f64,
+    },
+}
+
+/// Writes a single-band GeoTIFF (Deflate, 32-bit float) with the GeoKeys of `raster.crs`.
+/// The file is written under a temporary name and renamed, so a reader never sees half.
 ///
 /// # Errors
 ///
-/// [`MapError::Invalid`] when `data` does not hold `width * height` values,
+/// [`MapError::Invalid`] when the data length does not match the size;
 /// [`MapError::Io`] / [`MapError::Tiff`] when writing fails.
 pub fn write(path: impl AsRef<Path>, raster: &Raster) -> Result<(), MapError> {
+    write_as(path, raster, Storage::F32)
+}
+
+/// Writes a single-band GeoTIFF storing values as `storage` says (integers carry GDAL
+/// scale/offset metadata, so GDAL and [`read`] return the physical values).
+///
+/// # Errors
+///
+/// As [`write()`]; [`MapError::Invalid`] for a non-positive scale, or an I16 value out of range.
+pub fn write_as(path: impl AsRef<Path>, raster: &Raster, storage: Storage) -> Result<(), MapError> {
     let path = path.as_ref();
     if raster.data.len() != raster.width * raster.height || raster.width == 0 || raster.height == 0
     {
@@ -488,7 +519,15 @@ pub fn write(path: impl AsRef<Path>, raster: &Raster) -> Result<(), MapError> {
         name.push(".partial");
         path.with_file_name(name)
     };
-    let result = write_to(&tmp, raster);
+    let result = write_to(&tmp, raster, storage).map_err(|e| match e {
+        // Name the destination, not the temporary file.
+        MapError::Invalid { field, detail, .. } => invalid(path, field, detail),
+        MapError::Tiff { detail, .. } => MapError::Tiff {
+            file: path.to_path_buf(),
+            detail,
+        },
+        other => other,
+    });
     match result {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|source| MapError::Io {
             file: path.to_path_buf(),
@@ -501,8 +540,64 @@ pub fn write(path: impl AsRef<Path>, raster: &Raster) -> Result<(), MapError> {
     }
 }
 
-fn write_to(path: &Path, r: &Raster) -> Result<(), MapError> {
-    use tiff::encoder::{Compression, TiffEncoder, colortype::Gray32Float};
+fn write_to(path: &Path, r: &Raster, storage: Storage) -> Result<(), MapError> {
+    use tiff::encoder::colortype::{Gray8, Gray32Float, GrayI16};
+    match storage {
+        Storage::F32 => write_typed::<Gray32Float>(path, r, &r.data, "nan", None),
+        Storage::I16 { scale, offset } => {
+            if !(scale > 0.0 && scale.is_finite() && offset.is_finite()) {
+                return Err(invalid(path, "scale", format!("{scale} (offset {offset})")));
+            }
+            let mut out = Vec::with_capacity(r.data.len());
+            for (i, v) in r.data.iter().enumerate() {
+                if v.is_nan() {
+                    out.push(i16::MIN);
+                    continue;
+                }
+                let q = ((f64::from(*v) - offset) / scale).round();
+                if !(q > f64::from(i16::MIN) && q <= f64::from(i16::MAX)) {
+                    return Err(invalid(
+                        path,
+                        "data",
+                        format!("value {v} at sample {i} does not fit 16 bits at scale {scale}"),
+                    ));
+                }
+                out.push(q as i16);
+            }
+            write_typed::<GrayI16>(path, r, &out, "-32768", Some((scale, offset)))
+        }
+        Storage::U8 { scale, offset } => {
+            if !(scale > 0.0 && scale.is_finite() && offset.is_finite()) {
+                return Err(invalid(path, "scale", format!("{scale} (offset {offset})")));
+            }
+            let bytes: Vec<u8> = r
+                .data
+                .iter()
+                .map(|v| {
+                    if v.is_nan() {
+                        255
+                    } else {
+                        ((f64::from(*v) - offset) / scale).round().clamp(0.0, 254.0) as u8
+                    }
+                })
+                .collect();
+            write_typed::<Gray8>(path, r, &bytes, "255", Some((scale, offset)))
+        }
+    }
+}
+
+fn write_typed<C>(
+    path: &Path,
+    r: &Raster,
+    data: &[C::Inner],
+    nodata: &str,
+    scaling: Option<(f64, f64)>,
+) -> Result<(), MapError>
+where
+    C: tiff::encoder::colortype::ColorType,
+    [C::Inner]: tiff::encoder::TiffValue,
+{
+    use tiff::encoder::{Compression, TiffEncoder};
     let file = File::create(path).map_err(|source| MapError::Io {
         file: path.to_path_buf(),
         source,
@@ -510,13 +605,16 @@ fn write_to(path: &Path, r: &Raster) -> Result<(), MapError> {
     let mut enc = TiffEncoder::new(BufWriter::new(file))
         .map_err(|e| tiff_err(path, e))?
         .with_compression(Compression::Deflate(Default::default()));
+    if scaling.is_some() {
+        // Integers: horizontal differencing before Deflate (GDAL's PREDICTOR=2); terrain
+        // and images are smooth along rows, so differences compress far better.
+        enc = enc.with_predictor(tiff::tags::Predictor::Horizontal);
+    }
     let (w, h) = (
         u32::try_from(r.width).map_err(|_| invalid(path, "width", r.width))?,
         u32::try_from(r.height).map_err(|_| invalid(path, "height", r.height))?,
     );
-    let mut img = enc
-        .new_image::<Gray32Float>(w, h)
-        .map_err(|e| tiff_err(path, e))?;
+    let mut img = enc.new_image::<C>(w, h).map_err(|e| tiff_err(path, e))?;
     let g = &r.transform.0;
     let dir = img.encoder();
     let err = |e| tiff_err(path, e);
@@ -540,9 +638,17 @@ fn write_to(path: &Path, r: &Raster) -> Result<(), MapError> {
         .map_err(err)?;
     dir.write_tag(Tag::Unknown(GEO_DOUBLE_PARAMS), &doubles[..])
         .map_err(err)?;
-    dir.write_tag(Tag::Unknown(GDAL_NODATA), "nan")
+    dir.write_tag(Tag::Unknown(GDAL_NODATA), nodata)
         .map_err(err)?;
-    img.write_data(&r.data).map_err(err)?;
+    if let Some((scale, offset)) = scaling {
+        let xml = format!(
+            "<GDALMetadata>\n  <Item name=\"OFFSET\" sample=\"0\" role=\"offset\">{offset:?}</Item>\n  \
+             <Item name=\"SCALE\" sample=\"0\" role=\"scale\">{scale:?}</Item>\n</GDALMetadata>\n"
+        );
+        dir.write_tag(Tag::Unknown(GDAL_METADATA), &xml[..])
+            .map_err(err)?;
+    }
+    img.write_data(data).map_err(err)?;
     Ok(())
 }
 

@@ -75,6 +75,42 @@ pub fn site_z(dem: &SiteDem) -> Vec<f32> {
 /// True where the node is in cast shadow (nodata nodes are reported lit; they render NaN).
 #[must_use]
 pub fn cast_shadows(dem: &SiteDem, sun: Sun) -> Vec<bool> {
+    let (z, inc, _) = sweep(dem, sun);
+    // A small tolerance keeps round-off on sunlit slopes from reading as shadow.
+    z.iter()
+        .zip(&inc)
+        .map(|(zv, t)| !zv.is_nan() && *t > *zv + tolerance(*zv))
+        .collect()
+}
+
+fn tolerance(z: f32) -> f32 {
+    1e-3 * (1.0 + z.abs())
+}
+
+/// The shadowed fraction of each node's neighbourhood, 0 (lit) to 1 (in shadow): where the
+/// grazing ray passes within one step's drop of the terrain, the terminator lies between
+/// this node and the next, at the fraction the ray's height says. Thresholded at one half
+/// it is [`cast_shadows`]; interpolated, it puts shadow edges between nodes where they
+/// belong instead of on the grid's staircase.
+#[must_use]
+pub fn shadow_fraction(dem: &SiteDem, sun: Sun) -> Vec<f32> {
+    let (z, inc, drop) = sweep(dem, sun);
+    let d = drop.max(1e-6);
+    z.iter()
+        .zip(&inc)
+        .map(|(zv, t)| {
+            if zv.is_nan() || !t.is_finite() {
+                0.0
+            } else {
+                (0.5 + (t - zv - tolerance(*zv)) / d).clamp(0.0, 1.0)
+            }
+        })
+        .collect()
+}
+
+/// The one-pass sweep: site z of every node, the height of the highest sun ray arriving at
+/// it from upwind (`-inf` where none does), and the ray's drop over one sweep step.
+fn sweep(dem: &SiteDem, sun: Sun) -> (Vec<f32>, Vec<f32>, f32) {
     let g = &dem.grid;
     let (w, h) = (g.width, g.height);
     let z = site_z(dem);
@@ -86,6 +122,8 @@ pub fn cast_shadows(dem: &SiteDem, sun: Sun) -> Vec<bool> {
         .iter()
         .map(|v| if v.is_nan() { f32::NEG_INFINITY } else { *v })
         .collect::<Vec<f32>>();
+    let mut inc = vec![f32::NEG_INFINITY; w * h];
+    let step_drop: f32;
     let idx = |c: usize, r: usize| r * w + c;
     if sc.abs() >= sr.abs() {
         // March column by column away from the sun; upwind point one column towards it.
@@ -93,6 +131,7 @@ pub fn cast_shadows(dem: &SiteDem, sun: Sun) -> Vec<bool> {
         let dr = sr / sc.abs(); // rows per column towards the sun
         let dist = ((g.dx).powi(2) + (dr * g.dy).powi(2)).sqrt();
         let drop = (dist * tan_el) as f32;
+        step_drop = drop;
         let cols: Vec<usize> = if step > 0 {
             (0..w).rev().collect()
         } else {
@@ -110,7 +149,8 @@ pub fn cast_shadows(dem: &SiteDem, sun: Sun) -> Vec<bool> {
                 let r1 = (r0 + 1).min(h - 1);
                 let upwind = top[idx(up, r0)] * (1.0 - t) + top[idx(up, r1)] * t;
                 let k = idx(c, r);
-                top[k] = top[k].max(upwind - drop);
+                inc[k] = upwind - drop;
+                top[k] = top[k].max(inc[k]);
             }
         }
     } else {
@@ -118,6 +158,7 @@ pub fn cast_shadows(dem: &SiteDem, sun: Sun) -> Vec<bool> {
         let dc = sc / sr.abs();
         let dist = ((g.dy).powi(2) + (dc * g.dx).powi(2)).sqrt();
         let drop = (dist * tan_el) as f32;
+        step_drop = drop;
         let rows: Vec<usize> = if step > 0 {
             (0..h).rev().collect()
         } else {
@@ -135,28 +176,26 @@ pub fn cast_shadows(dem: &SiteDem, sun: Sun) -> Vec<bool> {
                 let c1 = (c0 + 1).min(w - 1);
                 let upwind = top[idx(c0, up)] * (1.0 - t) + top[idx(c1, up)] * t;
                 let k = idx(c, r);
-                top[k] = top[k].max(upwind - drop);
+                inc[k] = upwind - drop;
+                top[k] = top[k].max(inc[k]);
             }
         }
     }
-    // A small tolerance keeps round-off on sunlit slopes from reading as shadow.
-    z.iter()
-        .zip(&top)
-        .map(|(zv, t)| !zv.is_nan() && *t > *zv + 1e-3 * (1.0 + zv.abs()))
-        .collect()
+    (z, inc, step_drop)
 }
 
 /// Renders the DEM as seen from nadir under `sun`: lunar-Lambert reflectance times the
-/// optional `albedo` (same grid), 0 in cast shadow, NaN at nodata. Rows in parallel.
+/// optional `albedo` (same grid), times the lit fraction ([`shadow_fraction`]: 0 in cast
+/// shadow, a ramp across the terminator), NaN at nodata. Rows in parallel.
 #[must_use]
 pub fn render(dem: &SiteDem, sun: Sun, albedo: Option<&[f32]>, shadows: bool) -> Vec<f32> {
     let g = dem.grid;
     let (w, h) = (g.width, g.height);
     let z = site_z(dem);
     let shadow = if shadows {
-        cast_shadows(dem, sun)
+        shadow_fraction(dem, sun)
     } else {
-        vec![false; w * h]
+        vec![0.0; w * h]
     };
     let s = sun.direction();
     let phase = 90.0 - sun.elevation_deg; // nadir viewer
@@ -170,7 +209,8 @@ pub fn render(dem: &SiteDem, sun: Sun, albedo: Option<&[f32]>, shadows: bool) ->
                 *px = f32::NAN;
                 continue;
             }
-            if shadow[k] {
+            let lit = 1.0 - f64::from(shadow[k]);
+            if lit <= 0.0 {
                 *px = 0.0;
                 continue;
             }
@@ -196,7 +236,7 @@ pub fn render(dem: &SiteDem, sun: Sun, albedo: Option<&[f32]>, shadows: bool) ->
                 0.0
             };
             let a = albedo.and_then(|a| a.get(k)).copied().unwrap_or(1.0);
-            *px = (refl * f64::from(a)) as f32;
+            *px = (lit * refl * f64::from(a)) as f32;
         }
     });
     out

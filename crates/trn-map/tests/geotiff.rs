@@ -320,3 +320,85 @@ fn reads_polar_stereographic_and_equirectangular_products_written_by_gdal() {
         }
     }
 }
+
+#[test]
+fn quantised_storage_round_trips_and_gdal_agrees() {
+    use trn_map::geotiff::{Storage, write_as};
+    for (crs, name) in crs_cases() {
+        let mut r = sample_raster(crs, GeoTransform([1000.0, 10.0, 0.0, -2000.0, 0.0, -10.0]));
+        r.data[3] = f32::NAN;
+        for (storage, tol, tag) in [
+            (
+                Storage::I16 {
+                    scale: 0.1,
+                    offset: -5.0,
+                },
+                0.05 + 1e-4,
+                "i16",
+            ),
+            (
+                Storage::U8 {
+                    scale: 0.5,
+                    offset: -60.0,
+                },
+                0.25 + 1e-4,
+                "u8",
+            ),
+        ] {
+            let p = tmp(&format!("q_{name}_{tag}.tif"));
+            // Values must fit: clamp the sample raster into each type's range.
+            let mut rr = r.clone();
+            if tag == "u8" {
+                rr.data.iter_mut().for_each(|v| *v = v.clamp(-60.0, 60.0));
+            }
+            write_as(&p, &rr, storage).unwrap();
+            let back = geotiff::read(&p).unwrap();
+            assert_eq!(back.crs, rr.crs, "{name} {tag}");
+            assert!(back.value(3 % back.width, 3 / back.width).is_none());
+            for (k, (a, b)) in rr.data.iter().zip(&back.data).enumerate() {
+                if a.is_nan() {
+                    assert!(b.is_nan(), "{name} {tag} sample {k}");
+                    continue;
+                }
+                assert!(
+                    (a - b).abs() <= tol as f32,
+                    "{name} {tag} sample {k}: {a} vs {b}"
+                );
+            }
+            if have("gdallocationinfo") {
+                let out = std::process::Command::new("gdallocationinfo")
+                    .args(["-valonly", p.to_str().unwrap(), "2", "1"])
+                    .output()
+                    .unwrap();
+                let raw: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+                let (scale, offset) = match storage {
+                    Storage::I16 { scale, offset } | Storage::U8 { scale, offset } => {
+                        (scale, offset)
+                    }
+                    Storage::F32 => unreachable!(),
+                };
+                let want = back.value(2, 1).unwrap() as f64;
+                assert!((raw * scale + offset - want).abs() < 1e-3, "{name} {tag}");
+            }
+        }
+    }
+    // A value that does not fit 16 bits is refused, naming the file.
+    let mut r = sample_raster(
+        crs_cases()[0].0,
+        GeoTransform([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+    );
+    r.data[0] = 1e6;
+    let p = tmp("q_overflow.tif");
+    let e = write_as(
+        &p,
+        &r,
+        Storage::I16 {
+            scale: 0.1,
+            offset: 0.0,
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("q_overflow.tif") && e.contains("16 bits"), "{e}");
+    assert!(!p.exists());
+}

@@ -3,7 +3,7 @@
 
 use trn_flight::dem::Grid;
 use trn_map::SiteDem;
-use trn_map::render::{Sun, cast_shadows, lunar_lambert_l, render};
+use trn_map::render::{Sun, cast_shadows, lunar_lambert_l, render, shadow_fraction};
 
 const R: f64 = 1_737_400.0;
 
@@ -79,6 +79,23 @@ fn wall_shadow_length_matches_the_curved_ground_closed_form() {
             "sun {el} deg: shadow {got:.0} m, curved-ground closed form {want:.0} m (flat ground {flat:.0} m)"
         );
         assert!((got - want).abs() <= 2.0 * cell, "el {el}: {got} vs {want}");
+
+        // The shadow fraction places the terminator between nodes: where it crosses one
+        // half along the row, linearly interpolated, is within a fifth of a cell.
+        let frac = shadow_fraction(&dem, sun);
+        let row = &frac[centre * n..(centre + 1) * n];
+        let mut c = west;
+        while c > 0 && row[c - 1] >= 0.5 {
+            c -= 1;
+        }
+        // row[c] >= 0.5 > row[c - 1]: the crossing lies between nodes c and c - 1.
+        let t_cross = (row[c] - 0.5) / (row[c] - row[c - 1]);
+        let x_cross = dem.grid.x0 + (c as f64 - f64::from(t_cross)) * cell;
+        let got_frac = -x_cross - 5.0;
+        assert!(
+            (got_frac - want).abs() <= 0.2 * cell,
+            "el {el}: fractional terminator {got_frac} vs {want}"
+        );
     }
 }
 

@@ -8,12 +8,18 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// `!(x > 0.0)` is how this crate refuses NaN along with the out-of-range values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod camera_render;
+pub mod dataset;
+pub mod descent;
 pub mod error;
 pub mod io;
 pub mod noise;
+pub mod sensors;
 pub mod site;
 pub mod terrain;
+pub mod trajectory;
 
 pub use error::SimError;

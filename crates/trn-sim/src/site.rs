@@ -8,9 +8,16 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use trn_flight::dem::Grid;
 use trn_flight::frames::MOON_RADIUS_M;
+use trn_map::geotiff::{Storage, write_as};
 use trn_map::raster::SampleType;
 use trn_map::render::{self, Sun};
 use trn_map::{Crs, GeoTransform, Raster, SiteDem};
+
+/// How site DEMs are stored: 16-bit at 5 cm steps (quantisation error at most 2.5 cm).
+pub const DEM_STORAGE: Storage = Storage::I16 {
+    scale: 0.05,
+    offset: 0.0,
+};
 
 /// The map projection of the written products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +71,8 @@ pub struct SiteInfo {
     pub dem: String,
     /// The orthoimage GeoTIFF, relative to the site directory.
     pub ortho: String,
+    /// The albedo GeoTIFF (rendering truth), relative to the site directory.
+    pub albedo: String,
     /// Number of craters generated.
     pub craters: usize,
 }
@@ -81,26 +90,38 @@ pub struct Site {
     pub spec: SiteSpec,
 }
 
-/// The site's CRS.
+/// The CRS of a site's products: `projection` around (`lat_deg`, `lon_deg`) on a sphere.
 #[must_use]
-pub fn crs_for(spec: &SiteSpec) -> Crs {
-    match spec.projection {
+pub fn crs_of(projection: Projection, lat_deg: f64, lon_deg: f64, radius_m: f64) -> Crs {
+    match projection {
         Projection::Polar => Crs::PolarStereographic {
-            radius_m: MOON_RADIUS_M,
-            south: spec.lat_deg < 0.0,
+            radius_m,
+            south: lat_deg < 0.0,
             scale: 1.0,
             lon0_deg: 0.0,
             false_easting: 0.0,
             false_northing: 0.0,
         },
         Projection::Equirectangular => Crs::Equirectangular {
-            radius_m: MOON_RADIUS_M,
-            lat_ts_deg: spec.lat_deg,
-            lon0_deg: spec.lon_deg,
+            radius_m,
+            lat_ts_deg: lat_deg,
+            lon0_deg: lon_deg,
             false_easting: 0.0,
             false_northing: 0.0,
         },
     }
+}
+
+/// The site's CRS.
+#[must_use]
+pub fn crs_for(spec: &SiteSpec) -> Crs {
+    crs_of(spec.projection, spec.lat_deg, spec.lon_deg, MOON_RADIUS_M)
+}
+
+/// The CRS a site description names.
+#[must_use]
+pub fn crs_for_info(info: &SiteInfo) -> Crs {
+    crs_of(info.projection, info.lat_deg, info.lon_deg, info.radius_m)
 }
 
 /// The sun's azimuth measured from the map grid's +y axis (clockwise) at the site: true
@@ -212,7 +233,7 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
     })
 }
 
-/// Writes `dem.tif`, `ortho.tif` and `site.json` into `dir` (created if needed); each file
+/// Writes `dem.tif`, `ortho.tif`, `albedo.tif` and `site.json` into `dir` (created if needed); each file
 /// is written under a temporary name and renamed when complete.
 ///
 /// # Errors
@@ -220,8 +241,44 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
 /// [`SimError::Io`] / [`SimError::Map`] when a file cannot be written.
 pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
     std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
-    trn_map::geotiff::write(dir.join("dem.tif"), &site.dem)?;
-    trn_map::geotiff::write(dir.join("ortho.tif"), &site.ortho)?;
+    // Heights in 16 bits at 5 cm (+-1638 m), images in 8 bits: a tenth of the f32 size after
+    // compression, and what orbital products often are.
+    write_as(dir.join("dem.tif"), &site.dem, DEM_STORAGE)?;
+    let mut bright: Vec<f32> = site
+        .ortho
+        .data
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let top = if bright.is_empty() {
+        1.0
+    } else {
+        let k = (bright.len() - 1) * 999 / 1000;
+        f64::from(*bright.select_nth_unstable_by(k, f32::total_cmp).1).max(1e-6)
+    };
+    write_as(
+        dir.join("ortho.tif"),
+        &site.ortho,
+        Storage::U8 {
+            scale: top / 240.0,
+            offset: 0.0,
+        },
+    )?;
+    // The albedo is the simulator's truth for rendering descent images (not a product a
+    // navigator would have).
+    let albedo = Raster {
+        data: site.terrain.albedo.clone(),
+        ..site.dem.clone()
+    };
+    write_as(
+        dir.join("albedo.tif"),
+        &albedo,
+        Storage::U8 {
+            scale: 2.0 / 254.0,
+            offset: 0.0,
+        },
+    )?;
     let s = &site.spec;
     let info = SiteInfo {
         format: "trn-sim-site/1".into(),
@@ -236,6 +293,7 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
         ortho_sun_el_deg: s.ortho_sun.elevation_deg,
         dem: "dem.tif".into(),
         ortho: "ortho.tif".into(),
+        albedo: "albedo.tif".into(),
         craters: site.terrain.craters.len(),
     };
     let json = serde_json::to_string_pretty(&info)

@@ -1,0 +1,426 @@
+//! `trn sim site` and `trn sim descent`.
+
+use crate::error::CliError;
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+use trn_map::render::Sun;
+use trn_sim::SimError;
+use trn_sim::camera_render::Sensor;
+use trn_sim::dataset::{CameraJson, DistortionJson};
+use trn_sim::descent::{DescentSpec, simulate};
+use trn_sim::sensors::{Fault, LrfParams, PriorParams};
+use trn_sim::site::{Projection, SiteSpec, make_site, write_site};
+use trn_sim::terrain::TerrainParams;
+use trn_sim::trajectory::DescentParams;
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Generate a synthetic lunar site: DEM, albedo and a rendered orthoimage as GeoTIFFs.
+    ///
+    /// The terrain is a fractal base (Hurst exponent, RMS slope) with craters following a
+    /// power-law size-frequency distribution from a quarter of the site down to a few
+    /// pixels (fresh and degraded, raised rims, ejecta), optional boulders, and an albedo
+    /// with bright halos around fresh craters. Writes SITE_DIR/{dem,ortho,albedo}.tif and
+    /// SITE_DIR/site.json. The same options and seed give the same files, bit for bit.
+    Site(SiteArgs),
+    /// Simulate a powered descent over a site and write a dataset (DATASET.md format).
+    ///
+    /// Braking, approach and terminal-vertical phases from --start-alt-m to --end-alt-m,
+    /// images rendered by ray casting through the site DEM (lens distortion, PSF, shot and
+    /// read noise, automatic exposure), a drifting inertial prior with the 1-sigma it
+    /// reports, and a laser rangefinder with the faults you inject.
+    Descent(DescentArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Proj {
+    /// Polar stereographic on the site's pole.
+    Polar,
+    /// Equirectangular, true scale at the site's latitude.
+    Equirectangular,
+}
+
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    /// Seed of the terrain.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Site latitude, degrees.
+    #[arg(long, default_value_t = -85.3, allow_hyphen_values = true)]
+    lat_deg: f64,
+    /// Site longitude, degrees.
+    #[arg(long, default_value_t = 31.2, allow_hyphen_values = true)]
+    lon_deg: f64,
+    /// Side of the square site, metres.
+    #[arg(long, default_value_t = 8000.0)]
+    size_m: f64,
+    /// Grid spacing, metres per pixel.
+    #[arg(long, default_value_t = 2.0)]
+    gsd_m: f64,
+    /// Map projection of the GeoTIFFs.
+    #[arg(long, value_enum, default_value_t = Proj::Polar)]
+    projection: Proj,
+    /// Hurst exponent of the fractal base (0.5..1).
+    #[arg(long, default_value_t = 0.9)]
+    hurst: f64,
+    /// RMS slope of the fractal base at a 10-pixel baseline, degrees.
+    #[arg(long, default_value_t = 4.0)]
+    rms_slope_deg: f64,
+    /// K in N(>D) = K D^-b craters per km^2 (D in km); lunar equilibrium ~0.08.
+    #[arg(long, default_value_t = 0.08)]
+    crater_density: f64,
+    /// b, the cumulative size-frequency slope.
+    #[arg(long, default_value_t = 2.0)]
+    sfd_slope: f64,
+    /// Smallest crater diameter, pixels.
+    #[arg(long, default_value_t = 5.0)]
+    min_crater_px: f64,
+    /// Fraction of fresh craters (0..1).
+    #[arg(long, default_value_t = 0.1)]
+    fresh_fraction: f64,
+    /// No boulders around fresh craters.
+    #[arg(long)]
+    no_boulders: bool,
+    /// Sun azimuth of the orthoimage, degrees clockwise from north.
+    #[arg(long, default_value_t = 135.0, allow_hyphen_values = true)]
+    sun_az_deg: f64,
+    /// Sun elevation of the orthoimage, degrees.
+    #[arg(long, default_value_t = 12.0)]
+    sun_el_deg: f64,
+    /// Output directory.
+    #[arg(short, long, value_name = "SITE_DIR")]
+    output: PathBuf,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescentArgs {
+    /// Site directory written by `trn sim site`.
+    #[arg(long, value_name = "SITE_DIR")]
+    site: PathBuf,
+    /// Seed of the trajectory dispersions, image noise, prior and rangefinder errors.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Dataset name written to dataset.json.
+    #[arg(long, default_value = "sim-descent")]
+    name: String,
+    /// Number of frames, evenly spaced in time.
+    #[arg(long, default_value_t = 60)]
+    frames: usize,
+    /// Altitude of the first frame above the reference sphere, metres.
+    #[arg(long, default_value_t = 15_000.0)]
+    start_alt_m: f64,
+    /// Altitude of the last frame, metres.
+    #[arg(long, default_value_t = 50.0)]
+    end_alt_m: f64,
+    /// Horizontal distance from the site at the first frame, metres.
+    #[arg(long, default_value_t = 3000.0)]
+    uprange_m: f64,
+    /// Ground track azimuth, degrees clockwise from north.
+    #[arg(long, default_value_t = 30.0, allow_hyphen_values = true)]
+    track_az_deg: f64,
+    /// Descent duration, seconds.
+    #[arg(long, default_value_t = 480.0)]
+    duration_s: f64,
+    /// Camera off-nadir angle during braking, degrees.
+    #[arg(long, default_value_t = 20.0)]
+    off_nadir_deg: f64,
+    /// Scale of the trajectory dispersions (0: nominal).
+    #[arg(long, default_value_t = 1.0)]
+    dispersion: f64,
+    /// Image width and height, pixels.
+    #[arg(long, default_value_t = 1024)]
+    image_px: u32,
+    /// Full field of view across the image, degrees.
+    #[arg(long, default_value_t = 45.0)]
+    fov_deg: f64,
+    /// Radial distortion k1 (Brown-Conrady).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    k1: f64,
+    /// Radial distortion k2.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    k2: f64,
+    /// Bits per pixel: 8, or 12 (stored in 16-bit PNGs).
+    #[arg(long, default_value_t = 8)]
+    bits: u32,
+    /// Gaussian PSF sigma, pixels.
+    #[arg(long, default_value_t = 0.6)]
+    psf_sigma_px: f64,
+    /// Read noise, electrons (full well 20000 e-).
+    #[arg(long, default_value_t = 15.0)]
+    read_noise_e: f64,
+    /// Sun azimuth during the descent, degrees (default: the site's orthoimage sun).
+    #[arg(long, allow_hyphen_values = true)]
+    sun_az_deg: Option<f64>,
+    /// Sun elevation during the descent, degrees (default: the orthoimage's).
+    #[arg(long)]
+    sun_el_deg: Option<f64>,
+    /// Initial prior position error, 1-sigma per axis, metres.
+    #[arg(long, default_value_t = 150.0)]
+    prior_sigma_m: f64,
+    /// Initial prior attitude error, 1-sigma per axis, degrees.
+    #[arg(long, default_value_t = 0.1)]
+    prior_sigma_deg: f64,
+    /// Rangefinder: no reading above this altitude, metres.
+    #[arg(long, default_value_t = f64::INFINITY)]
+    lrf_max_alt_m: f64,
+    /// Rangefinder maximum range, metres.
+    #[arg(long, default_value_t = 20_000.0)]
+    lrf_max_range_m: f64,
+    /// Inject a rangefinder fault (repeatable): stuck@F1-F2, bias:METRES@F1-F2,
+    /// dropout@F1-F2, spurious:FRACTION@F (frames are 0-based, ranges inclusive).
+    #[arg(long = "lrf-fault", value_name = "SPEC")]
+    lrf_faults: Vec<String>,
+    /// 1-sigma DEM error written to dataset.json, metres.
+    #[arg(long, default_value_t = 0.5)]
+    dem_sigma_m: f64,
+    /// Output dataset directory (must not exist or be empty).
+    #[arg(short, long, value_name = "DATASET_DIR")]
+    output: PathBuf,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn sim_err(e: SimError) -> CliError {
+    match e {
+        SimError::Map(m) => m.into(),
+        SimError::Io { file, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            CliError::BadInput(format!("{}: {source}", file.display()))
+        }
+        SimError::Io { file, source } => CliError::Failed(format!("{}: {source}", file.display())),
+        SimError::Invalid { .. } => CliError::BadInput(e.to_string()),
+    }
+}
+
+fn spinner(msg: &'static str) -> ProgressBar {
+    let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template("{msg} {spinner} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    b.set_message(msg);
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    b
+}
+
+pub fn run(cmd: SimCommand) -> Result<(), CliError> {
+    match cmd {
+        SimCommand::Site(a) => site(a),
+        SimCommand::Descent(a) => descent(a),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct SiteSummary {
+    output: PathBuf,
+    size_px: usize,
+    craters: usize,
+    seconds: f64,
+}
+
+fn site(a: SiteArgs) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let spec = SiteSpec {
+        terrain: TerrainParams {
+            seed: a.seed,
+            size_m: a.size_m,
+            gsd_m: a.gsd_m,
+            hurst: a.hurst,
+            rms_slope_deg: a.rms_slope_deg,
+            crater_density: a.crater_density,
+            sfd_slope: a.sfd_slope,
+            min_crater_px: a.min_crater_px,
+            fresh_fraction: a.fresh_fraction,
+            boulders: !a.no_boulders,
+        },
+        lat_deg: a.lat_deg,
+        lon_deg: a.lon_deg,
+        projection: match a.projection {
+            Proj::Polar => Projection::Polar,
+            Proj::Equirectangular => Projection::Equirectangular,
+        },
+        ortho_sun: Sun {
+            azimuth_deg: a.sun_az_deg,
+            elevation_deg: a.sun_el_deg,
+        },
+    };
+    if !(0.5..=1.0).contains(&a.hurst) {
+        return Err(CliError::BadInput(format!(
+            "--hurst {} outside 0.5..1",
+            a.hurst
+        )));
+    }
+    let bar = spinner("generating terrain and rendering the orthoimage");
+    let site = make_site(&spec).map_err(sim_err)?;
+    bar.set_message("writing GeoTIFFs");
+    let info = write_site(&a.output, &site).map_err(sim_err)?;
+    bar.finish_and_clear();
+    let s = SiteSummary {
+        output: a.output.clone(),
+        size_px: site.terrain.width,
+        craters: info.craters,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+    } else {
+        println!(
+            "wrote {} ({} x {} px, {} craters and boulders) in {:.1} s",
+            s.output.display(),
+            s.size_px,
+            s.size_px,
+            s.craters,
+            s.seconds
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct DescentOut {
+    output: PathBuf,
+    frames: usize,
+    first_alt_m: f64,
+    last_alt_m: f64,
+    min_coverage: f64,
+    lrf_readings: usize,
+    lrf_faults: usize,
+    seconds: f64,
+}
+
+fn descent(a: DescentArgs) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    if !(a.fov_deg > 1.0 && a.fov_deg < 150.0) {
+        return Err(CliError::BadInput(format!(
+            "--fov-deg {} outside 1..150",
+            a.fov_deg
+        )));
+    }
+    let faults = a
+        .lrf_faults
+        .iter()
+        .map(|s| Fault::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sim_err)?;
+    let px = f64::from(a.image_px);
+    let f = 0.5 * px / (0.5 * a.fov_deg.to_radians()).tan();
+    let c = 0.5 * (px - 1.0);
+    let sun = match (a.sun_az_deg, a.sun_el_deg) {
+        (Some(az), Some(el)) => Some(Sun {
+            azimuth_deg: az,
+            elevation_deg: el,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(CliError::BadInput(
+                "give both --sun-az-deg and --sun-el-deg, or neither".into(),
+            ));
+        }
+    };
+    let spec = DescentSpec {
+        name: a.name.clone(),
+        seed: a.seed,
+        frames: a.frames,
+        trajectory: DescentParams {
+            start_alt_m: a.start_alt_m,
+            end_alt_m: a.end_alt_m,
+            uprange_m: a.uprange_m,
+            track_az_deg: a.track_az_deg,
+            braking_off_nadir_deg: a.off_nadir_deg,
+            duration_s: a.duration_s,
+            dispersion: a.dispersion,
+            ..DescentParams::default()
+        },
+        camera: CameraJson {
+            model: "pinhole".into(),
+            width: a.image_px,
+            height: a.image_px,
+            fx: f,
+            fy: f,
+            cx: c,
+            cy: c,
+            distortion: DistortionJson {
+                k1: a.k1,
+                k2: a.k2,
+                ..DistortionJson::default()
+            },
+        },
+        sensor: Sensor {
+            psf_sigma_px: a.psf_sigma_px,
+            read_noise_e: a.read_noise_e,
+            bits: a.bits,
+            ..Sensor::default()
+        },
+        sun,
+        prior: PriorParams {
+            pos_sigma0_m: a.prior_sigma_m,
+            att_sigma0_deg: a.prior_sigma_deg,
+            ..PriorParams::default()
+        },
+        lrf: LrfParams {
+            max_alt_m: a.lrf_max_alt_m,
+            max_range_m: a.lrf_max_range_m,
+            faults,
+            ..LrfParams::default()
+        },
+        dem_sigma_m: a.dem_sigma_m,
+    };
+    let bar = ProgressBar::with_draw_target(Some(a.frames as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("rendering");
+    let summary = simulate(&a.site, &spec, &a.output, &|done, _| {
+        bar.set_position(done as u64)
+    })
+    .map_err(sim_err)?;
+    bar.finish_and_clear();
+    let s = DescentOut {
+        output: a.output.clone(),
+        frames: summary.frames,
+        first_alt_m: summary.altitudes_m.0,
+        last_alt_m: summary.altitudes_m.1,
+        min_coverage: summary.min_coverage,
+        lrf_readings: summary.lrf_readings,
+        lrf_faults: summary.lrf_faults,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+    } else {
+        println!(
+            "wrote {}: {} frames from {:.0} m to {:.0} m, rangefinder {} readings ({} faulty), \
+             least map coverage in a frame {:.1}%, {:.1} s",
+            s.output.display(),
+            s.frames,
+            s.first_alt_m,
+            s.last_alt_m,
+            s.lrf_readings,
+            s.lrf_faults,
+            100.0 * s.min_coverage,
+            s.seconds
+        );
+        if s.min_coverage < 0.9 {
+            eprintln!(
+                "trn: warning: some frames see beyond the map ({:.1}% coverage): use a larger \
+                 site, a smaller field of view or a lower start altitude",
+                100.0 * s.min_coverage
+            );
+        }
+    }
+    Ok(())
+}

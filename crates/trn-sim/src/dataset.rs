@@ -1,0 +1,611 @@
+//! The dataset format of `../shared/DATASET.md` (version 1): `dataset.json`, `frames.csv`,
+//! one grayscale PNG per frame, and the map. The writer is what `trn sim descent` uses; the
+//! reader is strict: it refuses anything the format does not allow with an error naming the
+//! file, the line and the field, and never guesses.
+
+use crate::error::SimError;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use trn_flight::{Pose, Quat, Vec3};
+
+/// The format tag of `dataset.json`.
+pub const FORMAT: &str = "trn-dataset/1";
+
+/// The columns of `frames.csv`, in the order the writer emits them.
+pub const COLUMNS: [&str; 23] = [
+    "frame",
+    "t_s",
+    "image",
+    "sun_az_deg",
+    "sun_el_deg",
+    "true_x_m",
+    "true_y_m",
+    "true_z_m",
+    "true_qw",
+    "true_qx",
+    "true_qy",
+    "true_qz",
+    "prior_x_m",
+    "prior_y_m",
+    "prior_z_m",
+    "prior_qw",
+    "prior_qx",
+    "prior_qy",
+    "prior_qz",
+    "prior_sigma_pos_m",
+    "prior_sigma_att_deg",
+    "lrf_range_m",
+    "lrf_fault",
+];
+
+/// `body` of `dataset.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    /// Body name.
+    pub name: String,
+    /// Reference sphere radius, metres.
+    pub radius_m: f64,
+}
+
+/// `site` of `dataset.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteRef {
+    /// Latitude, degrees.
+    pub lat_deg: f64,
+    /// Longitude, degrees.
+    pub lon_deg: f64,
+}
+
+/// Brown-Conrady coefficients (OpenCV order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistortionJson {
+    /// Radial.
+    pub k1: f64,
+    /// Radial.
+    pub k2: f64,
+    /// Tangential.
+    pub p1: f64,
+    /// Tangential.
+    pub p2: f64,
+    /// Radial.
+    pub k3: f64,
+}
+
+/// `camera` of `dataset.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraJson {
+    /// Always `pinhole`.
+    pub model: String,
+    /// Image width, pixels.
+    pub width: u32,
+    /// Image height, pixels.
+    pub height: u32,
+    /// Focal length, pixels.
+    pub fx: f64,
+    /// Focal length, pixels.
+    pub fy: f64,
+    /// Principal point column.
+    pub cx: f64,
+    /// Principal point row.
+    pub cy: f64,
+    /// Lens distortion.
+    pub distortion: DistortionJson,
+}
+
+impl CameraJson {
+    /// The camera model.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invalid`] for intrinsics the camera model refuses.
+    pub fn camera(&self) -> Result<trn_flight::camera::Camera, SimError> {
+        let d = self.distortion;
+        trn_flight::camera::Camera::new(
+            self.width,
+            self.height,
+            self.fx,
+            self.fy,
+            self.cx,
+            self.cy,
+            trn_flight::camera::Distortion {
+                k1: d.k1,
+                k2: d.k2,
+                p1: d.p1,
+                p2: d.p2,
+                k3: d.k3,
+            },
+        )
+        .map_err(|e| SimError::invalid("camera", format!("{e:?}")))
+    }
+}
+
+/// A sun direction in a file.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SunJson {
+    /// Azimuth, degrees clockwise from north.
+    pub az_deg: f64,
+    /// Elevation, degrees.
+    pub el_deg: f64,
+}
+
+/// `map` of `dataset.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapJson {
+    /// DEM GeoTIFF, relative to the dataset directory.
+    pub dem: String,
+    /// Orthoimage GeoTIFF, relative path, or null.
+    pub ortho: Option<String>,
+    /// Sun of the orthoimage, or null.
+    #[serde(default)]
+    pub ortho_sun: Option<SunJson>,
+    /// 1-sigma vertical error of the DEM, metres.
+    pub dem_sigma_m: f64,
+}
+
+/// `dataset.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetJson {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Dataset name.
+    pub name: String,
+    /// The body.
+    pub body: Body,
+    /// The site (origin of the site frame).
+    pub site: SiteRef,
+    /// The camera.
+    pub camera: CameraJson,
+    /// The map.
+    pub map: MapJson,
+    /// Path of `frames.csv`, relative.
+    pub frames: String,
+}
+
+/// One row of `frames.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameRow {
+    /// Frame id.
+    pub frame: u64,
+    /// Time since the first frame, seconds.
+    pub t_s: f64,
+    /// PNG path relative to the dataset directory.
+    pub image: String,
+    /// Sun azimuth, degrees.
+    pub sun_az_deg: f64,
+    /// Sun elevation, degrees.
+    pub sun_el_deg: f64,
+    /// True camera pose, when known.
+    pub truth: Option<Pose>,
+    /// Prior pose.
+    pub prior: Pose,
+    /// Prior 1-sigma per position axis, metres.
+    pub prior_sigma_pos_m: f64,
+    /// Prior 1-sigma of attitude per axis, degrees.
+    pub prior_sigma_att_deg: f64,
+    /// Rangefinder slant range, metres (None: no reading).
+    pub lrf_range_m: Option<f64>,
+    /// Truth of the rangefinder: faulty (Some(true)), good (Some(false)), unknown (None).
+    pub lrf_fault: Option<bool>,
+}
+
+fn num(v: f64) -> String {
+    // Shortest representation that reads back to the same f64.
+    format!("{v:?}")
+}
+
+fn pose_cells(p: &Pose) -> [String; 7] {
+    let q = p.attitude;
+    [
+        num(p.position.x),
+        num(p.position.y),
+        num(p.position.z),
+        num(q.w),
+        num(q.x),
+        num(q.y),
+        num(q.z),
+    ]
+}
+
+/// `frames.csv` text for `rows`.
+#[must_use]
+pub fn frames_csv(rows: &[FrameRow]) -> String {
+    let mut out = COLUMNS.join(",");
+    out.push('\n');
+    for r in rows {
+        let mut cells: Vec<String> = vec![
+            r.frame.to_string(),
+            num(r.t_s),
+            r.image.clone(),
+            num(r.sun_az_deg),
+            num(r.sun_el_deg),
+        ];
+        match &r.truth {
+            Some(t) => cells.extend(pose_cells(t)),
+            None => cells.extend(std::iter::repeat_n(String::new(), 7)),
+        }
+        cells.extend(pose_cells(&r.prior));
+        cells.push(num(r.prior_sigma_pos_m));
+        cells.push(num(r.prior_sigma_att_deg));
+        cells.push(r.lrf_range_m.map(num).unwrap_or_default());
+        cells.push(match r.lrf_fault {
+            Some(true) => "1".into(),
+            Some(false) => "0".into(),
+            None => String::new(),
+        });
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes an 8-bit (`bits == 8`) or 16-bit grayscale PNG.
+///
+/// # Errors
+///
+/// [`SimError::Io`] naming the file.
+pub fn write_png(
+    path: &Path,
+    width: usize,
+    height: usize,
+    bits: u32,
+    pixels: &[u16],
+) -> Result<(), SimError> {
+    let io = |e: std::io::Error| SimError::io(path, e);
+    let enc_err = |e: png::EncodingError| SimError::io(path, std::io::Error::other(e.to_string()));
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    let data: Vec<u8> = if bits <= 8 {
+        enc.set_depth(png::BitDepth::Eight);
+        pixels.iter().map(|p| (*p).min(255) as u8).collect()
+    } else {
+        enc.set_depth(png::BitDepth::Sixteen);
+        pixels.iter().flat_map(|p| p.to_be_bytes()).collect()
+    };
+    enc.set_compression(png::Compression::Best);
+    let mut w = enc.write_header().map_err(enc_err)?;
+    w.write_image_data(&data).map_err(enc_err)?;
+    w.finish().map_err(enc_err)
+}
+
+/// The size of a PNG from its header.
+///
+/// # Errors
+///
+/// [`SimError::Io`] when it cannot be opened; [`SimError::Invalid`] when it is not a PNG.
+pub fn png_size(path: &Path) -> Result<(u32, u32), SimError> {
+    let f = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
+    let dec = png::Decoder::new(std::io::BufReader::new(f));
+    let r = dec
+        .read_info()
+        .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
+    let i = r.info();
+    Ok((i.width, i.height))
+}
+
+/// A dataset read from disk.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// The dataset directory.
+    pub dir: PathBuf,
+    /// `dataset.json`.
+    pub meta: DatasetJson,
+    /// The frames, in order.
+    pub frames: Vec<FrameRow>,
+}
+
+impl Dataset {
+    /// Reads and checks a dataset: `dataset.json`'s fields, every column of `frames.csv`
+    /// (present by name; values parse; frames strictly increasing; unit quaternions; truth
+    /// all or nothing per row; `lrf_fault` empty, 0 or 1), that every image exists with the
+    /// camera's size, and that the map files exist.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invalid`] naming the file, line and field; [`SimError::Io`] for files
+    /// that cannot be read.
+    pub fn read(dir: &Path) -> Result<Self, SimError> {
+        let jpath = dir.join("dataset.json");
+        let text = std::fs::read_to_string(&jpath).map_err(|e| SimError::io(&jpath, e))?;
+        let meta: DatasetJson = serde_json::from_str(&text)
+            .map_err(|e| SimError::invalid_file(&jpath, "json", e.to_string()))?;
+        if meta.format != FORMAT {
+            return Err(SimError::invalid_file(
+                &jpath,
+                "format",
+                format!("'{}', expected '{FORMAT}'", meta.format),
+            ));
+        }
+        if meta.camera.model != "pinhole" {
+            return Err(SimError::invalid_file(
+                &jpath,
+                "camera.model",
+                format!("'{}', expected 'pinhole'", meta.camera.model),
+            ));
+        }
+        meta.camera
+            .camera()
+            .map_err(|e| SimError::invalid_file(&jpath, "camera", e.to_string()))?;
+        if !(meta.body.radius_m > 0.0) {
+            return Err(SimError::invalid_file(
+                &jpath,
+                "body.radius_m",
+                meta.body.radius_m.to_string(),
+            ));
+        }
+        if !(meta.map.dem_sigma_m >= 0.0) {
+            return Err(SimError::invalid_file(
+                &jpath,
+                "map.dem_sigma_m",
+                meta.map.dem_sigma_m.to_string(),
+            ));
+        }
+        for (field, p) in [
+            ("map.dem", Some(&meta.map.dem)),
+            ("map.ortho", meta.map.ortho.as_ref()),
+        ] {
+            if let Some(p) = p
+                && !dir.join(p).is_file()
+            {
+                return Err(SimError::invalid_file(
+                    &jpath,
+                    field,
+                    format!("'{p}' does not exist"),
+                ));
+            }
+        }
+        let fpath = dir.join(&meta.frames);
+        let text = std::fs::read_to_string(&fpath).map_err(|e| SimError::io(&fpath, e))?;
+        let frames = parse_frames(&fpath, &text, dir, &meta.camera)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            meta,
+            frames,
+        })
+    }
+}
+
+fn parse_frames(
+    path: &Path,
+    text: &str,
+    dir: &Path,
+    cam: &CameraJson,
+) -> Result<Vec<FrameRow>, SimError> {
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| SimError::invalid_file(path, "header", "the file is empty"))?;
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let mut col: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        if col.insert(n, i).is_some() {
+            return Err(SimError::invalid_file(
+                path,
+                "header",
+                format!("column '{n}' appears twice"),
+            ));
+        }
+    }
+    for c in COLUMNS {
+        if !col.contains_key(c) {
+            return Err(SimError::invalid_file(
+                path,
+                "header",
+                format!("missing column '{c}'"),
+            ));
+        }
+    }
+    let mut rows: Vec<FrameRow> = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ln = i + 1;
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != names.len() {
+            return Err(SimError::invalid_file(
+                path,
+                format!("line {ln}"),
+                format!("{} fields, the header has {}", cells.len(), names.len()),
+            ));
+        }
+        let cell = |name: &str| cells[col[name]];
+        let bad = |name: &str, why: String| {
+            SimError::invalid_file(path, format!("line {ln}, {name}"), why)
+        };
+        let req = |name: &str| -> Result<f64, SimError> {
+            let s = cell(name);
+            if s.is_empty() {
+                return Err(bad(name, "empty".into()));
+            }
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| bad(name, format!("'{s}' is not a finite number")))
+        };
+        let opt = |name: &str| -> Result<Option<f64>, SimError> {
+            if cell(name).is_empty() {
+                Ok(None)
+            } else {
+                req(name).map(Some)
+            }
+        };
+        let frame = cell("frame").parse::<u64>().map_err(|_| {
+            bad(
+                "frame",
+                format!("'{}' is not a non-negative integer", cell("frame")),
+            )
+        })?;
+        if let Some(prev) = rows.last()
+            && frame <= prev.frame
+        {
+            return Err(bad(
+                "frame",
+                format!("{frame} does not increase (previous {})", prev.frame),
+            ));
+        }
+        let pose = |prefix: &str, values: [Option<f64>; 7]| -> Result<Option<Pose>, SimError> {
+            let n = values.iter().filter(|v| v.is_some()).count();
+            if n == 0 {
+                return Ok(None);
+            }
+            if n != 7 {
+                return Err(bad(
+                    &format!("{prefix}_*"),
+                    "pose columns must be all present or all empty".into(),
+                ));
+            }
+            let v: Vec<f64> = values.iter().map(|v| v.unwrap_or(0.0)).collect();
+            let norm = (v[3] * v[3] + v[4] * v[4] + v[5] * v[5] + v[6] * v[6]).sqrt();
+            if (norm - 1.0).abs() > 1e-6 {
+                return Err(bad(
+                    &format!("{prefix}_q*"),
+                    format!("quaternion norm {norm}, must be 1"),
+                ));
+            }
+            let q = Quat::try_new(v[3], v[4], v[5], v[6])
+                .ok_or_else(|| bad(&format!("{prefix}_q*"), "not a rotation".into()))?;
+            Ok(Some(Pose::new(Vec3::new(v[0], v[1], v[2]), q)))
+        };
+        let t = [
+            "true_x_m", "true_y_m", "true_z_m", "true_qw", "true_qx", "true_qy", "true_qz",
+        ];
+        let tv = [
+            opt(t[0])?,
+            opt(t[1])?,
+            opt(t[2])?,
+            opt(t[3])?,
+            opt(t[4])?,
+            opt(t[5])?,
+            opt(t[6])?,
+        ];
+        let truth = pose("true", tv)?;
+        let pv = [
+            Some(req("prior_x_m")?),
+            Some(req("prior_y_m")?),
+            Some(req("prior_z_m")?),
+            Some(req("prior_qw")?),
+            Some(req("prior_qx")?),
+            Some(req("prior_qy")?),
+            Some(req("prior_qz")?),
+        ];
+        let prior = pose("prior", pv)?.ok_or_else(|| bad("prior_*", "missing".into()))?;
+        let sigma_pos = req("prior_sigma_pos_m")?;
+        let sigma_att = req("prior_sigma_att_deg")?;
+        if !(sigma_pos > 0.0) || !(sigma_att > 0.0) {
+            return Err(bad("prior_sigma_*", "must be positive".into()));
+        }
+        let sun_el = req("sun_el_deg")?;
+        if !(-90.0..=90.0).contains(&sun_el) {
+            return Err(bad("sun_el_deg", format!("{sun_el} outside -90..90")));
+        }
+        let lrf = opt("lrf_range_m")?;
+        if lrf.is_some_and(|r| r <= 0.0) {
+            return Err(bad("lrf_range_m", "must be positive".into()));
+        }
+        let fault = match cell("lrf_fault") {
+            "" => None,
+            "0" => Some(false),
+            "1" => Some(true),
+            other => {
+                return Err(bad(
+                    "lrf_fault",
+                    format!("'{other}', expected empty, 0 or 1"),
+                ));
+            }
+        };
+        let image = cell("image").to_string();
+        if image.is_empty() {
+            return Err(bad("image", "empty".into()));
+        }
+        let ipath = dir.join(&image);
+        let (w, h) = png_size(&ipath).map_err(|e| bad("image", e.to_string()))?;
+        if (w, h) != (cam.width, cam.height) {
+            return Err(bad(
+                "image",
+                format!(
+                    "{image} is {w} x {h}, the camera is {} x {}",
+                    cam.width, cam.height
+                ),
+            ));
+        }
+        rows.push(FrameRow {
+            frame,
+            t_s: req("t_s")?,
+            image,
+            sun_az_deg: req("sun_az_deg")?,
+            sun_el_deg: sun_el,
+            truth,
+            prior,
+            prior_sigma_pos_m: sigma_pos,
+            prior_sigma_att_deg: sigma_att,
+            lrf_range_m: lrf,
+            lrf_fault: fault,
+        });
+    }
+    if rows.is_empty() {
+        return Err(SimError::invalid_file(path, "rows", "no frames"));
+    }
+    Ok(rows)
+}
+
+/// A grayscale PNG's pixels as f32 digital numbers (8- or 16-bit), with its size.
+///
+/// # Errors
+///
+/// [`SimError::Io`] when it cannot be opened; [`SimError::Invalid`] naming the file when it
+/// is not an 8- or 16-bit grayscale PNG.
+pub fn read_png_gray(path: &Path) -> Result<(usize, usize, Vec<f32>), SimError> {
+    let f = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
+    let mut dec = png::Decoder::new(std::io::BufReader::new(f));
+    dec.set_transformations(png::Transformations::IDENTITY);
+    let mut r = dec
+        .read_info()
+        .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
+    let (w, h, color, depth) = {
+        let i = r.info();
+        (
+            i.width as usize,
+            i.height as usize,
+            i.color_type,
+            i.bit_depth,
+        )
+    };
+    if color != png::ColorType::Grayscale {
+        return Err(SimError::invalid_file(
+            path,
+            "PNG colour type",
+            format!("{color:?}, expected grayscale"),
+        ));
+    }
+    let mut buf = vec![0u8; r.output_buffer_size()];
+    r.next_frame(&mut buf)
+        .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
+    let px: Vec<f32> = match depth {
+        png::BitDepth::Eight => buf.iter().take(w * h).map(|v| f32::from(*v)).collect(),
+        png::BitDepth::Sixteen => buf
+            .chunks_exact(2)
+            .take(w * h)
+            .map(|c| f32::from(u16::from_be_bytes([c[0], c[1]])))
+            .collect(),
+        other => {
+            return Err(SimError::invalid_file(
+                path,
+                "PNG bit depth",
+                format!("{other:?}, expected 8 or 16"),
+            ));
+        }
+    };
+    if px.len() != w * h {
+        return Err(SimError::invalid_file(path, "PNG", "truncated image data"));
+    }
+    Ok((w, h, px))
+}

@@ -1,0 +1,231 @@
+//! A whole simulated descent over a site, written as a dataset.
+
+use crate::camera_render::{Scene, Sensor, render_frame};
+use crate::dataset::{
+    Body, CameraJson, DatasetJson, DistortionJson, FORMAT, FrameRow, MapJson, SiteRef, SunJson,
+    frames_csv, write_png,
+};
+use crate::error::SimError;
+use crate::sensors::{InertialPrior, LrfParams, PriorParams, Rangefinder};
+use crate::site::{SiteInfo, crs_for_info, grid_azimuth_deg, read_site_info};
+use crate::trajectory::{DescentParams, Trajectory};
+use std::path::Path;
+use trn_flight::camera::Camera;
+use trn_flight::frames::SiteFrame;
+use trn_map::render::Sun;
+use trn_map::site_dem::{resample_image_on_site, resample_to_site};
+use trn_map::{Interpolation, geotiff};
+
+/// Everything that defines a descent besides the site.
+#[derive(Clone, Debug)]
+pub struct DescentSpec {
+    /// Dataset name.
+    pub name: String,
+    /// Seed of the trajectory dispersions, noise and sensor errors.
+    pub seed: u64,
+    /// Number of frames, evenly spaced in time.
+    pub frames: usize,
+    /// The trajectory.
+    pub trajectory: DescentParams,
+    /// The camera.
+    pub camera: CameraJson,
+    /// The sensor behind the lens.
+    pub sensor: Sensor,
+    /// Sun during the descent (None: the orthoimage's sun).
+    pub sun: Option<Sun>,
+    /// The inertial prior.
+    pub prior: PriorParams,
+    /// The rangefinder.
+    pub lrf: LrfParams,
+    /// 1-sigma DEM error written to the dataset, metres.
+    pub dem_sigma_m: f64,
+}
+
+/// What a descent produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DescentSummary {
+    /// Frames written.
+    pub frames: usize,
+    /// Smallest fraction of a frame's pixels that saw the map.
+    pub min_coverage: f64,
+    /// Frames with a rangefinder reading.
+    pub lrf_readings: usize,
+    /// Frames with an injected rangefinder fault.
+    pub lrf_faults: usize,
+    /// Altitude of the first and last frame, metres.
+    pub altitudes_m: (f64, f64),
+}
+
+/// The square, in site metres, that fits inside the site's map grid whatever its rotation
+/// against the site frame (polar grids turn with longitude), less a margin.
+fn inscribed_side(info: &SiteInfo) -> f64 {
+    let crs = crs_for_info(info);
+    let gamma = grid_azimuth_deg(&crs, info.lat_deg, info.lon_deg, 0.0).to_radians();
+    let side = info.size_m / (gamma.cos().abs() + gamma.sin().abs());
+    (side - 8.0 * info.gsd_m).max(info.gsd_m * 16.0)
+}
+
+/// Simulates a descent over the site in `site_dir` and writes the dataset to `out`
+/// (created; it must not exist or be empty). `progress(done, total)` is called after each
+/// frame. Everything is written under `out.partial` and renamed at the end, so a failed run
+/// leaves no dataset behind.
+///
+/// # Errors
+///
+/// [`SimError`] for an unreadable site, bad parameters, or a file that cannot be written.
+pub fn simulate(
+    site_dir: &Path,
+    spec: &DescentSpec,
+    out: &Path,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DescentSummary, SimError> {
+    if spec.frames < 2 {
+        return Err(SimError::invalid(
+            "frames",
+            format!("{} (at least 2)", spec.frames),
+        ));
+    }
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(SimError::invalid(
+            "output",
+            format!("{} exists and is not empty", out.display()),
+        ));
+    }
+    let camera: Camera = spec.camera.camera()?;
+    let info = read_site_info(site_dir)?;
+    let dem = geotiff::read(site_dir.join(&info.dem))?;
+    let albedo = geotiff::read(site_dir.join(&info.albedo))?;
+    let frame = SiteFrame::from_degrees(info.lat_deg, info.lon_deg, info.radius_m)
+        .map_err(|e| SimError::invalid("site", format!("{e:?}")))?;
+    let side = inscribed_side(&info);
+    let site_dem = resample_to_site(&dem, &frame, side, side, info.gsd_m, Interpolation::Bicubic)?;
+    let alb = resample_image_on_site(&albedo, &frame, &site_dem, Interpolation::Bilinear)?;
+    let sun = spec.sun.unwrap_or(Sun {
+        azimuth_deg: info.ortho_sun_az_deg,
+        elevation_deg: info.ortho_sun_el_deg,
+    });
+    let scene = Scene::new(&site_dem, Some(&alb), sun)?;
+    let traj = Trajectory::new(&spec.trajectory, info.radius_m, spec.seed)?;
+    let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
+    let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
+
+    let mut tmp_name = out.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".partial");
+    let tmp = out.with_file_name(tmp_name);
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("images")).map_err(|e| SimError::io(&tmp, e))?;
+    std::fs::create_dir_all(tmp.join("map")).map_err(|e| SimError::io(&tmp, e))?;
+    let result = (|| {
+        let mut rows = Vec::with_capacity(spec.frames);
+        let mut summary = DescentSummary {
+            frames: spec.frames,
+            min_coverage: 1.0,
+            lrf_readings: 0,
+            lrf_faults: 0,
+            altitudes_m: (0.0, 0.0),
+        };
+        let dt = traj.duration() / (spec.frames - 1) as f64;
+        for k in 0..spec.frames {
+            let t = k as f64 * dt;
+            let st = traj.state(t, k as u64);
+            let img = render_frame(
+                &scene,
+                &camera,
+                &st.pose,
+                &spec.sensor,
+                spec.seed.wrapping_add(k as u64),
+            )?;
+            summary.min_coverage = summary.min_coverage.min(img.coverage);
+            let name = format!("images/frame_{k:04}.png");
+            write_png(
+                &tmp.join(&name),
+                img.width,
+                img.height,
+                img.bits,
+                &img.pixels,
+            )?;
+            let range = scene
+                .intersect(st.pose.position, st.pose.boresight())
+                .map(|h| h.0);
+            let reading = lrf.read(k, st.altitude_m, range);
+            summary.lrf_readings += usize::from(reading.range_m.is_some());
+            summary.lrf_faults += usize::from(reading.fault == Some(true));
+            let p = prior.at(t, &st.pose);
+            if k == 0 {
+                summary.altitudes_m.0 = st.altitude_m;
+            }
+            summary.altitudes_m.1 = st.altitude_m;
+            rows.push(FrameRow {
+                frame: k as u64,
+                t_s: t,
+                image: name,
+                sun_az_deg: sun.azimuth_deg,
+                sun_el_deg: sun.elevation_deg,
+                truth: Some(st.pose),
+                prior: p.pose,
+                prior_sigma_pos_m: p.sigma_pos_m,
+                prior_sigma_att_deg: p.sigma_att_deg,
+                lrf_range_m: reading.range_m,
+                lrf_fault: reading.fault,
+            });
+            progress(k + 1, spec.frames);
+        }
+        for f in [&info.dem, &info.ortho] {
+            std::fs::copy(site_dir.join(f), tmp.join("map").join(f))
+                .map_err(|e| SimError::io(&site_dir.join(f), e))?;
+        }
+        let meta = DatasetJson {
+            format: FORMAT.into(),
+            name: spec.name.clone(),
+            body: Body {
+                name: "moon".into(),
+                radius_m: info.radius_m,
+            },
+            site: SiteRef {
+                lat_deg: info.lat_deg,
+                lon_deg: info.lon_deg,
+            },
+            camera: CameraJson {
+                model: "pinhole".into(),
+                distortion: DistortionJson {
+                    ..spec.camera.distortion
+                },
+                ..spec.camera.clone()
+            },
+            map: MapJson {
+                dem: format!("map/{}", info.dem),
+                ortho: Some(format!("map/{}", info.ortho)),
+                ortho_sun: Some(SunJson {
+                    az_deg: info.ortho_sun_az_deg,
+                    el_deg: info.ortho_sun_el_deg,
+                }),
+                dem_sigma_m: spec.dem_sigma_m,
+            },
+            frames: "frames.csv".into(),
+        };
+        std::fs::write(tmp.join("frames.csv"), frames_csv(&rows))
+            .map_err(|e| SimError::io(&tmp.join("frames.csv"), e))?;
+        let json = serde_json::to_string_pretty(&meta)
+            .map_err(|e| SimError::invalid("dataset.json", e.to_string()))?;
+        std::fs::write(tmp.join("dataset.json"), json + "\n")
+            .map_err(|e| SimError::io(&tmp.join("dataset.json"), e))?;
+        Ok(summary)
+    })();
+    match result {
+        Ok(s) => {
+            if out.exists() {
+                let _ = std::fs::remove_dir(out);
+            }
+            std::fs::rename(&tmp, out).map_err(|e| SimError::io(out, e))?;
+            Ok(s)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The inertial prior and the laser rangefinder, with the faults a real one shows.
+//!
+//! **Prior.** Open-loop inertial navigation drifts: per axis, the position error is an
+//! initial error plus a velocity bias times time plus a random walk; attitude likewise. The
+//! reported 1-sigma is the square root of the sum of those variances, so the prior is
+//! honest by construction (its errors are draws from the distribution it reports).
+//!
+//! **Rangefinder.** The slant range along the boresight to the terrain (the same ray cast as
+//! the images), with noise `sigma_m + sigma_frac * range`, no reading beyond its maximum range
+//! or above its working altitude (nominal, not a fault), and injected faults over frame
+//! ranges: stuck (repeats the last good value), bias (adds metres), dropout (silent when it
+//! should read), spurious (a return from far short of the terrain).
+
+use crate::error::SimError;
+use trn_flight::rng::Pcg32;
+use trn_flight::{Pose, Quat, Vec3};
+
+fn gauss(rng: &mut Pcg32) -> f64 {
+    let u1 = 1.0 - rng.next_f64();
+    let u2 = rng.next_f64();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// Drift model of the inertial prior.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PriorParams {
+    /// Initial position error, 1-sigma per axis, metres.
+    pub pos_sigma0_m: f64,
+    /// Velocity bias, 1-sigma per axis, m/s.
+    pub vel_bias_sigma_mps: f64,
+    /// Position random walk, m/sqrt(s).
+    pub pos_walk_m_per_sqrt_s: f64,
+    /// Initial attitude error, 1-sigma per axis, degrees.
+    pub att_sigma0_deg: f64,
+    /// Attitude drift rate bias, 1-sigma per axis, degrees per second.
+    pub att_drift_sigma_deg_per_s: f64,
+}
+
+impl Default for PriorParams {
+    fn default() -> Self {
+        Self {
+            pos_sigma0_m: 150.0,
+            vel_bias_sigma_mps: 0.3,
+            pos_walk_m_per_sqrt_s: 0.5,
+            att_sigma0_deg: 0.1,
+            att_drift_sigma_deg_per_s: 0.0003,
+        }
+    }
+}
+
+/// The prior of one frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Prior pose.
+    pub pose: Pose,
+    /// Reported 1-sigma of each position axis, metres.
+    pub sigma_pos_m: f64,
+    /// Reported 1-sigma of attitude about each axis, degrees.
+    pub sigma_att_deg: f64,
+}
+
+/// A drifting inertial prior along a trajectory.
+#[derive(Clone, Debug)]
+pub struct InertialPrior {
+    p: PriorParams,
+    e0: Vec3,
+    bias: Vec3,
+    a0: Vec3,
+    drift: Vec3,
+    walk: Vec3,
+    last_t: f64,
+    rng: Pcg32,
+}
+
+impl InertialPrior {
+    /// Draws the initial errors and biases from `seed`.
+    #[must_use]
+    pub fn new(p: PriorParams, seed: u64) -> Self {
+        let mut rng = Pcg32::new(seed, 0x1A5);
+        let mut v = |s: f64| {
+            Vec3::new(
+                gauss(&mut rng) * s,
+                gauss(&mut rng) * s,
+                gauss(&mut rng) * s,
+            )
+        };
+        let e0 = v(p.pos_sigma0_m);
+        let bias = v(p.vel_bias_sigma_mps);
+        let a0 = v(p.att_sigma0_deg.to_radians());
+        let drift = v(p.att_drift_sigma_deg_per_s.to_radians());
+        Self {
+            p,
+            e0,
+            bias,
+            a0,
+            drift,
+            walk: Vec3::ZERO,
+            last_t: 0.0,
+            rng: Pcg32::new(seed, 0x3A1),
+        }
+    }
+
+    /// The prior at time `t` (non-decreasing between calls) for the true pose `truth`.
+    pub fn at(&mut self, t: f64, truth: &Pose) -> Prior {
+        let dt = (t - self.last_t).max(0.0);
+        self.last_t = t;
+        let s = self.p.pos_walk_m_per_sqrt_s * dt.sqrt();
+        let step = Vec3::new(
+            gauss(&mut self.rng) * s,
+            gauss(&mut self.rng) * s,
+            gauss(&mut self.rng) * s,
+        );
+        self.walk += step;
+        let err = self.e0 + self.bias * t + self.walk;
+        let rot_err = self.a0 + self.drift * t;
+        let pose = Pose::new(
+            truth.position + err,
+            truth.attitude.mul_quat(Quat::from_rotation_vector(rot_err)),
+        );
+        let p = &self.p;
+        let sigma_pos = (p.pos_sigma0_m.powi(2)
+            + (p.vel_bias_sigma_mps * t).powi(2)
+            + p.pos_walk_m_per_sqrt_s.powi(2) * t)
+            .sqrt();
+        let sigma_att =
+            (p.att_sigma0_deg.powi(2) + (p.att_drift_sigma_deg_per_s * t).powi(2)).sqrt();
+        Prior {
+            pose,
+            sigma_pos_m: sigma_pos,
+            sigma_att_deg: sigma_att,
+        }
+    }
+}
+
+/// A fault kind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Repeats the last good reading.
+    Stuck,
+    /// Adds this many metres.
+    Bias(f64),
+    /// No reading although one is due.
+    Dropout,
+    /// A return from short of the terrain: this fraction of the true range.
+    Spurious(f64),
+}
+
+/// A fault over frames `first..=last`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fault {
+    /// What goes wrong.
+    pub kind: FaultKind,
+    /// First faulty frame (index into the descent).
+    pub first: usize,
+    /// Last faulty frame.
+    pub last: usize,
+}
+
+impl Fault {
+    /// Parses `stuck@20-25`, `bias:30@40-44`, `dropout@50-52`, `spurious:0.6@55` (frames
+    /// inclusive; a single frame needs no range).
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invalid`] naming the text and what is wrong with it.
+    pub fn parse(s: &str) -> Result<Self, SimError> {
+        let bad = |why: &str| {
+            SimError::invalid(
+                "lrf fault",
+                format!(
+                    "'{s}': {why} (like stuck@20-25, bias:30@40-44, dropout@50, spurious:0.6@55)"
+                ),
+            )
+        };
+        let (what, frames) = s.split_once('@').ok_or_else(|| bad("no @frames"))?;
+        let (first, last) = match frames.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<usize>(), b.trim().parse::<usize>()),
+            None => (
+                frames.trim().parse::<usize>(),
+                frames.trim().parse::<usize>(),
+            ),
+        };
+        let (first, last) = (
+            first.map_err(|_| bad("bad frame"))?,
+            last.map_err(|_| bad("bad frame"))?,
+        );
+        if last < first {
+            return Err(bad("range ends before it starts"));
+        }
+        let (name, arg) = match what.split_once(':') {
+            Some((n, a)) => (
+                n.trim(),
+                Some(a.trim().parse::<f64>().map_err(|_| bad("bad value"))?),
+            ),
+            None => (what.trim(), None),
+        };
+        let kind = match (name, arg) {
+            ("stuck", None) => FaultKind::Stuck,
+            ("dropout", None) => FaultKind::Dropout,
+            ("bias", Some(m)) if m.is_finite() && m != 0.0 => FaultKind::Bias(m),
+            ("spurious", Some(f)) if f > 0.0 && f < 1.0 => FaultKind::Spurious(f),
+            ("spurious", None) => FaultKind::Spurious(0.5),
+            _ => return Err(bad("unknown kind or value")),
+        };
+        Ok(Self { kind, first, last })
+    }
+}
+
+/// The rangefinder model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LrfParams {
+    /// Noise floor, metres 1-sigma.
+    pub sigma_m: f64,
+    /// Noise proportional to range (fraction, 1-sigma).
+    pub sigma_frac: f64,
+    /// Longest range it reports, metres.
+    pub max_range_m: f64,
+    /// No reading above this altitude, metres (a rangefinder that only works low).
+    pub max_alt_m: f64,
+    /// Injected faults.
+    pub faults: Vec<Fault>,
+}
+
+impl Default for LrfParams {
+    fn default() -> Self {
+        Self {
+            sigma_m: 0.1,
+            sigma_frac: 0.001,
+            max_range_m: 20_000.0,
+            max_alt_m: f64::INFINITY,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// One frame's reading and its truth.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LrfReading {
+    /// The reported range (None: no reading).
+    pub range_m: Option<f64>,
+    /// Truth: `Some(true)` when faulty, `Some(false)` when good, `None` when there is
+    /// neither a reading nor a fault (nominal silence).
+    pub fault: Option<bool>,
+}
+
+/// A rangefinder with its fault schedule and memory (for `stuck`).
+#[derive(Clone, Debug)]
+pub struct Rangefinder {
+    p: LrfParams,
+    last_good: Option<f64>,
+    rng: Pcg32,
+}
+
+impl Rangefinder {
+    /// A rangefinder with noise drawn from `seed`.
+    #[must_use]
+    pub fn new(p: LrfParams, seed: u64) -> Self {
+        Self {
+            p,
+            last_good: None,
+            rng: Pcg32::new(seed, 0x1F2),
+        }
+    }
+
+    /// The reading of frame `frame` at `altitude_m`, where the true slant range along the
+    /// boresight is `true_range` (None: the ray leaves the map or never meets terrain).
+    pub fn read(&mut self, frame: usize, altitude_m: f64, true_range: Option<f64>) -> LrfReading {
+        let noise = gauss(&mut self.rng);
+        let nominal = match true_range {
+            Some(r) if r <= self.p.max_range_m && altitude_m <= self.p.max_alt_m => {
+                Some(r + noise * (self.p.sigma_m + self.p.sigma_frac * r))
+            }
+            _ => None,
+        };
+        let fault = self
+            .p
+            .faults
+            .iter()
+            .find(|f| (f.first..=f.last).contains(&frame))
+            .map(|f| f.kind);
+        match (fault, nominal) {
+            (None, Some(r)) => {
+                self.last_good = Some(r);
+                LrfReading {
+                    range_m: Some(r),
+                    fault: Some(false),
+                }
+            }
+            (None, None) => LrfReading {
+                range_m: None,
+                fault: None,
+            },
+            // Stuck repeats the last good value; before any, it reads normally but is
+            // already wrong the moment the range changes, so it counts as faulty. With no
+            // value at all there is nothing to see.
+            (Some(FaultKind::Stuck), n) => match self.last_good.or(n) {
+                Some(r) => LrfReading {
+                    range_m: Some(r),
+                    fault: Some(true),
+                },
+                None => LrfReading {
+                    range_m: None,
+                    fault: None,
+                },
+            },
+            (Some(FaultKind::Bias(b)), Some(r)) => LrfReading {
+                range_m: Some(r + b),
+                fault: Some(true),
+            },
+            (Some(FaultKind::Dropout), Some(_)) => LrfReading {
+                range_m: None,
+                fault: Some(true),
+            },
+            (Some(FaultKind::Spurious(f)), Some(r)) => LrfReading {
+                range_m: Some(r * f),
+                fault: Some(true),
+            },
+            // A fault scheduled where no reading is due changes nothing.
+            (Some(_), None) => LrfReading {
+                range_m: None,
+                fault: None,
+            },
+        }
+    }
+}
