@@ -5,6 +5,7 @@
 //! not what they claim to be).
 
 mod error;
+mod eval_cmd;
 mod map_cmd;
 mod progress;
 mod sim_cmd;
@@ -25,6 +26,8 @@ enum Command {
     /// Map databases (`.trnmap`): build one from orbital products, describe one.
     #[command(subcommand)]
     Map(map_cmd::MapCommand),
+    /// Run a dataset and write results.csv and summary.json.
+    Eval(eval_cmd::EvalArgs),
     /// Simulation: synthetic sites and descents written as datasets.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -35,6 +38,7 @@ fn main() {
     let result: Result<(), CliError> = match cli.command {
         Command::Map(cmd) => map_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Eval(a) => eval_cmd::run(a),
     };
     if let Err(e) = result {
         eprintln!("trn: error: {e}");

@@ -1,0 +1,471 @@
+//! `trn eval`: a dataset in, `results.csv` and `summary.json` out (DATASET.md).
+//!
+//! The map database is built from the dataset's `map` section: the DEM resampled onto the
+//! largest site-centred square inside it, at the DEM's own spacing, rendered under the
+//! frames' sun (or the orthoimage used, when its sun is within 5 degrees of the frames' and
+//! `--templates` allows).
+
+use crate::navigator::{FixStatus, NavConfig, Navigator, Prior};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use trn_flight::frames::SiteFrame;
+use trn_flight::mapdb::MapDb;
+use trn_map::build::{BuildParams, LandmarkSource};
+use trn_map::render::Sun;
+use trn_sim::dataset::{Dataset, read_png_gray};
+
+/// Where templates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Templates {
+    /// Renders of the DEM under the frames' sun.
+    Render,
+    /// The orthoimage.
+    Ortho,
+    /// The orthoimage when its sun is within 5 degrees of the frames', else renders.
+    Auto,
+}
+
+/// Evaluation settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EvalOptions {
+    /// Template source.
+    pub templates: Templates,
+    /// Navigator settings.
+    pub nav: NavConfig,
+    /// Most landmarks in the map.
+    pub max_landmarks: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self {
+            templates: Templates::Auto,
+            nav: NavConfig::default(),
+            max_landmarks: 3000,
+        }
+    }
+}
+
+/// Why an evaluation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The dataset is unreadable or invalid.
+    #[error(transparent)]
+    Dataset(#[from] trn_sim::SimError),
+    /// The map could not be built.
+    #[error(transparent)]
+    Map(#[from] trn_map::MapError),
+    /// The built map was refused by the flight parser (a bug if it happens).
+    #[error("map database: {0}")]
+    MapDb(trn_flight::mapdb::MapDbError),
+    /// Output could not be written.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A bad option or inconsistent input.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One row of `results.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    /// Frame id.
+    pub frame: u64,
+    /// `fix`, `no_fix` or `rejected`.
+    pub status: FixStatus,
+    /// Estimated pose (fix only).
+    pub pose: Option<trn_flight::Pose>,
+    /// 1-sigma position, metres.
+    pub sigma_pos: [f64; 3],
+    /// 1-sigma attitude, degrees.
+    pub sigma_att_deg: f64,
+    /// Altitude above the DEM, metres.
+    pub altitude_m: f64,
+    /// Rangefinder verdict.
+    pub lrf_status: &'static str,
+    /// Landmarks matched.
+    pub matched: usize,
+    /// Inliers.
+    pub inliers: usize,
+    /// Processing time, ms.
+    pub latency_ms: f64,
+    /// Position error against truth, metres.
+    pub pos_err_m: Option<f64>,
+    /// Attitude error against truth, degrees.
+    pub att_err_deg: Option<f64>,
+    /// Position error per site axis (for the 3-sigma test and summaries).
+    pub err_xyz: Option<[f64; 3]>,
+    /// Truth altitude above the DEM (for the altitude statistics).
+    pub true_altitude_m: Option<f64>,
+    /// Rangefinder fault truth.
+    pub lrf_fault: Option<bool>,
+}
+
+/// Order statistics of a sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// Median.
+    pub median: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+fn stats(mut v: Vec<f64>) -> Option<Stats> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    Some(Stats {
+        median: q(0.5),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: q(1.0),
+    })
+}
+
+/// Rangefinder statistics of `summary.json`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LrfSummary {
+    /// Frames with a reading.
+    pub frames_with_reading: usize,
+    /// Frames whose reading is truly faulty.
+    pub faults_true: usize,
+    /// Of those, flagged `fault`.
+    pub faults_flagged: usize,
+    /// Of those, not flagged.
+    pub missed: usize,
+    /// Good readings flagged `fault`.
+    pub false_alarms: usize,
+}
+
+/// Latency statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// Median, ms.
+    pub median: f64,
+    /// 95th percentile, ms.
+    pub p95: f64,
+    /// Maximum, ms.
+    pub max: f64,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Always `trn-results/1`.
+    pub format: String,
+    /// Frames processed.
+    pub frames: usize,
+    /// Frames with status `fix`.
+    pub fixes: usize,
+    /// `fixes / frames`.
+    pub availability: f64,
+    /// Position error of fixes, metres.
+    pub pos_err_m: Option<Stats>,
+    /// Horizontal position error, metres.
+    pub horiz_err_m: Option<Stats>,
+    /// Altitude error (estimate minus truth altitude above the DEM), absolute, metres.
+    pub alt_err_m: Option<Stats>,
+    /// Attitude error, degrees.
+    pub att_err_deg: Option<Stats>,
+    /// Fixes whose error exceeds 3 times the reported 1-sigma along any axis.
+    pub outside_3sigma: usize,
+    /// Rangefinder.
+    pub lrf: LrfSummary,
+    /// Latency of `process`, ms.
+    pub latency_ms: Latency,
+}
+
+/// The largest site-centred square (half-side, metres) inside a raster's footprint.
+fn inscribed_half_side(dem: &trn_map::Raster, frame: &SiteFrame) -> f64 {
+    let mut half = f64::INFINITY;
+    let (w, h) = (dem.width as f64, dem.height as f64);
+    let n = 512;
+    for k in 0..=n {
+        let t = k as f64 / n as f64;
+        for (c, r) in [
+            (t * (w - 1.0), 0.0),
+            (t * (w - 1.0), h - 1.0),
+            (0.0, t * (h - 1.0)),
+            (w - 1.0, t * (h - 1.0)),
+        ] {
+            let (x, y) = dem.transform.pixel_centre(c, r);
+            let (lat, lon) = dem.crs.inverse(x, y);
+            let p = frame.geodetic_to_site(trn_flight::frames::Geodetic {
+                lat: lat.to_radians(),
+                lon: lon.to_radians(),
+                height: 0.0,
+            });
+            half = half.min(p.x.abs().max(p.y.abs()));
+        }
+    }
+    half
+}
+
+/// Runs a dataset. `progress(done, total)` after every frame.
+///
+/// # Errors
+///
+/// [`EvalError`] for an invalid dataset, a map that cannot be built, or output that
+/// cannot be written.
+pub fn evaluate(
+    dir: &Path,
+    opts: &EvalOptions,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<(Vec<ResultRow>, Summary), EvalError> {
+    let ds = Dataset::read(dir)?;
+    let camera = ds.meta.camera.camera()?;
+    let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem))?;
+    let ortho = match &ds.meta.map.ortho {
+        Some(p) => Some(trn_map::io::read_raster(ds.dir.join(p))?),
+        None => None,
+    };
+    let frame = SiteFrame::from_degrees(
+        ds.meta.site.lat_deg,
+        ds.meta.site.lon_deg,
+        ds.meta.body.radius_m,
+    )
+    .map_err(|e| EvalError::Invalid(format!("site: {e:?}")))?;
+    let f0 = &ds.frames[0];
+    let sun = Sun {
+        azimuth_deg: f0.sun_az_deg,
+        elevation_deg: f0.sun_el_deg,
+    };
+    let gsd = dem.transform.0[1].abs().max(dem.transform.0[5].abs());
+    let half = (inscribed_half_side(&dem, &frame) - 8.0 * gsd).max(10.0 * gsd);
+    let mut p = BuildParams::new(
+        ds.meta.site.lat_deg,
+        ds.meta.site.lon_deg,
+        2.0 * half,
+        2.0 * half,
+        gsd,
+        sun,
+    );
+    p.dem_sigma_m = ds.meta.map.dem_sigma_m;
+    p.landmarks.max_landmarks = opts.max_landmarks;
+    let ortho_sun_close = ds.meta.map.ortho_sun.is_some_and(|s| {
+        (s.el_deg - sun.elevation_deg).abs() < 5.0
+            && ((s.az_deg - sun.azimuth_deg + 540.0).rem_euclid(360.0) - 180.0).abs() < 5.0
+    });
+    p.landmark_source = match opts.templates {
+        Templates::Ortho => LandmarkSource::Ortho,
+        Templates::Auto if ortho.is_some() && ortho_sun_close => LandmarkSource::Ortho,
+        _ => LandmarkSource::Render,
+    };
+    if p.landmark_source == LandmarkSource::Ortho && ortho.is_none() {
+        return Err(EvalError::Invalid(
+            "--templates ortho: the dataset has no orthoimage".into(),
+        ));
+    }
+    progress("building map", 0, 1);
+    let built = trn_map::build(
+        &dem,
+        if p.landmark_source == LandmarkSource::Ortho {
+            ortho.as_ref()
+        } else {
+            None
+        },
+        &p,
+        &(),
+    )?;
+    let bytes = trn_map::mapdb::to_bytes(&built.contents())?;
+    let db = MapDb::parse(&bytes).map_err(EvalError::MapDb)?;
+    let truth_dem = db.dem().and_then(|g| g.heightfield().ok());
+    let mut nav = Navigator::new(db, camera, opts.nav);
+    let mut rows = Vec::with_capacity(ds.frames.len());
+    for (k, fr) in ds.frames.iter().enumerate() {
+        let (_, _, px) = read_png_gray(&ds.dir.join(&fr.image))?;
+        let prior = Prior {
+            pose: fr.prior,
+            sigma_pos_m: fr.prior_sigma_pos_m,
+            sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
+        };
+        let t = Instant::now();
+        let fix = nav.process(px, &prior, fr.lrf_range_m);
+        let latency_ms = t.elapsed().as_secs_f64() * 1e3;
+        let is_fix = fix.status == FixStatus::Fix;
+        let (pos_err, att_err, err_xyz) = match (&fr.truth, is_fix) {
+            (Some(t), true) => {
+                let d = fix.pose.position - t.position;
+                (
+                    Some(d.norm()),
+                    Some(fix.pose.attitude.angle_to(t.attitude).to_degrees()),
+                    Some([d.x, d.y, d.z]),
+                )
+            }
+            _ => (None, None, None),
+        };
+        let true_alt = match (&fr.truth, &truth_dem) {
+            (Some(t), Some(d)) => d.altitude(t.position).ok().map(|a| a.altitude),
+            _ => None,
+        };
+        rows.push(ResultRow {
+            frame: fr.frame,
+            status: fix.status,
+            pose: is_fix.then_some(fix.pose),
+            sigma_pos: fix.sigma_pos(),
+            sigma_att_deg: fix.sigma_att_deg(),
+            altitude_m: fix.altitude_m,
+            lrf_status: fix.lrf.status.as_str(),
+            matched: fix.matched,
+            inliers: fix.inliers,
+            latency_ms,
+            pos_err_m: pos_err,
+            att_err_deg: att_err,
+            err_xyz,
+            true_altitude_m: true_alt,
+            lrf_fault: fr.lrf_fault,
+        });
+        progress("navigating", k + 1, ds.frames.len());
+    }
+    let summary = summarise(&rows, ds.frames.iter().map(|f| f.lrf_range_m.is_some()));
+    Ok((rows, summary))
+}
+
+/// The summary of result rows (`has_reading` per frame, in order).
+#[must_use]
+pub fn summarise(rows: &[ResultRow], has_reading: impl Iterator<Item = bool>) -> Summary {
+    let fixes: Vec<&ResultRow> = rows.iter().filter(|r| r.status == FixStatus::Fix).collect();
+    let with_truth: Vec<&&ResultRow> = fixes.iter().filter(|r| r.err_xyz.is_some()).collect();
+    let pos = with_truth.iter().filter_map(|r| r.pos_err_m).collect();
+    let horiz = with_truth
+        .iter()
+        .filter_map(|r| r.err_xyz.map(|e| e[0].hypot(e[1])))
+        .collect();
+    let alt = with_truth
+        .iter()
+        .filter_map(|r| r.true_altitude_m.map(|t| (r.altitude_m - t).abs()))
+        .filter(|v| v.is_finite())
+        .collect();
+    let att = with_truth.iter().filter_map(|r| r.att_err_deg).collect();
+    let outside = with_truth
+        .iter()
+        .filter(|r| {
+            r.err_xyz
+                .is_some_and(|e| (0..3).any(|i| e[i].abs() > 3.0 * r.sigma_pos[i]))
+        })
+        .count();
+    let mut lrf = LrfSummary::default();
+    for (r, has) in rows.iter().zip(has_reading) {
+        lrf.frames_with_reading += usize::from(has);
+        let flagged = r.lrf_status == "fault";
+        match r.lrf_fault {
+            Some(true) => {
+                lrf.faults_true += 1;
+                if flagged {
+                    lrf.faults_flagged += 1;
+                } else {
+                    lrf.missed += 1;
+                }
+            }
+            Some(false) if flagged => lrf.false_alarms += 1,
+            _ => {}
+        }
+    }
+    let lat = stats(rows.iter().map(|r| r.latency_ms).collect()).unwrap_or_default();
+    Summary {
+        format: "trn-results/1".into(),
+        frames: rows.len(),
+        fixes: fixes.len(),
+        availability: if rows.is_empty() {
+            0.0
+        } else {
+            fixes.len() as f64 / rows.len() as f64
+        },
+        pos_err_m: stats(pos),
+        horiz_err_m: stats(horiz),
+        alt_err_m: stats(alt),
+        att_err_deg: stats(att),
+        outside_3sigma: outside,
+        lrf,
+        latency_ms: Latency {
+            median: lat.median,
+            p95: lat.p95,
+            max: lat.max,
+        },
+    }
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map(|x| format!("{x:.6}"))
+        .unwrap_or_default()
+}
+
+/// `results.csv` text.
+#[must_use]
+pub fn results_csv(rows: &[ResultRow]) -> String {
+    let mut s = String::from(
+        "frame,status,x_m,y_m,z_m,qw,qx,qy,qz,sigma_x_m,sigma_y_m,sigma_z_m,sigma_att_deg,altitude_m,lrf_status,matched,inliers,latency_ms,pos_err_m,att_err_deg\n",
+    );
+    for r in rows {
+        let pose: [Option<f64>; 7] = match &r.pose {
+            Some(p) => [
+                Some(p.position.x),
+                Some(p.position.y),
+                Some(p.position.z),
+                Some(p.attitude.w),
+                Some(p.attitude.x),
+                Some(p.attitude.y),
+                Some(p.attitude.z),
+            ],
+            None => [None; 7],
+        };
+        let fix = r.status == FixStatus::Fix;
+        let mut cells = vec![r.frame.to_string(), r.status.as_str().to_string()];
+        cells.extend(pose.iter().map(|v| cell(*v)));
+        for i in 0..3 {
+            cells.push(cell(fix.then_some(r.sigma_pos[i])));
+        }
+        cells.push(cell(fix.then_some(r.sigma_att_deg)));
+        cells.push(cell(Some(r.altitude_m)));
+        cells.push(r.lrf_status.to_string());
+        cells.push(r.matched.to_string());
+        cells.push(r.inliers.to_string());
+        cells.push(format!("{:.3}", r.latency_ms));
+        cells.push(cell(r.pos_err_m));
+        cells.push(cell(r.att_err_deg));
+        s.push_str(&cells.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// Writes `results.csv` and `summary.json` into `out` (created), each through a temporary
+/// name and a rename.
+///
+/// # Errors
+///
+/// [`EvalError::Io`] naming the file.
+pub fn write_results(out: &Path, rows: &[ResultRow], summary: &Summary) -> Result<(), EvalError> {
+    std::fs::create_dir_all(out).map_err(|source| EvalError::Io {
+        file: out.to_path_buf(),
+        source,
+    })?;
+    let json =
+        serde_json::to_string_pretty(summary).map_err(|e| EvalError::Invalid(e.to_string()))?;
+    for (name, text) in [
+        ("results.csv", results_csv(rows)),
+        ("summary.json", json + "\n"),
+    ] {
+        let path = out.join(name);
+        let tmp = out.join(format!("{name}.partial"));
+        std::fs::write(&tmp, text).map_err(|source| EvalError::Io {
+            file: path.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| EvalError::Io { file: path, source })?;
+    }
+    Ok(())
+}

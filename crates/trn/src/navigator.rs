@@ -1,0 +1,529 @@
+//! The per-frame pipeline: a descent frame, a prior and the map database in; a pose with an
+//! honest covariance, an altitude and a rangefinder verdict out.
+//!
+//! 1. **Predict** the landmarks in view with the prior; search radii from its covariance.
+//! 2. **Coarse stage**, when the radii are large (an uncertain prior): a spread subset of the
+//!    landmarks is matched one template level coarser (half the radius in pixels of twice
+//!    the size), and a robust pose from those becomes the prior of the fine stage, with
+//!    its covariance inflated.
+//! 3. **Fine stage**: every predicted landmark matched with radii from that prior.
+//! 4. **Pose**: P3P + LO-RANSAC and refinement (trn-flight); the covariance from the
+//!    residuals is inflated by the map's own error (DEM sigma and template localisation),
+//!    which the residuals cannot show because it is common to all landmarks.
+//! 5. **Integrity**: enough inliers, spread over the image, and a NEES against the prior
+//!    below its 99.99 % chi-square bound; otherwise `rejected` (a solution failed its checks)
+//!    or `no_fix` (not enough matches). Altitude above the DEM from the estimate, and the
+//!    rangefinder judged by trn-flight's monitor against the estimate (or the prior).
+
+use std::time::Instant;
+use trn_features::{FramePyramid, MatchConfig, MatchStats, PredictConfig, Prediction};
+use trn_flight::camera::Camera;
+use trn_flight::dem::Heightfield;
+use trn_flight::mapdb::MapDb;
+use trn_flight::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor};
+use trn_flight::robust::{PoseEstimate, RansacConfig, estimate_pose};
+use trn_flight::stats::{Confidence, chi2_quantile};
+use trn_flight::{Mat6, Pose};
+
+/// Navigator settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NavConfig {
+    /// Landmark prediction.
+    pub predict: PredictConfig,
+    /// Template matching.
+    pub matching: MatchConfig,
+    /// Run the coarse stage when the largest fine search radius would exceed this many
+    /// template pixels.
+    pub coarse_above_radius: usize,
+    /// Landmarks matched in the coarse stage.
+    pub coarse_landmarks: usize,
+    /// Fewest inliers for a fix.
+    pub min_inliers: usize,
+    /// RANSAC inlier threshold, pixels (scaled up by the template-to-frame pixel ratio).
+    pub threshold_px: f64,
+    /// Rangefinder monitor settings.
+    pub rangefinder: RangefinderConfig,
+    /// Pyramid levels built for each frame.
+    pub frame_levels: usize,
+}
+
+impl Default for NavConfig {
+    fn default() -> Self {
+        Self {
+            predict: PredictConfig::default(),
+            matching: MatchConfig::default(),
+            coarse_above_radius: 8,
+            coarse_landmarks: 80,
+            min_inliers: 10,
+            threshold_px: 2.0,
+            rangefinder: RangefinderConfig::default(),
+            frame_levels: 6,
+        }
+    }
+}
+
+/// The prior of one frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Prior pose.
+    pub pose: Pose,
+    /// 1-sigma per position axis, metres.
+    pub sigma_pos_m: f64,
+    /// 1-sigma per attitude axis, radians.
+    pub sigma_att_rad: f64,
+}
+
+/// Outcome of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixStatus {
+    /// A pose passed every check.
+    Fix,
+    /// Not enough matches for a pose.
+    NoFix,
+    /// A pose was found but failed an integrity check.
+    Rejected,
+}
+
+impl FixStatus {
+    /// The results-file spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fix => "fix",
+            Self::NoFix => "no_fix",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// Time per stage, milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimes {
+    /// Frame pyramid.
+    pub pyramid_ms: f64,
+    /// Coarse stage (0 when skipped).
+    pub coarse_ms: f64,
+    /// Prediction and fine matching.
+    pub match_ms: f64,
+    /// Pose solve.
+    pub pose_ms: f64,
+    /// Altitude and rangefinder.
+    pub checks_ms: f64,
+}
+
+/// What the navigator returns for a frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Fix {
+    /// Verdict.
+    pub status: FixStatus,
+    /// Estimated pose (the prior when there is none).
+    pub pose: Pose,
+    /// 6x6 covariance: position (m), then camera-frame attitude (rad).
+    pub covariance: Mat6,
+    /// Altitude above the DEM below the estimate, metres (NaN when off the DEM).
+    pub altitude_m: f64,
+    /// Rangefinder verdict.
+    pub lrf: LrfReport,
+    /// Landmarks predicted in view.
+    pub predicted: usize,
+    /// Landmarks matched (fine stage).
+    pub matched: usize,
+    /// Inliers of the pose.
+    pub inliers: usize,
+    /// Whether the coarse stage ran, and its inliers.
+    pub coarse_inliers: Option<usize>,
+    /// Fine-stage matching statistics.
+    pub match_stats: MatchStats,
+    /// Median peak ratio of the matches.
+    pub median_peak_ratio: f32,
+    /// NEES of the estimate against the prior (3 position axes).
+    pub nees: f64,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+impl Fix {
+    /// 1-sigma of each position axis, metres.
+    #[must_use]
+    pub fn sigma_pos(&self) -> [f64; 3] {
+        [0, 1, 2].map(|i| self.covariance[i][i].max(0.0).sqrt())
+    }
+
+    /// RMS of the attitude 1-sigma over the three axes, degrees.
+    #[must_use]
+    pub fn sigma_att_deg(&self) -> f64 {
+        ((self.covariance[3][3] + self.covariance[4][4] + self.covariance[5][5]) / 3.0)
+            .max(0.0)
+            .sqrt()
+            .to_degrees()
+    }
+}
+
+/// The navigator: a map database, a camera and settings; one [`Navigator::process`] per
+/// frame.
+#[derive(Debug)]
+pub struct Navigator<'a> {
+    db: MapDb<'a>,
+    dem: Option<Heightfield<'a>>,
+    camera: Camera,
+    cfg: NavConfig,
+    monitor: RangefinderMonitor,
+    dem_sigma_m: f64,
+    /// The last fix and the inertial prior of its frame: the next prior is corrected by it.
+    last: Option<(Pose, f64, Prior)>,
+}
+
+fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
+    let mut c = [[0.0; 6]; 6];
+    for (i, row) in c.iter_mut().enumerate() {
+        row[i] = if i < 3 {
+            sigma_pos * sigma_pos
+        } else {
+            sigma_att * sigma_att
+        };
+    }
+    c
+}
+
+impl<'a> Navigator<'a> {
+    /// A navigator over a parsed map database.
+    #[must_use]
+    pub fn new(db: MapDb<'a>, camera: Camera, cfg: NavConfig) -> Self {
+        let dem = db.dem().and_then(|g| g.heightfield().ok());
+        let dem_sigma_m = db.site().map_or(1.0, |s| s.dem_sigma_m);
+        let mut rf = cfg.rangefinder;
+        rf.dem_sigma_m = dem_sigma_m.max(rf.dem_sigma_m);
+        Self {
+            db,
+            dem,
+            camera,
+            cfg,
+            monitor: RangefinderMonitor::new(rf),
+            dem_sigma_m,
+            last: None,
+        }
+    }
+
+    /// The inertial prior corrected by the last fix: the fix plus the inertial motion since
+    /// (the prior's change between the two frames), with the fix's uncertainty grown by the
+    /// inertial drift over the interval. The raw prior when there is no fix yet or the
+    /// corrected one would not be tighter.
+    #[must_use]
+    pub fn corrected_prior(&self, prior: &Prior) -> Prior {
+        let Some((fix, fix_sigma, last_prior)) = self.last else {
+            return *prior;
+        };
+        let dp = prior.pose.position - last_prior.pose.position;
+        let dq = last_prior
+            .pose
+            .attitude
+            .conjugate()
+            .mul_quat(prior.pose.attitude);
+        // Growth of the inertial uncertainty between the frames; at least a tenth of the
+        // prior's own, since the inertial errors are not independent between frames.
+        let growth = (prior.sigma_pos_m.powi(2) - last_prior.sigma_pos_m.powi(2))
+            .max((0.1 * prior.sigma_pos_m).powi(2));
+        let sigma_pos = (fix_sigma.powi(2) + growth).sqrt();
+        if sigma_pos >= prior.sigma_pos_m {
+            return *prior;
+        }
+        Prior {
+            pose: Pose::new(fix.position + dp, fix.attitude.mul_quat(dq)),
+            sigma_pos_m: sigma_pos,
+            sigma_att_rad: prior.sigma_att_rad,
+        }
+    }
+
+    /// The camera.
+    #[must_use]
+    pub fn camera(&self) -> &Camera {
+        &self.camera
+    }
+
+    fn solve(
+        &self,
+        matches: &[trn_features::LandmarkMatch],
+        gsd_ratio: f64,
+    ) -> Option<(PoseEstimate, Vec<bool>)> {
+        if matches.len() < 6 {
+            return None;
+        }
+        let image: Vec<[f64; 2]> = matches.iter().map(|m| m.normalized).collect();
+        let world: Vec<_> = matches.iter().map(|m| m.world).collect();
+        let mut mask = vec![false; matches.len()];
+        let (fx, fy) = self.camera.focal();
+        let mut rc = RansacConfig::new(0.5 * (fx + fy));
+        rc.threshold_px = self.cfg.threshold_px * gsd_ratio.max(1.0);
+        rc.min_inliers = 6;
+        estimate_pose(&image, &world, &mut mask, &rc)
+            .ok()
+            .map(|e| (e, mask))
+    }
+
+    /// Processes one frame (row-major f32 pixels of the camera's size) with its prior and
+    /// rangefinder reading.
+    #[must_use]
+    pub fn process(&mut self, pixels: Vec<f32>, prior: &Prior, lrf: Option<f64>) -> Fix {
+        let mut times = StageTimes::default();
+        let t0 = Instant::now();
+        let (w, h) = (self.camera.width() as usize, self.camera.height() as usize);
+        let frame = FramePyramid::new(w, h, pixels, self.cfg.frame_levels);
+        times.pyramid_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let raw_prior = *prior;
+        let prior = &self.corrected_prior(&raw_prior);
+        let Some(lms) = self.db.landmarks() else {
+            return self.finish_without(prior, times, 0, MatchStats::default(), lrf);
+        };
+
+        // Coarse stage when the prior is too uncertain for small windows.
+        let t1 = Instant::now();
+        let mut fine_prior = *prior;
+        let mut coarse_inliers = None;
+        let preds = trn_features::predict(
+            &lms,
+            &self.camera,
+            &prior.pose,
+            prior.sigma_pos_m,
+            prior.sigma_att_rad,
+            &PredictConfig {
+                max_radius: usize::MAX,
+                ..self.cfg.predict
+            },
+        );
+        let widest = preds.iter().map(|p| p.radius).max().unwrap_or(0);
+        if widest > self.cfg.coarse_above_radius {
+            let coarse: Vec<Prediction> = spread(&preds, self.cfg.coarse_landmarks)
+                .into_iter()
+                .map(|p| coarser(p, lms.levels(), self.cfg.predict.max_radius))
+                .collect();
+            let (m, _) = trn_features::match_landmarks(
+                &coarse,
+                &lms,
+                &self.camera,
+                &prior.pose,
+                &frame,
+                &self.cfg.matching,
+            );
+            if let Some((est, _)) = self.solve(&m, gsd_ratio(&coarse))
+                && est.inliers >= self.cfg.min_inliers
+            {
+                let s = est.position_sigma();
+                let a = est.attitude_sigma();
+                let tpl = median(m.iter().map(|x| x.template_px_m).collect());
+                fine_prior = Prior {
+                    pose: est.pose,
+                    sigma_pos_m: 2.0 * s.x.max(s.y).max(s.z) + 0.5 * tpl,
+                    sigma_att_rad: 2.0 * a.x.max(a.y).max(a.z) + 1e-4,
+                };
+                coarse_inliers = Some(est.inliers);
+            } else {
+                coarse_inliers = Some(0);
+            }
+        }
+        times.coarse_ms = if coarse_inliers.is_some() {
+            t1.elapsed().as_secs_f64() * 1e3
+        } else {
+            0.0
+        };
+
+        // Fine stage.
+        let t2 = Instant::now();
+        let preds = trn_features::predict(
+            &lms,
+            &self.camera,
+            &fine_prior.pose,
+            fine_prior.sigma_pos_m,
+            fine_prior.sigma_att_rad,
+            &self.cfg.predict,
+        );
+        let (matches, stats) = trn_features::match_landmarks(
+            &preds,
+            &lms,
+            &self.camera,
+            &fine_prior.pose,
+            &frame,
+            &self.cfg.matching,
+        );
+        times.match_ms = t2.elapsed().as_secs_f64() * 1e3;
+        let t3 = Instant::now();
+        let ratio = gsd_ratio(&preds);
+        let solved = self.solve(&matches, ratio);
+        times.pose_ms = t3.elapsed().as_secs_f64() * 1e3;
+        let Some((mut est, mask)) = solved else {
+            let mut f = self.finish_without(prior, times, preds.len(), stats, lrf);
+            f.coarse_inliers = coarse_inliers;
+            return f;
+        };
+
+        // Honest covariance: add the map's common-mode error to the position block.
+        let tpl = median(matches.iter().map(|m| m.template_px_m).collect());
+        let map_sigma = self.dem_sigma_m.max(0.1 * tpl);
+        for i in 0..3 {
+            est.covariance[i][i] += map_sigma * map_sigma;
+        }
+        // Integrity: inliers, their spread, NEES against the prior.
+        let d = est.pose.position - prior.pose.position;
+        let nees = (d.x * d.x + d.y * d.y + d.z * d.z) / (prior.sigma_pos_m * prior.sigma_pos_m);
+        let inlier_px: Vec<[f64; 2]> = matches
+            .iter()
+            .zip(&mask)
+            .filter(|(_, k)| **k)
+            .map(|(m, _)| m.pixel)
+            .collect();
+        let spread_ok = spread_fraction(&inlier_px, w as f64, h as f64) > 0.05;
+        let status = if est.inliers < self.cfg.min_inliers {
+            FixStatus::NoFix
+        } else if nees > chi2_quantile(3, Confidence::P9999).unwrap_or(21.1) || !spread_ok {
+            FixStatus::Rejected
+        } else {
+            FixStatus::Fix
+        };
+        let mut ratios: Vec<f32> = matches.iter().map(|m| m.ratio).collect();
+        ratios.sort_by(f32::total_cmp);
+        let median_ratio = ratios.get(ratios.len() / 2).copied().unwrap_or(f32::NAN);
+        if status != FixStatus::Fix {
+            let mut f = self.finish_without(prior, times, preds.len(), stats, lrf);
+            f.status = status;
+            f.inliers = est.inliers;
+            f.nees = nees;
+            f.coarse_inliers = coarse_inliers;
+            f.median_peak_ratio = median_ratio;
+            return f;
+        }
+        let s = est.position_sigma();
+        self.last = Some((est.pose, s.x.max(s.y).max(s.z), raw_prior));
+        let t4 = Instant::now();
+        let (altitude_m, report) = self.checks(&est.pose, &est.covariance, lrf);
+        times.checks_ms = t4.elapsed().as_secs_f64() * 1e3;
+        Fix {
+            status,
+            pose: est.pose,
+            covariance: est.covariance,
+            altitude_m,
+            lrf: report,
+            predicted: preds.len(),
+            matched: matches.len(),
+            inliers: est.inliers,
+            coarse_inliers,
+            match_stats: stats,
+            median_peak_ratio: median_ratio,
+            nees,
+            times,
+        }
+    }
+
+    fn checks(&mut self, pose: &Pose, cov: &Mat6, lrf: Option<f64>) -> (f64, LrfReport) {
+        match &self.dem {
+            Some(dem) => {
+                let alt = dem.altitude(pose.position).map_or(f64::NAN, |a| a.altitude);
+                let report = self.monitor.update(lrf, pose, cov, dem);
+                (alt, report)
+            }
+            None => (
+                f64::NAN,
+                LrfReport {
+                    status: trn_flight::rangefinder::LrfStatus::Unchecked,
+                    predicted_m: f64::NAN,
+                    predicted_span_m: (f64::NAN, f64::NAN),
+                    sigma_m: f64::NAN,
+                    nis: f64::NAN,
+                    consistent: false,
+                    excluded: false,
+                    consistent_run: 0,
+                },
+            ),
+        }
+    }
+
+    fn finish_without(
+        &mut self,
+        prior: &Prior,
+        mut times: StageTimes,
+        predicted: usize,
+        stats: MatchStats,
+        lrf: Option<f64>,
+    ) -> Fix {
+        let cov = diag_cov(prior.sigma_pos_m, prior.sigma_att_rad);
+        let t = Instant::now();
+        let (altitude_m, report) = self.checks(&prior.pose, &cov, lrf);
+        times.checks_ms = t.elapsed().as_secs_f64() * 1e3;
+        Fix {
+            status: FixStatus::NoFix,
+            pose: prior.pose,
+            covariance: cov,
+            altitude_m,
+            lrf: report,
+            predicted,
+            matched: stats.matched,
+            inliers: 0,
+            coarse_inliers: None,
+            match_stats: stats,
+            median_peak_ratio: f32::NAN,
+            nees: f64::NAN,
+            times,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median frame ground sample distance over template pixel among the predictions.
+fn gsd_ratio(preds: &[Prediction]) -> f64 {
+    let m = median(preds.iter().map(|p| p.scale_ratio).collect());
+    // Template pixels per frame pixel: a match error of a fraction of a template pixel is
+    // this many frame pixels.
+    if m.is_finite() && m > 0.0 {
+        1.0 / m
+    } else {
+        1.0
+    }
+}
+
+/// An even subset of at most `n` predictions.
+fn spread(preds: &[Prediction], n: usize) -> Vec<Prediction> {
+    if preds.len() <= n {
+        return preds.to_vec();
+    }
+    let step = preds.len() as f64 / n as f64;
+    (0..n)
+        .filter_map(|k| preds.get((k as f64 * step) as usize).copied())
+        .collect()
+}
+
+/// The same prediction one template level coarser (when there is one): half the search
+/// radius in template pixels twice as large.
+fn coarser(p: Prediction, levels: usize, max_radius: usize) -> Prediction {
+    if p.level + 1 >= levels {
+        return Prediction {
+            radius: p.radius.min(max_radius),
+            ..p
+        };
+    }
+    Prediction {
+        level: p.level + 1,
+        radius: p.radius.div_ceil(2).min(max_radius),
+        scale_ratio: p.scale_ratio / 2.0,
+        ..p
+    }
+}
+
+/// Fraction of the image's area covered by the inliers' bounding box.
+fn spread_fraction(px: &[[f64; 2]], w: f64, h: f64) -> f64 {
+    if px.is_empty() {
+        return 0.0;
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in px {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    ((x1 - x0) * (y1 - y0)) / (w * h)
+}
