@@ -19,11 +19,11 @@ trn sim site --seed 1 --lat-deg -85.3 --lon-deg 31.2 --size-m 20000 --gsd-m 10 \
   --projection polar --sun-az-deg 135 --sun-el-deg 12 -o "$work/site" --json > /dev/null
 rm -rf "$out"
 # 60 frames from 15 km to 50 m, 512 x 512 px with a 45 degree field of view; a rangefinder
-# that reads below 900 m, stuck, biased, silent and spurious in turn near the end.
+# that reads below 6 km, stuck, biased, silent and spurious in turn on the way down.
 trn sim descent --site "$work/site" --seed 1 --name default-site-descent --frames 60 \
-  --image-px 512 --fov-deg 45 --lrf-max-alt-m 900 \
-  --lrf-fault stuck@44-46 --lrf-fault bias:25@49-50 --lrf-fault dropout@53-54 \
-  --lrf-fault spurious:0.5@57 -o "$out" --json > /dev/null
+  --image-px 512 --fov-deg 45 --lrf-max-alt-m 6000 \
+  --lrf-fault stuck@26-28 --lrf-fault bias:25@31-32 --lrf-fault dropout@35-36 \
+  --lrf-fault spurious:0.5@39 -o "$out" --json > /dev/null
 if [ -z "${1:-}" ]; then
   (cd "$out" && find . -type f | LC_ALL=C sort | xargs sha256sum) > data/SHA256SUMS
 fi

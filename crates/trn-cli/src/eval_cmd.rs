@@ -36,6 +36,12 @@ pub struct EvalArgs {
     /// Most landmarks in the map database.
     #[arg(long, default_value_t = 3000)]
     max_landmarks: usize,
+    /// Rangefinder noise, constant part, metres 1-sigma.
+    #[arg(long, default_value_t = 0.3)]
+    lrf_sigma_m: f64,
+    /// Rangefinder noise proportional to range (fraction, 1-sigma).
+    #[arg(long, default_value_t = 0.002)]
+    lrf_sigma_frac: f64,
     /// Print summary.json on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -51,7 +57,7 @@ fn eval_err(e: EvalError) -> CliError {
 }
 
 pub fn run(a: EvalArgs) -> Result<(), CliError> {
-    let opts = EvalOptions {
+    let mut opts = EvalOptions {
         templates: match a.templates {
             TemplateSource::Auto => Templates::Auto,
             TemplateSource::Render => Templates::Render,
@@ -60,6 +66,14 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         max_landmarks: a.max_landmarks,
         ..EvalOptions::default()
     };
+    if !(a.lrf_sigma_m >= 0.0 && a.lrf_sigma_frac >= 0.0) {
+        return Err(CliError::BadInput(format!(
+            "--lrf-sigma-m {} / --lrf-sigma-frac {}: must be non-negative",
+            a.lrf_sigma_m, a.lrf_sigma_frac
+        )));
+    }
+    opts.nav.rangefinder.sigma_m = a.lrf_sigma_m;
+    opts.nav.rangefinder.sigma_fraction = a.lrf_sigma_frac;
     let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({eta})")

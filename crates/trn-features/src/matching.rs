@@ -14,6 +14,7 @@ use crate::frame::FramePyramid;
 use crate::predict::{Prediction, plane_point};
 use rayon::prelude::*;
 use trn_flight::camera::Camera;
+use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::Landmarks;
 use trn_flight::ncc::{self, ImageView, NccConfig};
 use trn_flight::{Pose, Vec3};
@@ -89,16 +90,31 @@ enum Outcome {
     Failed,
 }
 
-/// Camera-frame point of a plane offset, and its normalised and pixel coordinates.
-struct PlaneView {
+/// Camera-frame point of a ground offset from the landmark: on its tangent plane, or on
+/// the DEM when one is given (the window is then orthorectified: relief inside the window
+/// does not distort it).
+struct PlaneView<'h> {
     c0: Vec3,
     a: Vec3,
     b: Vec3,
+    up: Vec3,
+    origin: Vec3,
+    normal: Vec3,
+    s: f64,
+    dem: Option<&'h Heightfield<'h>>,
 }
 
-impl PlaneView {
+impl PlaneView<'_> {
     fn cam(&self, dj: f64, di: f64) -> Vec3 {
-        self.c0 + self.a * dj + self.b * di
+        let c = self.c0 + self.a * dj + self.b * di;
+        let Some(dem) = self.dem else {
+            return c;
+        };
+        let p = plane_point(self.origin, self.normal, self.s, dj, di);
+        match dem.height_at(p.x, p.y) {
+            Ok(h) => c + self.up * (dem.surface_z(p.x, p.y, h) - p.z),
+            Err(_) => c,
+        }
     }
 }
 
@@ -108,6 +124,7 @@ fn match_one(
     camera: &Camera,
     prior: &Pose,
     frame: &FramePyramid,
+    dem: Option<&Heightfield<'_>>,
     cfg: &MatchConfig,
 ) -> Outcome {
     let Some(lm) = lms.get(p.index) else {
@@ -128,6 +145,11 @@ fn match_one(
         c0: rot.tr_mul_vec(origin - prior.position),
         a: rot.tr_mul_vec(pa),
         b: rot.tr_mul_vec(pb),
+        up: rot.tr_mul_vec(Vec3::new(0.0, 0.0, 1.0)),
+        origin,
+        normal: lm.normal,
+        s,
+        dem,
     };
     // Frame level with pixels no larger than the template's.
     let gsd0 = s / p.scale_ratio.max(1e-9);
@@ -210,7 +232,7 @@ fn match_one(
 }
 
 /// Matches every prediction (rayon over landmarks); the result is in prediction order
-/// whatever the thread count.
+/// whatever the thread count. With `dem`, windows are orthorectified on it.
 #[must_use]
 pub fn match_landmarks(
     preds: &[Prediction],
@@ -218,11 +240,12 @@ pub fn match_landmarks(
     camera: &Camera,
     prior: &Pose,
     frame: &FramePyramid,
+    dem: Option<&Heightfield<'_>>,
     cfg: &MatchConfig,
 ) -> (Vec<LandmarkMatch>, MatchStats) {
     let outcomes: Vec<Outcome> = preds
         .par_iter()
-        .map(|p| match_one(p, lms, camera, prior, frame, cfg))
+        .map(|p| match_one(p, lms, camera, prior, frame, dem, cfg))
         .collect();
     let mut stats = MatchStats {
         searched: preds.len(),

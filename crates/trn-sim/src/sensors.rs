@@ -290,15 +290,22 @@ impl Rangefinder {
                 range_m: None,
                 fault: None,
             },
-            // Stuck repeats the last good value; before any, it reads normally but is
-            // already wrong the moment the range changes, so it counts as faulty. With no
-            // value at all there is nothing to see.
-            (Some(FaultKind::Stuck), n) => match self.last_good.or(n) {
-                Some(r) => LrfReading {
+            // Stuck repeats the last good value. With none yet, the sensor freezes on this
+            // frame's reading, which is still correct (a good reading); the repeats after it
+            // are the fault. With no value at all there is nothing to see.
+            (Some(FaultKind::Stuck), n) => match (self.last_good, n) {
+                (Some(r), _) => LrfReading {
                     range_m: Some(r),
                     fault: Some(true),
                 },
-                None => LrfReading {
+                (None, Some(r)) => {
+                    self.last_good = Some(r);
+                    LrfReading {
+                        range_m: Some(r),
+                        fault: Some(false),
+                    }
+                }
+                (None, None) => LrfReading {
                     range_m: None,
                     fault: None,
                 },

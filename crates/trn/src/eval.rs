@@ -38,10 +38,15 @@ pub struct EvalOptions {
 }
 
 impl Default for EvalOptions {
+    /// Auto templates, 3000 landmarks, and a rangefinder of 0.3 m + 0.2 % (1-sigma): the
+    /// dataset format does not carry the sensor's noise, so it is an option.
     fn default() -> Self {
+        let mut nav = NavConfig::default();
+        nav.rangefinder.sigma_m = 0.3;
+        nav.rangefinder.sigma_fraction = 0.002;
         Self {
             templates: Templates::Auto,
-            nav: NavConfig::default(),
+            nav,
             max_landmarks: 3000,
         }
     }
@@ -105,6 +110,11 @@ pub struct ResultRow {
     pub true_altitude_m: Option<f64>,
     /// Rangefinder fault truth.
     pub lrf_fault: Option<bool>,
+    /// Whether the rangefinder's reading itself was judged consistent (a `fault` status
+    /// with a consistent reading is the monitor holding the sensor out after a fault).
+    pub lrf_consistent: bool,
+    /// Whether the frame had a reading.
+    pub lrf_reading: bool,
 }
 
 /// Order statistics of a sample.
@@ -326,16 +336,24 @@ pub fn evaluate(
             err_xyz,
             true_altitude_m: true_alt,
             lrf_fault: fr.lrf_fault,
+            lrf_consistent: fix.lrf.consistent,
+            lrf_reading: fr.lrf_range_m.is_some(),
         });
         progress("navigating", k + 1, ds.frames.len());
     }
-    let summary = summarise(&rows, ds.frames.iter().map(|f| f.lrf_range_m.is_some()));
+    let summary = summarise(&rows);
     Ok((rows, summary))
 }
 
-/// The summary of result rows (`has_reading` per frame, in order).
+/// The summary of result rows.
+///
+/// Rangefinder scoring: a faulty reading is flagged when its status is `fault`; a faulty
+/// silence (a dropout: no reading where one was due) when its status is `no_reading` or
+/// `fault`. A false alarm is a good reading the monitor judged inconsistent; good readings
+/// reported `fault` only because the monitor still holds the sensor out after a real
+/// fault (until `readmit_after` consistent readings) are not counted as alarms.
 #[must_use]
-pub fn summarise(rows: &[ResultRow], has_reading: impl Iterator<Item = bool>) -> Summary {
+pub fn summarise(rows: &[ResultRow]) -> Summary {
     let fixes: Vec<&ResultRow> = rows.iter().filter(|r| r.status == FixStatus::Fix).collect();
     let with_truth: Vec<&&ResultRow> = fixes.iter().filter(|r| r.err_xyz.is_some()).collect();
     let pos = with_truth.iter().filter_map(|r| r.pos_err_m).collect();
@@ -357,9 +375,9 @@ pub fn summarise(rows: &[ResultRow], has_reading: impl Iterator<Item = bool>) ->
         })
         .count();
     let mut lrf = LrfSummary::default();
-    for (r, has) in rows.iter().zip(has_reading) {
-        lrf.frames_with_reading += usize::from(has);
-        let flagged = r.lrf_status == "fault";
+    for r in rows {
+        lrf.frames_with_reading += usize::from(r.lrf_reading);
+        let flagged = r.lrf_status == "fault" || (!r.lrf_reading && r.lrf_status == "no_reading");
         match r.lrf_fault {
             Some(true) => {
                 lrf.faults_true += 1;
@@ -369,7 +387,9 @@ pub fn summarise(rows: &[ResultRow], has_reading: impl Iterator<Item = bool>) ->
                     lrf.missed += 1;
                 }
             }
-            Some(false) if flagged => lrf.false_alarms += 1,
+            Some(false) if r.lrf_status == "fault" && !r.lrf_consistent => {
+                lrf.false_alarms += 1;
+            }
             _ => {}
         }
     }

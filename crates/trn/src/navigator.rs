@@ -302,6 +302,7 @@ impl<'a> Navigator<'a> {
                 &self.camera,
                 &prior.pose,
                 &frame,
+                self.dem.as_ref(),
                 &self.cfg.matching,
             );
             if let Some((est, _)) = self.solve(&m, gsd_ratio(&coarse))
@@ -342,6 +343,7 @@ impl<'a> Navigator<'a> {
             &self.camera,
             &fine_prior.pose,
             &frame,
+            self.dem.as_ref(),
             &self.cfg.matching,
         );
         times.match_ms = t2.elapsed().as_secs_f64() * 1e3;
