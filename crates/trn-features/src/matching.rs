@@ -104,7 +104,61 @@ struct PlaneView<'h> {
     dem: Option<&'h Heightfield<'h>>,
 }
 
+/// Heights of the DEM above the landmark's plane on every second node of a window.
+struct Lift {
+    step_w: usize,
+    values: Vec<f64>,
+}
+
+impl Lift {
+    fn at(&self, j: usize, i: usize) -> f64 {
+        if self.values.is_empty() {
+            return 0.0;
+        }
+        let (j0, i0) = (j / 2, i / 2);
+        let (fj, fi) = ((j % 2) as f64 * 0.5, (i % 2) as f64 * 0.5);
+        let g = |a: usize, b: usize| self.values.get(b * self.step_w + a).copied().unwrap_or(0.0);
+        let (a0, a1) = (j0, (j0 + 1).min(self.step_w - 1));
+        let rows = self.values.len() / self.step_w;
+        let (b0, b1) = (i0, (i0 + 1).min(rows - 1));
+        let top = g(a0, b0) + (g(a1, b0) - g(a0, b0)) * fj;
+        let bottom = g(a0, b1) + (g(a1, b1) - g(a0, b1)) * fj;
+        top + (bottom - top) * fi
+    }
+}
+
 impl PlaneView<'_> {
+    fn plane_cam(&self, dj: f64, di: f64) -> Vec3 {
+        self.c0 + self.a * dj + self.b * di
+    }
+
+    fn lift_grid(&self, wside: usize, off: f64) -> Lift {
+        let Some(dem) = self.dem else {
+            return Lift {
+                step_w: 1,
+                values: Vec::new(),
+            };
+        };
+        let n = wside.div_ceil(2) + 1;
+        let mut values = Vec::with_capacity(n * n);
+        for bi in 0..n {
+            for bj in 0..n {
+                let p = plane_point(
+                    self.origin,
+                    self.normal,
+                    self.s,
+                    (2 * bj) as f64 - off,
+                    (2 * bi) as f64 - off,
+                );
+                values.push(match dem.height_at(p.x, p.y) {
+                    Ok(h) => dem.surface_z(p.x, p.y, h) - p.z,
+                    Err(_) => 0.0,
+                });
+            }
+        }
+        Lift { step_w: n, values }
+    }
+
     fn cam(&self, dj: f64, di: f64) -> Vec3 {
         let c = self.c0 + self.a * dj + self.b * di;
         let Some(dem) = self.dem else {
@@ -177,9 +231,13 @@ fn match_one(
     };
     let mut win = vec![0.0f32; wside * wside];
     let off = (half + r) as f64;
+    // The DEM's departure from the plane, on every second window node and interpolated
+    // between: relief at the template's own pixel scale moves the window by a fraction of
+    // its parallax, a quarter of the DEM lookups.
+    let lift = view.lift_grid(wside, off);
     for i in 0..wside {
         for j in 0..wside {
-            let c = view.cam(j as f64 - off, i as f64 - off);
+            let c = view.plane_cam(j as f64 - off, i as f64 - off) + view.up * lift.at(j, i);
             let Some((_, [u, v])) = to_pixel(c) else {
                 return Outcome::Failed;
             };

@@ -39,7 +39,7 @@ impl Default for PredictConfig {
             min_radius: 3,
             max_radius: 48,
             max_scale_ratio: 1.6,
-            max_landmarks: 400,
+            max_landmarks: 200,
             min_facing: 0.3,
         }
     }

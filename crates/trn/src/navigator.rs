@@ -308,13 +308,18 @@ impl<'a> Navigator<'a> {
             if let Some((est, _)) = self.solve(&m, gsd_ratio(&coarse))
                 && est.inliers >= self.cfg.min_inliers
             {
+                // What the fine windows need is the coarse solution's uncertainty in the
+                // image: its residual scatter (coarse template pixels, in frame pixels) with
+                // margin. Expressed as an attitude sigma (f * sigma_att pixels), with the
+                // position sigma left small, it sets every fine radius.
+                let (fx, fy) = self.camera.focal();
+                let f = 0.5 * (fx + fy);
+                let px = 2.0 * est.sigma_px.max(0.3) + 1.0;
                 let s = est.position_sigma();
-                let a = est.attitude_sigma();
-                let tpl = median(m.iter().map(|x| x.template_px_m).collect());
                 fine_prior = Prior {
                     pose: est.pose,
-                    sigma_pos_m: 2.0 * s.x.max(s.y).max(s.z) + 0.5 * tpl,
-                    sigma_att_rad: 2.0 * a.x.max(a.y).max(a.z) + 1e-4,
+                    sigma_pos_m: s.x.max(s.y).max(s.z),
+                    sigma_att_rad: px / f,
                 };
                 coarse_inliers = Some(est.inliers);
             } else {

@@ -1,0 +1,124 @@
+//! One navigation frame: a 1024 x 1024 descent image at 3 km over a 6 km cratered site
+//! (4 m map), with a tight prior (fine matching only) and with a 150 m prior (coarse stage
+//! first). `TRN_BENCH_THREADS=1` runs it on one core.
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use trn::{NavConfig, Navigator, Prior};
+use trn_flight::camera::{Camera, Distortion};
+use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
+use trn_flight::mapdb::MapDb;
+use trn_flight::{Pose, Quat, Vec3};
+use trn_map::build::BuildParams;
+use trn_map::render::Sun;
+use trn_map::site_dem::resample_image_on_site;
+use trn_map::{Interpolation, resample_to_site};
+use trn_sim::camera_render::{Scene, Sensor, render_frame};
+use trn_sim::site::{Projection, SiteSpec, make_site};
+use trn_sim::terrain::TerrainParams;
+use trn_sim::trajectory::look_rotation;
+
+fn bench(c: &mut Criterion) {
+    if let Some(n) = std::env::var("TRN_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    let sun = Sun {
+        azimuth_deg: 135.0,
+        elevation_deg: 12.0,
+    };
+    let site = make_site(&SiteSpec {
+        terrain: TerrainParams {
+            seed: 11,
+            size_m: 6000.0,
+            gsd_m: 4.0,
+            ..TerrainParams::default()
+        },
+        lat_deg: -20.0,
+        lon_deg: 30.0,
+        projection: Projection::Equirectangular,
+        ortho_sun: sun,
+    })
+    .expect("site");
+    let frame = SiteFrame::from_degrees(-20.0, 30.0, MOON_RADIUS_M).expect("frame");
+    let sd = resample_to_site(
+        &site.dem,
+        &frame,
+        5600.0,
+        5600.0,
+        4.0,
+        Interpolation::Bicubic,
+    )
+    .expect("site dem");
+    let albedo_raster = trn_map::Raster {
+        data: site.terrain.albedo.clone(),
+        ..site.dem.clone()
+    };
+    let albedo = resample_image_on_site(&albedo_raster, &frame, &sd, Interpolation::Bilinear)
+        .expect("albedo");
+    let scene = Scene::new(&sd, Some(&albedo), sun).expect("scene");
+    let mut p = BuildParams::new(-20.0, 30.0, 5600.0, 5600.0, 4.0, sun);
+    p.landmarks.max_landmarks = 1500;
+    let built = trn_map::build(&site.dem, None, &p, &()).expect("map");
+    let bytes = trn_map::mapdb::to_bytes(&built.contents()).expect("bytes");
+    let db = MapDb::parse(&bytes).expect("db");
+
+    let f = 512.0 / (22.5f64).to_radians().tan();
+    let cam = Camera::new(1024, 1024, f, f, 511.5, 511.5, Distortion::default()).expect("camera");
+    let bore = Vec3::new(0.1, 0.15, -1.0);
+    let truth = Pose::new(
+        Vec3::new(-200.0, -300.0, 3000.0),
+        look_rotation(bore, Vec3::new(0.0, -1.0, 0.0)).expect("pose"),
+    );
+    let img = render_frame(&scene, &cam, &truth, &Sensor::default(), 3).expect("frame");
+    let pixels: Vec<f32> = img.pixels.iter().map(|v| f32::from(*v)).collect();
+    let priors = [
+        ("prior_10m", 10.0, Vec3::new(6.0, -8.0, 4.0)),
+        ("prior_150m", 150.0, Vec3::new(120.0, -90.0, 60.0)),
+    ];
+    let mut g = c.benchmark_group("navigator_1024");
+    g.sample_size(20);
+    for (name, sigma, err) in priors {
+        let prior = Prior {
+            pose: Pose::new(
+                truth.position + err,
+                truth
+                    .attitude
+                    .mul_quat(Quat::from_rotation_vector(Vec3::new(4e-4, -3e-4, 2e-4))),
+            ),
+            sigma_pos_m: sigma,
+            sigma_att_rad: 1e-3,
+        };
+        let mut nav = Navigator::new(db, cam, NavConfig::default());
+        let fix = nav.process(pixels.clone(), &prior, None);
+        eprintln!(
+            "{name}: {:?} (coarse stage inliers {:?}), {} predicted, {} matched, {} inliers, error {:.2} m, stages {:?}",
+            fix.status,
+            fix.coarse_inliers,
+            fix.predicted,
+            fix.matched,
+            fix.inliers,
+            (fix.pose.position - truth.position).norm(),
+            fix.times
+        );
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    (
+                        Navigator::new(db, cam, NavConfig::default()),
+                        pixels.clone(),
+                    )
+                },
+                |(mut nav, px)| nav.process(px, &prior, None),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
