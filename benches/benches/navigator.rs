@@ -91,6 +91,7 @@ fn bench(c: &mut Criterion) {
             ),
             sigma_pos_m: sigma,
             sigma_att_rad: 1e-3,
+            time_s: 0.0,
         };
         let mut nav = Navigator::new(db, cam, NavConfig::default());
         let fix = nav.process(pixels.clone(), &prior, None);

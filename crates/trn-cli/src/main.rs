@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 failure (I/O, internal), 2 bad input (arguments, files that are
 //! not what they claim to be).
 
+mod demo_cmd;
 mod error;
 mod eval_cmd;
 mod map_cmd;
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the shipped default descent end to end and print a summary.
+    Demo(demo_cmd::DemoArgs),
     /// Map databases (`.trnmap`): build one from orbital products, describe one.
     #[command(subcommand)]
     Map(map_cmd::MapCommand),
@@ -36,6 +39,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result: Result<(), CliError> = match cli.command {
+        Command::Demo(a) => demo_cmd::run(a),
         Command::Map(cmd) => map_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Eval(a) => eval_cmd::run(a),

@@ -115,6 +115,8 @@ pub struct ResultRow {
     pub lrf_consistent: bool,
     /// Whether the frame had a reading.
     pub lrf_reading: bool,
+    /// Velocity from this and the previous frame's fixes (not a results.csv column).
+    pub velocity: Option<crate::navigator::Velocity>,
 }
 
 /// Order statistics of a sample.
@@ -300,6 +302,7 @@ pub fn evaluate(
             pose: fr.prior,
             sigma_pos_m: fr.prior_sigma_pos_m,
             sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
+            time_s: fr.t_s,
         };
         let t = Instant::now();
         let fix = nav.process(px, &prior, fr.lrf_range_m);
@@ -338,6 +341,7 @@ pub fn evaluate(
             lrf_fault: fr.lrf_fault,
             lrf_consistent: fix.lrf.consistent,
             lrf_reading: fr.lrf_range_m.is_some(),
+            velocity: fix.velocity,
         });
         progress("navigating", k + 1, ds.frames.len());
     }

@@ -11,7 +11,7 @@
 pub mod eval;
 pub mod navigator;
 
-pub use navigator::{Fix, FixStatus, NavConfig, Navigator, Prior};
+pub use navigator::{Fix, FixStatus, NavConfig, Navigator, Prior, Velocity};
 pub use trn_flight::camera::Camera;
 pub use trn_flight::mapdb::MapDb;
 pub use trn_flight::{Pose, Quat, Vec3};

@@ -23,7 +23,7 @@ use trn_flight::mapdb::MapDb;
 use trn_flight::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor};
 use trn_flight::robust::{PoseEstimate, RansacConfig, estimate_pose};
 use trn_flight::stats::{Confidence, chi2_quantile};
-use trn_flight::{Mat6, Pose};
+use trn_flight::{Mat6, Pose, Vec3};
 
 /// Navigator settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,6 +71,19 @@ pub struct Prior {
     pub sigma_pos_m: f64,
     /// 1-sigma per attitude axis, radians.
     pub sigma_att_rad: f64,
+    /// Time of the frame, seconds (any origin; used for velocity).
+    pub time_s: f64,
+}
+
+/// Velocity from two consecutive fixes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Velocity {
+    /// Site-frame velocity, m/s, at the middle of the interval.
+    pub mps: Vec3,
+    /// 1-sigma per axis, m/s (the two fixes' position sigmas, taken independent).
+    pub sigma_mps: [f64; 3],
+    /// The interval, seconds.
+    pub dt_s: f64,
 }
 
 /// Outcome of a frame.
@@ -140,6 +153,8 @@ pub struct Fix {
     pub nees: f64,
     /// Time per stage.
     pub times: StageTimes,
+    /// Velocity from this fix and the previous frame's, when both are fixes.
+    pub velocity: Option<Velocity>,
 }
 
 impl Fix {
@@ -171,6 +186,8 @@ pub struct Navigator<'a> {
     dem_sigma_m: f64,
     /// The last fix and the inertial prior of its frame: the next prior is corrected by it.
     last: Option<(Pose, f64, Prior)>,
+    /// The previous frame's fix (position, its per-axis sigma, time), for velocity.
+    previous_fix: Option<(Vec3, [f64; 3], f64)>,
 }
 
 fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
@@ -201,6 +218,7 @@ impl<'a> Navigator<'a> {
             monitor: RangefinderMonitor::new(rf),
             dem_sigma_m,
             last: None,
+            previous_fix: None,
         }
     }
 
@@ -231,6 +249,7 @@ impl<'a> Navigator<'a> {
             pose: Pose::new(fix.position + dp, fix.attitude.mul_quat(dq)),
             sigma_pos_m: sigma_pos,
             sigma_att_rad: prior.sigma_att_rad,
+            time_s: prior.time_s,
         }
     }
 
@@ -320,6 +339,7 @@ impl<'a> Navigator<'a> {
                     pose: est.pose,
                     sigma_pos_m: s.x.max(s.y).max(s.z),
                     sigma_att_rad: px / f,
+                    time_s: prior.time_s,
                 };
                 coarse_inliers = Some(est.inliers);
             } else {
@@ -399,6 +419,19 @@ impl<'a> Navigator<'a> {
         }
         let s = est.position_sigma();
         self.last = Some((est.pose, s.x.max(s.y).max(s.z), raw_prior));
+        let sig = [0, 1, 2].map(|i| est.covariance[i][i].max(0.0).sqrt());
+        let velocity = match self.previous_fix {
+            Some((p0, s0, t0)) if raw_prior.time_s > t0 => {
+                let dt = raw_prior.time_s - t0;
+                Some(Velocity {
+                    mps: (est.pose.position - p0) * (1.0 / dt),
+                    sigma_mps: [0, 1, 2].map(|i| (s0[i] * s0[i] + sig[i] * sig[i]).sqrt() / dt),
+                    dt_s: dt,
+                })
+            }
+            _ => None,
+        };
+        self.previous_fix = Some((est.pose.position, sig, raw_prior.time_s));
         let t4 = Instant::now();
         let (altitude_m, report) = self.checks(&est.pose, &est.covariance, lrf);
         times.checks_ms = t4.elapsed().as_secs_f64() * 1e3;
@@ -416,6 +449,7 @@ impl<'a> Navigator<'a> {
             median_peak_ratio: median_ratio,
             nees,
             times,
+            velocity,
         }
     }
 
@@ -450,6 +484,7 @@ impl<'a> Navigator<'a> {
         stats: MatchStats,
         lrf: Option<f64>,
     ) -> Fix {
+        self.previous_fix = None;
         let cov = diag_cov(prior.sigma_pos_m, prior.sigma_att_rad);
         let t = Instant::now();
         let (altitude_m, report) = self.checks(&prior.pose, &cov, lrf);
@@ -468,6 +503,7 @@ impl<'a> Navigator<'a> {
             median_peak_ratio: f32::NAN,
             nees: f64::NAN,
             times,
+            velocity: None,
         }
     }
 }

@@ -71,6 +71,33 @@ fn default_descent_meets_the_checkable_targets() {
         }
     }
     assert_eq!(summary.lrf.false_alarms, 0);
+
+    // Velocity from consecutive fixes against the same difference of the true positions:
+    // within 3 reported sigma on (nearly) every axis.
+    let (mut checked, mut outside) = (0, 0);
+    for k in 1..rows.len() {
+        let Some(v) = rows[k].velocity else { continue };
+        let (a, b) = (
+            truth.frames[k - 1].truth.unwrap(),
+            truth.frames[k].truth.unwrap(),
+        );
+        let vt = (b.position - a.position) * (1.0 / v.dt_s);
+        for (i, (e, t)) in [v.mps.x, v.mps.y, v.mps.z]
+            .iter()
+            .zip([vt.x, vt.y, vt.z])
+            .enumerate()
+        {
+            checked += 1;
+            if (e - t).abs() > 3.0 * v.sigma_mps[i] {
+                outside += 1;
+            }
+        }
+    }
+    assert!(checked >= 60, "{checked} velocity components");
+    assert!(
+        outside <= 1,
+        "{outside} of {checked} velocity components outside 3 sigma"
+    );
 }
 
 #[test]

@@ -1,0 +1,49 @@
+//! `trn demo` and `trn eval` on the shipped descent: the table, the files, and bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn demo_prints_the_table_and_writes_results() {
+    let out = std::env::temp_dir().join(format!("trn-demo-{}", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_trn"))
+        .args(["demo", "--dataset"])
+        .arg(repo().join("data/default-descent"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for needle in [
+        "frames / fixes",
+        "position error, below 10 km",
+        "rangefinder faults caught",
+        "latency per frame",
+    ] {
+        assert!(text.contains(needle), "'{needle}' missing:\n{text}");
+    }
+    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(results.starts_with("frame,status,x_m,y_m,z_m,qw,qx,qy,qz,sigma_x_m,sigma_y_m,sigma_z_m,sigma_att_deg,altitude_m,lrf_status,matched,inliers,latency_ms,pos_err_m,att_err_deg\n"));
+    assert_eq!(results.lines().count(), 61);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["format"], "trn-results/1");
+    assert_eq!(summary["frames"], 60);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn eval_refuses_a_missing_dataset_with_exit_code_2() {
+    let o = Command::new(env!("CARGO_BIN_EXE_trn"))
+        .args(["eval", "/nonexistent/ds", "--out", "/tmp/never"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/ds/dataset.json"));
+    assert!(!std::path::Path::new("/tmp/never").exists());
+}
