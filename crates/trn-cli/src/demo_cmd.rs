@@ -68,14 +68,11 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     let lowest = fixes_alt.iter().copied().fold(f64::INFINITY, f64::min);
     println!("trn demo: {} ({} frames)", a.dataset.display(), s.frames);
     println!(
-        "  {:<34} {}",
+        "  {:<34} {} / {} ({:.0}%)",
         "frames / fixes",
-        format!(
-            "{} / {} ({:.0}%)",
-            s.frames,
-            s.fixes,
-            100.0 * s.availability
-        )
+        s.frames,
+        s.fixes,
+        100.0 * s.availability
     );
     println!("  {:<34} {:.0} m", "lowest fix altitude", lowest);
     if let Some(p) = s.pos_err_m {
