@@ -75,8 +75,8 @@ fn default_descent_meets_the_checkable_targets() {
     // Velocity from consecutive fixes against the same difference of the true positions:
     // within 3 reported sigma on (nearly) every axis.
     let (mut checked, mut outside) = (0, 0);
-    for k in 1..rows.len() {
-        let Some(v) = rows[k].velocity else { continue };
+    for (k, row) in rows.iter().enumerate().skip(1) {
+        let Some(v) = row.velocity else { continue };
         let (a, b) = (
             truth.frames[k - 1].truth.unwrap(),
             truth.frames[k].truth.unwrap(),
