@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod acquisition;
 pub mod eval;
 pub mod navigator;
 

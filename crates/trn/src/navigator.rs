@@ -45,6 +45,8 @@ pub struct NavConfig {
     pub rangefinder: RangefinderConfig,
     /// Pyramid levels built for each frame.
     pub frame_levels: usize,
+    /// FFT hypotheses verified, at most, when acquisition runs.
+    pub acquisition_hypotheses: usize,
 }
 
 impl Default for NavConfig {
@@ -58,6 +60,7 @@ impl Default for NavConfig {
             threshold_px: 2.0,
             rangefinder: RangefinderConfig::default(),
             frame_levels: 6,
+            acquisition_hypotheses: 4,
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct StageTimes {
     pub match_ms: f64,
     /// Pose solve.
     pub pose_ms: f64,
+    /// FFT acquisition and its verification (0 when skipped).
+    pub acquisition_ms: f64,
     /// Altitude and rangefinder.
     pub checks_ms: f64,
 }
@@ -145,6 +150,8 @@ pub struct Fix {
     pub inliers: usize,
     /// Whether the coarse stage ran, and its inliers.
     pub coarse_inliers: Option<usize>,
+    /// Whether FFT acquisition ran, and which hypothesis (0 = best) verified.
+    pub acquisition: Option<Option<usize>>,
     /// Fine-stage matching statistics.
     pub match_stats: MatchStats,
     /// Median peak ratio of the matches.
@@ -310,41 +317,52 @@ impl<'a> Navigator<'a> {
             },
         );
         let widest = preds.iter().map(|p| p.radius).max().unwrap_or(0);
-        if widest > self.cfg.coarse_above_radius {
-            let coarse: Vec<Prediction> = spread(&preds, self.cfg.coarse_landmarks)
-                .into_iter()
-                .map(|p| coarser(p, lms.levels(), self.cfg.predict.max_radius))
-                .collect();
-            let (m, _) = trn_features::match_landmarks(
-                &coarse,
-                &lms,
+        let mut acquisition = None;
+        if widest.div_ceil(2) > self.cfg.predict.max_radius
+            && let Some(ov) = self.db.overview()
+        {
+            // Windows even one level coarser would not hold the error: correlate the whole
+            // view with the overview first, then verify hypotheses with the coarse stage.
+            let ta = Instant::now();
+            let reach = 3.0 * prior.sigma_pos_m;
+            let mut verified = None;
+            if let Some(acq) = crate::acquisition::acquire(
+                &frame,
                 &self.camera,
                 &prior.pose,
-                &frame,
+                &ov,
                 self.dem.as_ref(),
-                &self.cfg.matching,
-            );
-            if let Some((est, _)) = self.solve(&m, gsd_ratio(&coarse))
-                && est.inliers >= self.cfg.min_inliers
-            {
-                // What the fine windows need is the coarse solution's uncertainty in the
-                // image: its residual scatter (coarse template pixels, in frame pixels) with
-                // margin. Expressed as an attitude sigma (f * sigma_att pixels), with the
-                // position sigma left small, it sets every fine radius.
-                let (fx, fy) = self.camera.focal();
-                let f = 0.5 * (fx + fy);
-                let px = 2.0 * est.sigma_px.max(0.3) + 1.0;
-                let s = est.position_sigma();
-                fine_prior = Prior {
-                    pose: est.pose,
-                    sigma_pos_m: s.x.max(s.y).max(s.z),
-                    sigma_att_rad: px / f,
-                    time_s: prior.time_s,
-                };
-                coarse_inliers = Some(est.inliers);
-            } else {
-                coarse_inliers = Some(0);
+                reach,
+                self.cfg.acquisition_hypotheses,
+            ) {
+                for (k, h) in acq.hypotheses.iter().enumerate() {
+                    let shifted = Prior {
+                        pose: Pose::new(
+                            prior.pose.position + Vec3::new(h.shift_m[0], h.shift_m[1], 0.0),
+                            prior.pose.attitude,
+                        ),
+                        sigma_pos_m: (2.0 * acq.pixel_m).max(0.05 * prior.sigma_pos_m),
+                        sigma_att_rad: prior.sigma_att_rad,
+                        time_s: prior.time_s,
+                    };
+                    if let Some((p, n)) = self.coarse(&lms, &frame, &shifted) {
+                        fine_prior = p;
+                        coarse_inliers = Some(n);
+                        verified = Some(k);
+                        break;
+                    }
+                }
             }
+            acquisition = Some(verified);
+            times.acquisition_ms = ta.elapsed().as_secs_f64() * 1e3;
+        } else if widest > self.cfg.coarse_above_radius {
+            coarse_inliers = Some(match self.coarse(&lms, &frame, prior) {
+                Some((p, n)) => {
+                    fine_prior = p;
+                    n
+                }
+                None => 0,
+            });
         }
         times.coarse_ms = if coarse_inliers.is_some() {
             t1.elapsed().as_secs_f64() * 1e3
@@ -379,6 +397,7 @@ impl<'a> Navigator<'a> {
         let Some((mut est, mask)) = solved else {
             let mut f = self.finish_without(prior, times, preds.len(), stats, lrf);
             f.coarse_inliers = coarse_inliers;
+            f.acquisition = acquisition;
             return f;
         };
 
@@ -414,6 +433,7 @@ impl<'a> Navigator<'a> {
             f.inliers = est.inliers;
             f.nees = nees;
             f.coarse_inliers = coarse_inliers;
+            f.acquisition = acquisition;
             f.median_peak_ratio = median_ratio;
             return f;
         }
@@ -445,12 +465,67 @@ impl<'a> Navigator<'a> {
             matched: matches.len(),
             inliers: est.inliers,
             coarse_inliers,
+            acquisition,
             match_stats: stats,
             median_peak_ratio: median_ratio,
             nees,
             times,
             velocity,
         }
+    }
+
+    /// The coarse stage: a spread subset of landmarks one template level coarser, with
+    /// windows from `prior`; the fine stage's prior and the inlier count when it solves.
+    fn coarse(
+        &self,
+        lms: &trn_flight::mapdb::Landmarks<'_>,
+        frame: &FramePyramid,
+        prior: &Prior,
+    ) -> Option<(Prior, usize)> {
+        let preds = trn_features::predict(
+            lms,
+            &self.camera,
+            &prior.pose,
+            prior.sigma_pos_m,
+            prior.sigma_att_rad,
+            &PredictConfig {
+                max_radius: usize::MAX,
+                ..self.cfg.predict
+            },
+        );
+        let coarse: Vec<Prediction> = spread(&preds, self.cfg.coarse_landmarks)
+            .into_iter()
+            .map(|p| coarser(p, lms.levels(), self.cfg.predict.max_radius))
+            .collect();
+        let (m, _) = trn_features::match_landmarks(
+            &coarse,
+            lms,
+            &self.camera,
+            &prior.pose,
+            frame,
+            self.dem.as_ref(),
+            &self.cfg.matching,
+        );
+        let (est, _) = self.solve(&m, gsd_ratio(&coarse))?;
+        if est.inliers < self.cfg.min_inliers {
+            return None;
+        }
+        // What the fine windows need is the coarse solution's uncertainty in the image: its
+        // residual scatter with margin, expressed as an attitude sigma (f * sigma_att
+        // pixels), with the position sigma left small; it sets every fine radius.
+        let (fx, fy) = self.camera.focal();
+        let f = 0.5 * (fx + fy);
+        let px = 2.0 * est.sigma_px.max(0.3) + 1.0;
+        let s = est.position_sigma();
+        Some((
+            Prior {
+                pose: est.pose,
+                sigma_pos_m: s.x.max(s.y).max(s.z),
+                sigma_att_rad: px / f,
+                time_s: prior.time_s,
+            },
+            est.inliers,
+        ))
     }
 
     fn checks(&mut self, pose: &Pose, cov: &Mat6, lrf: Option<f64>) -> (f64, LrfReport) {
@@ -499,6 +574,7 @@ impl<'a> Navigator<'a> {
             matched: stats.matched,
             inliers: 0,
             coarse_inliers: None,
+            acquisition: None,
             match_stats: stats,
             median_peak_ratio: f32::NAN,
             nees: f64::NAN,

@@ -118,3 +118,63 @@ fn thread_count_does_not_change_the_result() {
         }
     }
 }
+
+#[test]
+fn acquisition_recovers_priors_off_by_kilometres() {
+    use trn::{Navigator, Prior, Vec3};
+    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    // The map the evaluation builds.
+    let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem)).unwrap();
+    let sun = trn_map::render::Sun {
+        azimuth_deg: ds.frames[0].sun_az_deg,
+        elevation_deg: ds.frames[0].sun_el_deg,
+    };
+    let mut p = trn_map::build::BuildParams::new(
+        ds.meta.site.lat_deg,
+        ds.meta.site.lon_deg,
+        13_000.0,
+        13_000.0,
+        10.0,
+        sun,
+    );
+    p.landmarks.max_landmarks = 3000;
+    let built = trn_map::build(&dem, None, &p, &()).unwrap();
+    let bytes = trn_map::mapdb::to_bytes(&built.contents()).unwrap();
+    let db = trn::MapDb::parse(&bytes).unwrap();
+    let cam = ds.meta.camera.camera().unwrap();
+    let mut tried = 0;
+    for (k, off) in [
+        (12usize, Vec3::new(1500.0, -1100.0, 80.0)),
+        (18, Vec3::new(-1300.0, 1400.0, -60.0)),
+        (23, Vec3::new(900.0, 1600.0, 40.0)),
+    ] {
+        let f = &ds.frames[k];
+        let truth = f.truth.unwrap();
+        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let prior = Prior {
+            pose: trn::Pose::new(truth.position + off, f.prior.attitude),
+            sigma_pos_m: 700.0, // 2.1 km at 3 sigma
+            sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
+            time_s: f.t_s,
+        };
+        let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
+        let fix = nav.process(px, &prior, None);
+        let err = (fix.pose.position - truth.position).norm();
+        eprintln!(
+            "frame {k} at {:.0} m, prior off {:.0} m: {:?}, acquisition {:?}, error {err:.1} m, {:.0} ms acquisition",
+            truth.position.z,
+            off.norm(),
+            fix.status,
+            fix.acquisition,
+            fix.times.acquisition_ms
+        );
+        assert!(
+            fix.acquisition.is_some(),
+            "frame {k}: acquisition did not run"
+        );
+        assert_eq!(fix.status, trn::FixStatus::Fix, "frame {k}");
+        assert!(err < 10.0, "frame {k}: error {err} m");
+        tried += 1;
+    }
+    assert_eq!(tried, 3);
+}
