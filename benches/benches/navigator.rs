@@ -78,6 +78,11 @@ fn bench(c: &mut Criterion) {
     let priors = [
         ("prior_10m", 10.0, Vec3::new(6.0, -8.0, 4.0)),
         ("prior_150m", 150.0, Vec3::new(120.0, -90.0, 60.0)),
+        (
+            "prior_700m_acquisition",
+            700.0,
+            Vec3::new(1100.0, -900.0, 50.0),
+        ),
     ];
     let mut g = c.benchmark_group("navigator_1024");
     g.sample_size(20);
@@ -96,8 +101,9 @@ fn bench(c: &mut Criterion) {
         let mut nav = Navigator::new(db, cam, NavConfig::default());
         let fix = nav.process(pixels.clone(), &prior, None);
         eprintln!(
-            "{name}: {:?} (coarse stage inliers {:?}), {} predicted, {} matched, {} inliers, error {:.2} m, stages {:?}",
+            "{name}: {:?} (acquisition {:?}, coarse stage inliers {:?}), {} predicted, {} matched, {} inliers, error {:.2} m, stages {:?}",
             fix.status,
+            fix.acquisition,
             fix.coarse_inliers,
             fix.predicted,
             fix.matched,

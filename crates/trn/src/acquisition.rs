@@ -9,13 +9,15 @@
 //! ranked by their height over the next peak; the navigator verifies each with a few
 //! landmark matches and keeps the first that solves.
 
+use rayon::prelude::*;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 use trn_features::FramePyramid;
 use trn_flight::camera::Camera;
+use trn_flight::dem::Grid;
 use trn_flight::dem::Heightfield;
-use trn_flight::mapdb::GridSection;
 use trn_flight::{Pose, Vec3};
+use trn_map::pyramid::Image;
 
 /// One hypothesis: the prior's horizontal position is off by `-shift`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,26 +45,27 @@ fn hann(n: usize, i: usize) -> f64 {
     0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / (n.max(2) - 1) as f64).cos()
 }
 
-fn fft2(data: &mut [Complex<f64>], n: usize, inverse: bool) {
-    let mut planner = FftPlanner::<f64>::new();
+/// 2-D FFT in place: rows, transpose, rows, transpose back (rows in parallel).
+fn fft2(data: &mut [Complex<f32>], n: usize, inverse: bool) {
+    let mut planner = FftPlanner::<f32>::new();
     let fft = if inverse {
         planner.plan_fft_inverse(n)
     } else {
         planner.plan_fft_forward(n)
     };
-    for row in data.chunks_exact_mut(n) {
-        fft.process(row);
-    }
-    let mut col = vec![Complex::new(0.0, 0.0); n];
-    for c in 0..n {
+    let transpose = |d: &mut [Complex<f32>]| {
         for r in 0..n {
-            col[r] = data[r * n + c];
+            for c in r + 1..n {
+                d.swap(r * n + c, c * n + r);
+            }
         }
-        fft.process(&mut col);
-        for r in 0..n {
-            data[r * n + c] = col[r];
-        }
-    }
+    };
+    data.par_chunks_exact_mut(n)
+        .for_each(|row| fft.process(row));
+    transpose(data);
+    data.par_chunks_exact_mut(n)
+        .for_each(|row| fft.process(row));
+    transpose(data);
 }
 
 /// Correlates the frame, warped with `prior`, against `overview` within `max_shift_m` of
@@ -74,13 +77,12 @@ pub fn acquire(
     frame: &FramePyramid,
     camera: &Camera,
     prior: &Pose,
-    overview: &GridSection<'_>,
+    overview: &[(Grid, Image)],
     dem: Option<&Heightfield<'_>>,
     max_shift_m: f64,
     max_hypotheses: usize,
 ) -> Option<Acquisition> {
-    let g = overview.grid;
-    let px = g.dx.abs();
+    let (g0, _) = overview.first()?;
     // Where the boresight meets the ground (or the nadir point): the window's centre.
     let bore = prior.boresight();
     let centre = match dem.and_then(|d| d.ray_cast(prior.position, bore, 1e6).ok()) {
@@ -91,9 +93,18 @@ pub fn acquire(
     let range = (centre - prior.position).norm().max(1.0);
     let (fx, _) = camera.focal();
     let half_fov = 0.5 * f64::from(camera.width().max(camera.height())) / fx;
-    let reach = range * half_fov * 1.5 + max_shift_m;
+    let reach = range * half_fov + max_shift_m;
+    // The finest overview level whose window fits 512 pixels (coarse is enough: the
+    // verification refines).
+    let (g, ov) = overview
+        .iter()
+        .find(|(g, _)| 2.0 * reach / g.dx.abs() <= 512.0)
+        .or(overview.last())?;
+    let g = *g;
+    let _ = g0;
+    let px = g.dx.abs();
     let want = (2.0 * reach / px).ceil() as usize;
-    let n = want.next_power_of_two().clamp(64, 1024);
+    let n = want.next_power_of_two().clamp(64, 512);
     let half = n as f64 / 2.0;
     // Frame level whose pixels match the overview's.
     let gsd0 = range / fx;
@@ -115,12 +126,22 @@ pub fn acquire(
                 && r >= 0.0
                 && (c as usize) < g.width
                 && (r as usize) < g.height
-                && let Some(v) = overview
-                    .value(c as usize, r as usize)
-                    .filter(|v| v.is_finite())
+                && let Some(v) = ov.get(c as usize, r as usize).filter(|v| v.is_finite())
             {
                 map[i * n + j] = f64::from(v);
                 map_mask[i * n + j] = true;
+            }
+            // Cheap test on the flat plane through the centre first: most of the window
+            // lies outside the frame's footprint and needs no DEM lookup.
+            let flat = rot.tr_mul_vec(Vec3::new(x, y, centre.z) - prior.position);
+            match camera.project(flat) {
+                Ok([u, v]) if u > -0.25 * fx && v > -0.25 * fx => {
+                    let (w, h) = (f64::from(camera.width()), f64::from(camera.height()));
+                    if u > w + 0.25 * fx || v > h + 0.25 * fx {
+                        continue;
+                    }
+                }
+                _ => continue,
             }
             let z = dem
                 .and_then(|d| d.height_at(x, y).ok().map(|h| d.surface_z(x, y, h)))
@@ -139,7 +160,7 @@ pub fn acquire(
         return None;
     }
     // Zero-mean inside each mask, Hann taper, zero outside.
-    let prep = |img: &[f64], m: &[bool]| -> Vec<Complex<f64>> {
+    let prep = |img: &[f64], m: &[bool]| -> Vec<Complex<f32>> {
         let cnt = m.iter().filter(|v| **v).count().max(1) as f64;
         let mean = img
             .iter()
@@ -164,7 +185,7 @@ pub fn acquire(
                 } else {
                     0.0
                 };
-                Complex::new(v, 0.0)
+                Complex::new(v as f32, 0.0)
             })
             .collect()
     };
@@ -173,7 +194,7 @@ pub fn acquire(
     fft2(&mut a, n, false);
     fft2(&mut b, n, false);
     // Whitened cross-power spectrum: the map relative to the warped frame.
-    let mut x: Vec<Complex<f64>> = a
+    let mut x: Vec<Complex<f32>> = a
         .iter()
         .zip(&b)
         .map(|(fa, fb)| {
@@ -187,7 +208,7 @@ pub fn acquire(
         })
         .collect();
     fft2(&mut x, n, true);
-    let surf: Vec<f64> = x.iter().map(|c| c.re).collect();
+    let surf: Vec<f64> = x.iter().map(|c| f64::from(c.re)).collect();
     // Peaks within the search reach (shift in overview pixels, wrapped).
     let max_px = (max_shift_m / px).ceil() as i64;
     let shift_of = |k: usize| {

@@ -195,6 +195,8 @@ pub struct Navigator<'a> {
     last: Option<(Pose, f64, Prior)>,
     /// The previous frame's fix (position, its per-axis sigma, time), for velocity.
     previous_fix: Option<(Vec3, [f64; 3], f64)>,
+    /// The overview and two coarser levels, for acquisition.
+    overview: Vec<(trn_flight::dem::Grid, trn_map::pyramid::Image)>,
 }
 
 fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
@@ -217,7 +219,32 @@ impl<'a> Navigator<'a> {
         let dem_sigma_m = db.site().map_or(1.0, |s| s.dem_sigma_m);
         let mut rf = cfg.rangefinder;
         rf.dem_sigma_m = dem_sigma_m.max(rf.dem_sigma_m);
+        let overview = db.overview().map_or_else(Vec::new, |ov| {
+            let g = ov.grid;
+            let data = (0..g.width * g.height)
+                .map(|k| ov.value(k % g.width, k / g.width).unwrap_or(f32::NAN))
+                .collect();
+            let base = trn_map::pyramid::Image {
+                width: g.width,
+                height: g.height,
+                data,
+            };
+            trn_map::pyramid::build(base, 3)
+                .into_iter()
+                .enumerate()
+                .map(|(k, img)| {
+                    let mut gk = g;
+                    gk.width = img.width;
+                    gk.height = img.height;
+                    gk.stride = img.width;
+                    gk.dx *= f64::from(1u32 << k);
+                    gk.dy *= f64::from(1u32 << k);
+                    (gk, img)
+                })
+                .collect()
+        });
         Self {
+            overview,
             db,
             dem,
             camera,
@@ -318,11 +345,22 @@ impl<'a> Navigator<'a> {
         );
         let widest = preds.iter().map(|p| p.radius).max().unwrap_or(0);
         let mut acquisition = None;
-        if widest.div_ceil(2) > self.cfg.predict.max_radius
-            && let Some(ov) = self.db.overview()
-        {
-            // Windows even one level coarser would not hold the error: correlate the whole
-            // view with the overview first, then verify hypotheses with the coarse stage.
+        // Coarse windows hold errors up to `max_radius` coarse template pixels; beyond, or
+        // when the coarse stage fails, the whole view is correlated with the overview.
+        let mut need_acquisition = widest.div_ceil(2) > self.cfg.predict.max_radius;
+        if !need_acquisition && widest > self.cfg.coarse_above_radius {
+            match self.coarse(&lms, &frame, prior) {
+                Some((p, n)) => {
+                    fine_prior = p;
+                    coarse_inliers = Some(n);
+                }
+                None => {
+                    coarse_inliers = Some(0);
+                    need_acquisition = true;
+                }
+            }
+        }
+        if need_acquisition && !self.overview.is_empty() {
             let ta = Instant::now();
             let reach = 3.0 * prior.sigma_pos_m;
             let mut verified = None;
@@ -330,7 +368,7 @@ impl<'a> Navigator<'a> {
                 &frame,
                 &self.camera,
                 &prior.pose,
-                &ov,
+                &self.overview,
                 self.dem.as_ref(),
                 reach,
                 self.cfg.acquisition_hypotheses,
@@ -355,14 +393,6 @@ impl<'a> Navigator<'a> {
             }
             acquisition = Some(verified);
             times.acquisition_ms = ta.elapsed().as_secs_f64() * 1e3;
-        } else if widest > self.cfg.coarse_above_radius {
-            coarse_inliers = Some(match self.coarse(&lms, &frame, prior) {
-                Some((p, n)) => {
-                    fine_prior = p;
-                    n
-                }
-                None => 0,
-            });
         }
         times.coarse_ms = if coarse_inliers.is_some() {
             t1.elapsed().as_secs_f64() * 1e3
