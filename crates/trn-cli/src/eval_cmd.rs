@@ -4,7 +4,7 @@ use crate::error::CliError;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
-use trn::eval::{EvalError, EvalOptions, Templates, evaluate, write_results};
+use trn::eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_results};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TemplateSource {
@@ -42,6 +42,10 @@ pub struct EvalArgs {
     /// Rangefinder noise proportional to range (fraction, 1-sigma).
     #[arg(long, default_value_t = 0.002)]
     lrf_sigma_frac: f64,
+    /// Also write the map database built from the dataset here (readable by `trn map info`
+    /// and by benches/peers/reference_pipeline.py).
+    #[arg(long, value_name = "MAP.trnmap")]
+    save_map: Option<PathBuf>,
     /// Print summary.json on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -80,11 +84,16 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let (rows, summary) = evaluate(&a.dataset, &opts, &|stage, done, total| {
-        bar.set_message(stage.to_string());
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })
+    let (rows, summary) = evaluate_saving_map(
+        &a.dataset,
+        &opts,
+        a.save_map.as_deref(),
+        &|stage, done, total| {
+            bar.set_message(stage.to_string());
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )
     .map_err(eval_err)?;
     bar.finish_and_clear();
     write_results(&a.out, &rows, &summary).map_err(eval_err)?;

@@ -225,7 +225,7 @@ fn inscribed_half_side(dem: &trn_map::Raster, frame: &SiteFrame) -> f64 {
     half
 }
 
-/// Runs a dataset. `progress(done, total)` after every frame.
+/// Runs a dataset. `progress(stage, done, total)` after every frame.
 ///
 /// # Errors
 ///
@@ -234,6 +234,21 @@ fn inscribed_half_side(dem: &trn_map::Raster, frame: &SiteFrame) -> f64 {
 pub fn evaluate(
     dir: &Path,
     opts: &EvalOptions,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<(Vec<ResultRow>, Summary), EvalError> {
+    evaluate_saving_map(dir, opts, None, progress)
+}
+
+/// [`evaluate`], also writing the map database it built to `map_out` (for peers and
+/// inspection with `trn map info`).
+///
+/// # Errors
+///
+/// As [`evaluate`], and [`EvalError::Io`] when the map cannot be written.
+pub fn evaluate_saving_map(
+    dir: &Path,
+    opts: &EvalOptions,
+    map_out: Option<&Path>,
     progress: &dyn Fn(&str, usize, usize),
 ) -> Result<(Vec<ResultRow>, Summary), EvalError> {
     let ds = Dataset::read(dir)?;
@@ -292,6 +307,15 @@ pub fn evaluate(
         &(),
     )?;
     let bytes = trn_map::mapdb::to_bytes(&built.contents())?;
+    if let Some(path) = map_out {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| EvalError::Io {
+                file: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        trn_map::mapdb::write(path, &built.contents())?;
+    }
     let db = MapDb::parse(&bytes).map_err(EvalError::MapDb)?;
     let truth_dem = db.dem().and_then(|g| g.heightfield().ok());
     let mut nav = Navigator::new(db, camera, opts.nav);
