@@ -76,6 +76,7 @@ fn bench(c: &mut Criterion) {
     let img = render_frame(&scene, &cam, &truth, &Sensor::default(), 3).expect("frame");
     let pixels: Vec<f32> = img.pixels.iter().map(|v| f32::from(*v)).collect();
     let priors = [
+        ("prior_10m_150_landmarks", 10.0, Vec3::new(6.0, -8.0, 4.0)),
         ("prior_10m", 10.0, Vec3::new(6.0, -8.0, 4.0)),
         ("prior_150m", 150.0, Vec3::new(120.0, -90.0, 60.0)),
         (
@@ -98,7 +99,11 @@ fn bench(c: &mut Criterion) {
             sigma_att_rad: 1e-3,
             time_s: 0.0,
         };
-        let mut nav = Navigator::new(db, cam, NavConfig::default());
+        let mut cfg = NavConfig::default();
+        if name.ends_with("150_landmarks") {
+            cfg.predict.max_landmarks = 150;
+        }
+        let mut nav = Navigator::new(db, cam, cfg);
         let fix = nav.process(pixels.clone(), &prior, None);
         eprintln!(
             "{name}: {:?} (acquisition {:?}, coarse stage inliers {:?}), {} predicted, {} matched, {} inliers, error {:.2} m, stages {:?}",
