@@ -11,6 +11,7 @@
 pub mod acquisition;
 pub mod eval;
 pub mod navigator;
+pub mod velocity;
 
 pub use navigator::{Fix, FixStatus, NavConfig, Navigator, Prior, Velocity};
 pub use trn_flight::camera::Camera;

@@ -78,15 +78,19 @@ pub struct Prior {
     pub time_s: f64,
 }
 
-/// Velocity from two consecutive fixes.
+/// Velocity over the interval since the previous frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Velocity {
-    /// Site-frame velocity, m/s, at the middle of the interval.
+    /// Site-frame velocity, m/s, the mean over the interval.
     pub mps: Vec3,
-    /// 1-sigma per axis, m/s (the two fixes' position sigmas, taken independent).
+    /// 1-sigma per axis, m/s.
     pub sigma_mps: [f64; 3],
     /// The interval, seconds.
     pub dt_s: f64,
+    /// Features tracked from the previous frame when the velocity comes from tracking (see
+    /// [`crate::velocity`]); 0 when it is the difference of the two fixes (tracking failed
+    /// or reported a larger spread), whose sigma adds both fixes' errors.
+    pub tracked_features: usize,
 }
 
 /// Outcome of a frame.
@@ -125,6 +129,8 @@ pub struct StageTimes {
     pub pose_ms: f64,
     /// FFT acquisition and its verification (0 when skipped).
     pub acquisition_ms: f64,
+    /// Feature tracking for velocity.
+    pub velocity_ms: f64,
     /// Altitude and rangefinder.
     pub checks_ms: f64,
 }
@@ -195,6 +201,8 @@ pub struct Navigator<'a> {
     last: Option<(Pose, f64, Prior)>,
     /// The previous frame's fix (position, its per-axis sigma, time), for velocity.
     previous_fix: Option<(Vec3, [f64; 3], f64)>,
+    /// The previous frame with a fix, kept for feature tracking.
+    prev_track: Option<crate::velocity::TrackFrame>,
     /// The overview and two coarser levels, for acquisition.
     overview: Vec<(trn_flight::dem::Grid, trn_map::pyramid::Image)>,
 }
@@ -244,6 +252,7 @@ impl<'a> Navigator<'a> {
                 .collect()
         });
         Self {
+            prev_track: None,
             overview,
             db,
             dem,
@@ -470,18 +479,58 @@ impl<'a> Navigator<'a> {
         let s = est.position_sigma();
         self.last = Some((est.pose, s.x.max(s.y).max(s.z), raw_prior));
         let sig = [0, 1, 2].map(|i| est.covariance[i][i].max(0.0).sqrt());
-        let velocity = match self.previous_fix {
+        let tv = Instant::now();
+        let tracked = match (&self.prev_track, &self.dem) {
+            (Some(pt), Some(dem)) => crate::velocity::track(
+                pt,
+                &frame.levels[0].data,
+                &est.pose,
+                raw_prior.time_s,
+                &self.camera,
+                dem,
+                4,
+            ),
+            _ => None,
+        };
+        // Two estimates when both exist: features tracked from the previous frame, and the
+        // difference of the two fixes. Both are unbiased; the one with the smaller reported
+        // spread is kept (fusing them would need their correlation: both use this fix).
+        let from_tracking = tracked.map(|t| Velocity {
+            mps: t.mps,
+            sigma_mps: t.sigma_mps,
+            dt_s: t.dt_s,
+            tracked_features: t.inliers,
+        });
+        let from_fixes = match self.previous_fix {
             Some((p0, s0, t0)) if raw_prior.time_s > t0 => {
                 let dt = raw_prior.time_s - t0;
                 Some(Velocity {
                     mps: (est.pose.position - p0) * (1.0 / dt),
                     sigma_mps: [0, 1, 2].map(|i| (s0[i] * s0[i] + sig[i] * sig[i]).sqrt() / dt),
                     dt_s: dt,
+                    tracked_features: 0,
                 })
             }
             _ => None,
         };
+        let spread = |v: &Velocity| v.sigma_mps.iter().map(|s| s * s).sum::<f64>();
+        let velocity = match (from_tracking, from_fixes) {
+            (Some(a), Some(b)) => Some(if spread(&a) <= spread(&b) { a } else { b }),
+            (a, b) => a.or(b),
+        };
         self.previous_fix = Some((est.pose.position, sig, raw_prior.time_s));
+        let mut frame = frame;
+        self.prev_track = frame
+            .levels
+            .first_mut()
+            .map(|l| crate::velocity::TrackFrame {
+                pixels: std::mem::take(&mut l.data),
+                width: w,
+                height: h,
+                pose: est.pose,
+                time_s: raw_prior.time_s,
+            });
+        times.velocity_ms = tv.elapsed().as_secs_f64() * 1e3;
         let t4 = Instant::now();
         let (altitude_m, report) = self.checks(&est.pose, &est.covariance, lrf);
         times.checks_ms = t4.elapsed().as_secs_f64() * 1e3;
@@ -590,6 +639,7 @@ impl<'a> Navigator<'a> {
         lrf: Option<f64>,
     ) -> Fix {
         self.previous_fix = None;
+        self.prev_track = None;
         let cov = diag_cov(prior.sigma_pos_m, prior.sigma_att_rad);
         let t = Instant::now();
         let (altitude_m, report) = self.checks(&prior.pose, &cov, lrf);
