@@ -48,6 +48,9 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
     write_results(&a.out, &rows, &s).map_err(|e| CliError::Failed(e.to_string()))?;
+    let ds =
+        trn_sim::dataset::Dataset::read(&a.dataset).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::report::write(&a.out, &ds, &rows, &s).map_err(CliError::Failed)?;
     let below10: Vec<f64> = rows
         .iter()
         .filter(|r| r.true_altitude_m.is_some_and(|h| h < 10_000.0))
@@ -103,7 +106,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
         "latency per frame", s.latency_ms.median, s.latency_ms.p95
     );
     println!(
-        "wrote {}/results.csv and summary.json in {:.1} s",
+        "wrote {}/results.csv, summary.json and report.html in {:.1} s",
         a.out.display(),
         t0.elapsed().as_secs_f64()
     );

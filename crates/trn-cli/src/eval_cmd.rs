@@ -97,6 +97,9 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     .map_err(eval_err)?;
     bar.finish_and_clear();
     write_results(&a.out, &rows, &summary).map_err(eval_err)?;
+    let ds =
+        trn_sim::dataset::Dataset::read(&a.dataset).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::report::write(&a.out, &ds, &rows, &summary).map_err(CliError::Failed)?;
     if a.json {
         println!(
             "{}",
@@ -113,7 +116,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         })
     };
     println!(
-        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv and summary.json",
+        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv, summary.json and report.html",
         summary.frames,
         summary.fixes,
         100.0 * summary.availability,

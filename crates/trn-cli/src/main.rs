@@ -9,6 +9,7 @@ mod error;
 mod eval_cmd;
 mod map_cmd;
 mod progress;
+mod report;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};

@@ -34,6 +34,13 @@ fn demo_prints_the_table_and_writes_results() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["format"], "trn-results/1");
     assert_eq!(summary["frames"], 60);
+    // The report and its plots (PNG signatures, not empty).
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for png in ["error.png", "trajectory.png", "altitude.png", "latency.png"] {
+        assert!(html.contains(png), "{png} not referenced");
+        let b = std::fs::read(out.join(png)).unwrap();
+        assert!(b.len() > 10_000 && b.starts_with(b"\x89PNG"), "{png}");
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 
