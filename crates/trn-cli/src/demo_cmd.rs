@@ -20,6 +20,9 @@ pub struct DemoArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "trn-demo-out")]
     out: PathBuf,
+    /// Print summary.json on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: DemoArgs) -> Result<(), CliError> {
@@ -51,6 +54,13 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     let ds =
         trn_sim::dataset::Dataset::read(&a.dataset).map_err(|e| CliError::Failed(e.to_string()))?;
     crate::report::write(&a.out, &ds, &rows, &s).map_err(CliError::Failed)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+        return Ok(());
+    }
     let below10: Vec<f64> = rows
         .iter()
         .filter(|r| r.true_altitude_m.is_some_and(|h| h < 10_000.0))

@@ -312,6 +312,59 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         Ok(())
     })?;
 
+    // 5. One frame with its matches: the fix nearest the middle of the fixed altitudes.
+    let fixes: Vec<usize> = (0..rows.len())
+        .filter(|k| rows[*k].status == FixStatus::Fix && !rows[*k].observations.is_empty())
+        .collect();
+    let shown = fixes.get(fixes.len() / 2).copied();
+    if let Some(k) = shown {
+        let f = &ds.frames[k];
+        let (w, h, px) =
+            trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).map_err(|e| e.to_string())?;
+        let top = px.iter().copied().fold(1.0f32, f32::max);
+        let mut buf: Vec<u8> = px
+            .iter()
+            .flat_map(|v| {
+                let g = (v / top * 255.0).clamp(0.0, 255.0) as u8;
+                [g, g, g]
+            })
+            .collect();
+        {
+            let root =
+                BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
+            for o in &rows[k].observations {
+                let p = (o.pixel[0].round() as i32, o.pixel[1].round() as i32);
+                let style = if o.inlier {
+                    GREEN.stroke_width(2)
+                } else {
+                    RED.stroke_width(2)
+                };
+                e!(root.draw(&Circle::new(p, 6, style)));
+            }
+            let label = format!(
+                "frame {} at {:.0} m: {} matched, {} inliers (green), outliers red",
+                f.frame,
+                f.truth.map_or(f64::NAN, |t| t.position.z),
+                rows[k].matched,
+                rows[k].inliers
+            );
+            e!(root.draw(&Text::new(
+                label,
+                (8, 8),
+                ("sans-serif", 16).into_font().color(&YELLOW)
+            )));
+            e!(root.present());
+        }
+        let path = out.join("frame.png");
+        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header().map_err(|e| e.to_string())?;
+        wr.write_image_data(&buf).map_err(|e| e.to_string())?;
+        wr.finish().map_err(|e| e.to_string())?;
+    }
+
     let stat = |v: Option<trn::eval::Stats>| {
         v.map_or("-".to_string(), |s| {
             format!(
@@ -333,7 +386,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
          <tr><th>rangefinder</th><td>{rd} readings, {ft} faulty, {ff} flagged, {miss} missed, {fa} false alarms</td></tr>\n\
          <tr><th>latency, ms (median / p95 / max)</th><td>{lm:.1} / {lp:.1} / {lx:.1}</td></tr>\n\
          </table>\n<h2>Position error</h2><img src=\"error.png\">\n<h2>Trajectory</h2><img src=\"trajectory.png\">\n\
-         <h2>Altitude and rangefinder</h2><img src=\"altitude.png\">\n<h2>Latency</h2><img src=\"latency.png\">\n\
+         <h2>Altitude and rangefinder</h2><img src=\"altitude.png\">\n<h2>Latency</h2><img src=\"latency.png\">\n{frame_html}\
          <p>Per-frame results: <a href=\"results.csv\">results.csv</a>, summary: <a href=\"summary.json\">summary.json</a>.</p>\n</body></html>\n",
         name = ds.meta.name,
         frames = s.frames,
@@ -352,6 +405,11 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         lm = s.latency_ms.median,
         lp = s.latency_ms.p95,
         lx = s.latency_ms.max,
+        frame_html = if shown.is_some() {
+            "<h2>One frame and its matched landmarks</h2><img src=\"frame.png\">\n"
+        } else {
+            ""
+        },
     );
     let tmp = out.join("report.html.partial");
     std::fs::write(&tmp, html).map_err(|e| format!("{}: {e}", tmp.display()))?;

@@ -36,7 +36,13 @@ fn demo_prints_the_table_and_writes_results() {
     assert_eq!(summary["frames"], 60);
     // The report and its plots (PNG signatures, not empty).
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    for png in ["error.png", "trajectory.png", "altitude.png", "latency.png"] {
+    for png in [
+        "error.png",
+        "trajectory.png",
+        "altitude.png",
+        "latency.png",
+        "frame.png",
+    ] {
         assert!(html.contains(png), "{png} not referenced");
         let b = std::fs::read(out.join(png)).unwrap();
         assert!(b.len() > 10_000 && b.starts_with(b"\x89PNG"), "{png}");

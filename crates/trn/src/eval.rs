@@ -117,6 +117,8 @@ pub struct ResultRow {
     pub lrf_reading: bool,
     /// Velocity from this and the previous frame's fixes (not a results.csv column).
     pub velocity: Option<crate::navigator::Velocity>,
+    /// The fine-stage matches with their inlier flags (not a results.csv column).
+    pub observations: Vec<crate::navigator::Observation>,
 }
 
 /// Order statistics of a sample.
@@ -366,6 +368,7 @@ pub fn evaluate_saving_map(
             lrf_consistent: fix.lrf.consistent,
             lrf_reading: fr.lrf_range_m.is_some(),
             velocity: fix.velocity,
+            observations: fix.observations,
         });
         progress("navigating", k + 1, ds.frames.len());
     }

@@ -135,8 +135,19 @@ pub struct StageTimes {
     pub checks_ms: f64,
 }
 
+/// One fine-stage match, for diagnostics and plots.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Observation {
+    /// Landmark id.
+    pub id: u32,
+    /// Where it was found, level-0 pixels.
+    pub pixel: [f64; 2],
+    /// Whether the pose kept it.
+    pub inlier: bool,
+}
+
 /// What the navigator returns for a frame.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Fix {
     /// Verdict.
     pub status: FixStatus,
@@ -168,6 +179,8 @@ pub struct Fix {
     pub times: StageTimes,
     /// Velocity from this fix and the previous frame's, when both are fixes.
     pub velocity: Option<Velocity>,
+    /// The fine-stage matches (empty when the pose could not be solved).
+    pub observations: Vec<Observation>,
 }
 
 impl Fix {
@@ -440,6 +453,15 @@ impl<'a> Navigator<'a> {
             return f;
         };
 
+        let observations: Vec<Observation> = matches
+            .iter()
+            .zip(&mask)
+            .map(|(m, k)| Observation {
+                id: m.id,
+                pixel: m.pixel,
+                inlier: *k,
+            })
+            .collect();
         // Honest covariance: add the map's common-mode error to the position block.
         let tpl = median(matches.iter().map(|m| m.template_px_m).collect());
         let map_sigma = self.dem_sigma_m.max(0.1 * tpl);
@@ -474,6 +496,7 @@ impl<'a> Navigator<'a> {
             f.coarse_inliers = coarse_inliers;
             f.acquisition = acquisition;
             f.median_peak_ratio = median_ratio;
+            f.observations = observations;
             return f;
         }
         let s = est.position_sigma();
@@ -550,6 +573,7 @@ impl<'a> Navigator<'a> {
             nees,
             times,
             velocity,
+            observations,
         }
     }
 
@@ -660,6 +684,7 @@ impl<'a> Navigator<'a> {
             nees: f64::NAN,
             times,
             velocity: None,
+            observations: Vec::new(),
         }
     }
 }
