@@ -11,7 +11,7 @@ use trn::eval::{EvalOptions, evaluate, write_results};
 ///
 /// Builds the map database from the dataset's DEM and orthoimage, navigates all 60 frames
 /// (15 km down to 50 m) with their inertial priors and rangefinder readings, and writes
-/// results.csv and summary.json to the output directory.
+/// results.csv, summary.json and report.html (with plots) to the output directory.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The dataset to run.

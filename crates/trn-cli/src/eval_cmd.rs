@@ -16,7 +16,7 @@ enum TemplateSource {
     Ortho,
 }
 
-/// Run a dataset (DATASET.md format) and write results.csv and summary.json.
+/// Run a dataset (DATASET.md format) and write results.csv, summary.json and report.html.
 ///
 /// Builds the map database from the dataset's map section (the DEM resampled onto the
 /// largest site-centred square inside it at its own spacing, rendered under the frames'
@@ -27,7 +27,7 @@ pub struct EvalArgs {
     /// The dataset directory (holding dataset.json).
     #[arg(value_name = "DATASET")]
     dataset: PathBuf,
-    /// Output directory for results.csv and summary.json.
+    /// Output directory for results.csv, summary.json, report.html and its plots.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Where landmark templates come from.

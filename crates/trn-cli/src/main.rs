@@ -30,7 +30,7 @@ enum Command {
     /// Map databases (`.trnmap`): build one from orbital products, describe one.
     #[command(subcommand)]
     Map(map_cmd::MapCommand),
-    /// Run a dataset and write results.csv and summary.json.
+    /// Run a dataset and write results.csv, summary.json and report.html.
     Eval(eval_cmd::EvalArgs),
     /// Simulation: synthetic sites and descents written as datasets.
     #[command(subcommand)]
