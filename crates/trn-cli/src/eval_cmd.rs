@@ -1,7 +1,7 @@
 //! `trn eval DATASET --out DIR`.
 
 use crate::error::CliError;
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 use trn::eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_results};
@@ -23,13 +23,22 @@ enum TemplateSource {
 /// sun), navigates every frame with its prior and rangefinder reading, and compares with
 /// truth where the dataset has it.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct EvalArgs {
-    /// The dataset directory (holding dataset.json).
+    #[command(subcommand)]
+    merge: Option<EvalSub>,
+    /// The dataset directory (holding dataset.json), or a campaign directory (holding
+    /// campaign.json, from `trn sim campaign`).
     #[arg(value_name = "DATASET")]
-    dataset: PathBuf,
-    /// Output directory for results.csv, summary.json, report.html and its plots.
+    dataset: Option<PathBuf>,
+    /// Output directory for results.csv, summary.json, report.html and its plots (for a
+    /// campaign: one directory per dataset, and summary.json over all of them).
     #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    out: Option<PathBuf>,
+    /// Run only shard K of N of a campaign: every dataset whose index is K modulo N
+    /// (0-based). Merge the shard outputs with `trn eval merge`.
+    #[arg(long, value_name = "K/N", value_parser = shard)]
+    shard: Option<(usize, usize)>,
     /// Where landmark templates come from.
     #[arg(long, value_enum, default_value_t = TemplateSource::Auto)]
     templates: TemplateSource,
@@ -51,6 +60,44 @@ pub struct EvalArgs {
     json: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum EvalSub {
+    /// Merge shard outputs of a campaign (`trn eval CAMPAIGN --shard K/N`) into one: the
+    /// per-dataset results copied, summary.json over all frames, shard.json listing them.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Shard output directories.
+    #[arg(value_name = "DIR", required = true)]
+    shards: Vec<PathBuf>,
+    /// The merged output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Print the merged summary.json on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("expected K/N (like 0/4), got '{s}'"))?;
+    let (k, n) = (
+        k.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("bad K in '{s}'"))?,
+        n.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("bad N in '{s}'"))?,
+    );
+    if n == 0 || k >= n {
+        return Err(format!("'{s}': need 0 <= K < N"));
+    }
+    Ok((k, n))
+}
+
 fn eval_err(e: EvalError) -> CliError {
     match e {
         EvalError::Io { file, source } => CliError::Failed(format!("{}: {source}", file.display())),
@@ -61,6 +108,31 @@ fn eval_err(e: EvalError) -> CliError {
 }
 
 pub fn run(a: EvalArgs) -> Result<(), CliError> {
+    if let Some(EvalSub::Merge(m)) = a.merge {
+        let s = trn::eval::merge(&m.shards, &m.out).map_err(eval_err)?;
+        if m.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+            );
+        } else {
+            println!(
+                "merged {} shards: {} frames, {} fixes; wrote {}/summary.json",
+                m.shards.len(),
+                s.frames,
+                s.fixes,
+                m.out.display()
+            );
+        }
+        return Ok(());
+    }
+    let (Some(dataset), Some(out)) = (a.dataset.clone(), a.out.clone()) else {
+        return Err(CliError::BadInput(
+            "trn eval needs DATASET and --out DIR (or `trn eval merge DIR... --out DIR`)".into(),
+        ));
+    };
+    let campaign = trn_sim::campaign::read_campaign(&dataset)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
     let mut opts = EvalOptions {
         templates: match a.templates {
             TemplateSource::Auto => Templates::Auto,
@@ -78,6 +150,45 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     }
     opts.nav.rangefinder.sigma_m = a.lrf_sigma_m;
     opts.nav.rangefinder.sigma_fraction = a.lrf_sigma_frac;
+    if let Some(c) = campaign {
+        let (k, n) = a.shard.unwrap_or((0, 1));
+        let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
+        let s = trn::eval::evaluate_campaign(
+            &dataset,
+            &c.datasets,
+            (k, n),
+            &opts,
+            &out,
+            &|name, done, total| {
+                bar.set_message(name.to_string());
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            },
+        )
+        .map_err(eval_err)?;
+        bar.finish_and_clear();
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+            );
+        } else {
+            println!(
+                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json",
+                s.frames,
+                s.fixes,
+                100.0 * s.availability,
+                out.display()
+            );
+        }
+        return Ok(());
+    }
+    if a.shard.is_some() {
+        return Err(CliError::BadInput(format!(
+            "--shard needs a campaign directory; {} has no campaign.json",
+            dataset.display()
+        )));
+    }
     let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({eta})")
@@ -85,7 +196,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             .progress_chars("=> "),
     );
     let (rows, summary) = evaluate_saving_map(
-        &a.dataset,
+        &dataset,
         &opts,
         a.save_map.as_deref(),
         &|stage, done, total| {
@@ -96,10 +207,10 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     )
     .map_err(eval_err)?;
     bar.finish_and_clear();
-    write_results(&a.out, &rows, &summary).map_err(eval_err)?;
+    write_results(&out, &rows, &summary).map_err(eval_err)?;
     let ds =
-        trn_sim::dataset::Dataset::read(&a.dataset).map_err(|e| CliError::Failed(e.to_string()))?;
-    crate::report::write(&a.out, &ds, &rows, &summary).map_err(CliError::Failed)?;
+        trn_sim::dataset::Dataset::read(&dataset).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::report::write(&out, &ds, &rows, &summary).map_err(CliError::Failed)?;
     if a.json {
         println!(
             "{}",
@@ -133,7 +244,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         summary.latency_ms.median,
         summary.latency_ms.p95,
         summary.latency_ms.max,
-        a.out.display()
+        out.display()
     );
     Ok(())
 }

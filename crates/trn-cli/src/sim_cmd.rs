@@ -33,6 +33,38 @@ pub enum SimCommand {
     /// read noise, automatic exposure), a drifting inertial prior with the 1-sigma it
     /// reports, and a laser rangefinder with the faults you inject.
     Descent(DescentArgs),
+    /// Generate a Monte Carlo campaign: N dispersed descents (site latitude and terrain,
+    /// sun, trajectory, prior errors, one rangefinder fault each), as datasets listed in
+    /// DIR/campaign.json. Run it with `trn eval DIR --out OUT [--shard K/N]`.
+    Campaign(CampaignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CampaignArgs {
+    /// Number of descents.
+    #[arg(long, default_value_t = 10)]
+    n: usize,
+    /// Seed of every dispersion.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Side of each site, metres.
+    #[arg(long, default_value_t = 12_000.0)]
+    size_m: f64,
+    /// Site grid spacing, metres per pixel.
+    #[arg(long, default_value_t = 12.0)]
+    gsd_m: f64,
+    /// Frames per descent.
+    #[arg(long, default_value_t = 30)]
+    frames: usize,
+    /// Image width and height, pixels (45 degree field of view).
+    #[arg(long, default_value_t = 512)]
+    image_px: u32,
+    /// Output directory (must not exist or be empty).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// Print campaign.json on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -213,7 +245,47 @@ pub fn run(cmd: SimCommand) -> Result<(), CliError> {
     match cmd {
         SimCommand::Site(a) => site(a),
         SimCommand::Descent(a) => descent(a),
+        SimCommand::Campaign(a) => campaign(a),
     }
+}
+
+fn campaign(a: CampaignArgs) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let bar = ProgressBar::with_draw_target(Some(a.n as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} descents ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("simulating");
+    let c = trn_sim::campaign::generate(
+        &a.output,
+        &trn_sim::campaign::CampaignSpec {
+            n: a.n,
+            seed: a.seed,
+            size_m: a.size_m,
+            gsd_m: a.gsd_m,
+            frames: a.frames,
+            image_px: a.image_px,
+        },
+        &|done, _| bar.set_position(done as u64),
+    )
+    .map_err(sim_err)?;
+    bar.finish_and_clear();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&c).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+    } else {
+        println!(
+            "wrote {} descents to {} in {:.1} s",
+            c.datasets.len(),
+            a.output.display(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize)]

@@ -25,8 +25,8 @@ pub struct PredictConfig {
     /// Largest ratio between the frame's ground sample distance and the chosen template
     /// level's (either way).
     pub max_scale_ratio: f64,
-    /// Most landmarks to predict (the ones nearest the image centre... spread is kept by
-    /// taking every k-th when there are more).
+    /// Most landmarks to predict; when more are in view, an even stride through them (the
+    /// database order is spread over the map) keeps both coverage and quality.
     pub max_landmarks: usize,
     /// Smallest cosine between the landmark's normal and the direction to the camera.
     pub min_facing: f64,

@@ -12,6 +12,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod camera_render;
+pub mod campaign;
 pub mod dataset;
 pub mod descent;
 pub mod error;

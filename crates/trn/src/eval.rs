@@ -520,3 +520,267 @@ pub fn write_results(out: &Path, rows: &[ResultRow], summary: &Summary) -> Resul
     }
     Ok(())
 }
+
+/// A result row as stored in `rows.json` for merging shards: every field the summary needs.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct RowRecord {
+    frame: u64,
+    status: String,
+    pose: Option<[f64; 7]>,
+    sigma_pos: [f64; 3],
+    sigma_att_deg: f64,
+    altitude_m: f64,
+    lrf_status: String,
+    matched: usize,
+    inliers: usize,
+    latency_ms: f64,
+    pos_err_m: Option<f64>,
+    att_err_deg: Option<f64>,
+    err_xyz: Option<[f64; 3]>,
+    true_altitude_m: Option<f64>,
+    lrf_fault: Option<bool>,
+    lrf_consistent: bool,
+    lrf_reading: bool,
+}
+
+impl From<&ResultRow> for RowRecord {
+    fn from(r: &ResultRow) -> Self {
+        Self {
+            frame: r.frame,
+            status: r.status.as_str().into(),
+            pose: r.pose.map(|p| {
+                [
+                    p.position.x,
+                    p.position.y,
+                    p.position.z,
+                    p.attitude.w,
+                    p.attitude.x,
+                    p.attitude.y,
+                    p.attitude.z,
+                ]
+            }),
+            sigma_pos: r.sigma_pos,
+            sigma_att_deg: r.sigma_att_deg,
+            altitude_m: r.altitude_m,
+            lrf_status: r.lrf_status.into(),
+            matched: r.matched,
+            inliers: r.inliers,
+            latency_ms: r.latency_ms,
+            pos_err_m: r.pos_err_m,
+            att_err_deg: r.att_err_deg,
+            err_xyz: r.err_xyz,
+            true_altitude_m: r.true_altitude_m,
+            lrf_fault: r.lrf_fault,
+            lrf_consistent: r.lrf_consistent,
+            lrf_reading: r.lrf_reading,
+        }
+    }
+}
+
+impl RowRecord {
+    fn into_row(self, file: &Path) -> Result<ResultRow, EvalError> {
+        let bad = |what: &str| EvalError::Invalid(format!("{}: {what}", file.display()));
+        let status = match self.status.as_str() {
+            "fix" => FixStatus::Fix,
+            "no_fix" => FixStatus::NoFix,
+            "rejected" => FixStatus::Rejected,
+            other => return Err(bad(&format!("status '{other}'"))),
+        };
+        let lrf_status = match self.lrf_status.as_str() {
+            "ok" => "ok",
+            "no_reading" => "no_reading",
+            "fault" => "fault",
+            "unchecked" => "unchecked",
+            other => return Err(bad(&format!("lrf_status '{other}'"))),
+        };
+        let pose = match self.pose {
+            Some(p) => Some(trn_flight::Pose::new(
+                trn_flight::Vec3::new(p[0], p[1], p[2]),
+                trn_flight::Quat::try_new(p[3], p[4], p[5], p[6])
+                    .ok_or_else(|| bad("pose quaternion"))?,
+            )),
+            None => None,
+        };
+        Ok(ResultRow {
+            frame: self.frame,
+            status,
+            pose,
+            sigma_pos: self.sigma_pos,
+            sigma_att_deg: self.sigma_att_deg,
+            altitude_m: self.altitude_m,
+            lrf_status,
+            matched: self.matched,
+            inliers: self.inliers,
+            latency_ms: self.latency_ms,
+            pos_err_m: self.pos_err_m,
+            att_err_deg: self.att_err_deg,
+            err_xyz: self.err_xyz,
+            true_altitude_m: self.true_altitude_m,
+            lrf_fault: self.lrf_fault,
+            lrf_consistent: self.lrf_consistent,
+            lrf_reading: self.lrf_reading,
+            velocity: None,
+            observations: Vec::new(),
+        })
+    }
+}
+
+/// `shard.json`: which datasets of a campaign an output directory holds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShardJson {
+    /// `[k, n]`: this output holds every dataset whose index is `k` modulo `n`.
+    pub shard: [usize; 2],
+    /// The datasets, in campaign order.
+    pub datasets: Vec<String>,
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), EvalError> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| EvalError::Invalid(e.to_string()))?;
+    let tmp = path.with_extension("json.partial");
+    std::fs::write(&tmp, text + "\n").map_err(|source| EvalError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| EvalError::Io {
+        file: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes one dataset's results plus `rows.json` (what merging needs) into `out`.
+///
+/// # Errors
+///
+/// [`EvalError::Io`] naming the file.
+pub fn write_dataset_results(
+    out: &Path,
+    rows: &[ResultRow],
+    summary: &Summary,
+) -> Result<(), EvalError> {
+    write_results(out, rows, summary)?;
+    let recs: Vec<RowRecord> = rows.iter().map(RowRecord::from).collect();
+    write_json(&out.join("rows.json"), &recs)
+}
+
+/// Runs shard `k` of `n` of the campaign in `dir` (every dataset whose index is `k` modulo
+/// `n`) into `out`: `out/<dataset>/` per dataset, `out/summary.json` over all their frames,
+/// `out/shard.json`. `progress(dataset, done, total)`.
+///
+/// # Errors
+///
+/// As [`evaluate`]; [`EvalError::Invalid`] for a bad shard.
+pub fn evaluate_campaign(
+    dir: &Path,
+    datasets: &[String],
+    shard: (usize, usize),
+    opts: &EvalOptions,
+    out: &Path,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<Summary, EvalError> {
+    let (k, n) = shard;
+    if n == 0 || k >= n {
+        return Err(EvalError::Invalid(format!(
+            "--shard {k}/{n}: need 0 <= K < N"
+        )));
+    }
+    let mine: Vec<&String> = datasets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k)
+        .map(|(_, d)| d)
+        .collect();
+    let mut all = Vec::new();
+    for (i, name) in mine.iter().enumerate() {
+        let (rows, summary) = evaluate(&dir.join(name.as_str()), opts, &|_, _, _| {})?;
+        write_dataset_results(&out.join(name.as_str()), &rows, &summary)?;
+        all.extend(rows);
+        progress(name, i + 1, mine.len());
+    }
+    let summary = summarise(&all);
+    write_json(&out.join("summary.json"), &summary)?;
+    write_json(
+        &out.join("shard.json"),
+        &ShardJson {
+            shard: [k, n],
+            datasets: mine.into_iter().cloned().collect(),
+        },
+    )?;
+    Ok(summary)
+}
+
+/// Merges shard outputs into `out`: the per-dataset directories copied, `summary.json` over
+/// all frames in dataset-name order (the campaign's order), `shard.json` listing them all.
+///
+/// # Errors
+///
+/// [`EvalError::Invalid`] when a directory is not a shard output or two shards hold the
+/// same dataset; [`EvalError::Io`] for files that cannot be read or written.
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Summary, EvalError> {
+    let mut names: Vec<(String, PathBuf)> = Vec::new();
+    for s in shards {
+        let path = s.join("shard.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| EvalError::Io {
+            file: path.clone(),
+            source,
+        })?;
+        let sj: ShardJson = serde_json::from_str(&text)
+            .map_err(|e| EvalError::Invalid(format!("{}: {e}", path.display())))?;
+        for d in sj.datasets {
+            if names.iter().any(|(n, _)| *n == d) {
+                return Err(EvalError::Invalid(format!(
+                    "dataset {d} appears in two shards ({})",
+                    s.display()
+                )));
+            }
+            names.push((d, s.clone()));
+        }
+    }
+    names.sort();
+    let mut all = Vec::new();
+    for (name, src) in &names {
+        let (from, to) = (src.join(name), out.join(name));
+        std::fs::create_dir_all(&to).map_err(|source| EvalError::Io {
+            file: to.clone(),
+            source,
+        })?;
+        for e in std::fs::read_dir(&from).map_err(|source| EvalError::Io {
+            file: from.clone(),
+            source,
+        })? {
+            let p = e
+                .map_err(|source| EvalError::Io {
+                    file: from.clone(),
+                    source,
+                })?
+                .path();
+            if p.is_file() {
+                std::fs::copy(&p, to.join(p.file_name().unwrap_or_default())).map_err(
+                    |source| EvalError::Io {
+                        file: p.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
+        let rows_path = from.join("rows.json");
+        let text = std::fs::read_to_string(&rows_path).map_err(|source| EvalError::Io {
+            file: rows_path.clone(),
+            source,
+        })?;
+        let recs: Vec<RowRecord> = serde_json::from_str(&text)
+            .map_err(|e| EvalError::Invalid(format!("{}: {e}", rows_path.display())))?;
+        for r in recs {
+            all.push(r.into_row(&rows_path)?);
+        }
+    }
+    let summary = summarise(&all);
+    write_json(&out.join("summary.json"), &summary)?;
+    write_json(
+        &out.join("shard.json"),
+        &ShardJson {
+            shard: [0, 1],
+            datasets: names.into_iter().map(|(n, _)| n).collect(),
+        },
+    )?;
+    Ok(summary)
+}
