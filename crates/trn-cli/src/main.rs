@@ -10,6 +10,7 @@ mod eval_cmd;
 mod map_cmd;
 mod progress;
 mod report;
+mod report_cmd;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
     Map(map_cmd::MapCommand),
     /// Run a dataset and write results.csv, summary.json and report.html.
     Eval(eval_cmd::EvalArgs),
+    /// Render report.html from a results directory and its dataset.
+    Report(report_cmd::ReportArgs),
     /// Simulation: synthetic sites and descents written as datasets.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -44,6 +47,7 @@ fn main() {
         Command::Map(cmd) => map_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Eval(a) => eval_cmd::run(a),
+        Command::Report(a) => report_cmd::run(a),
     };
     if let Err(e) = result {
         eprintln!("trn: error: {e}");

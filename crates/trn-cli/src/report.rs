@@ -405,7 +405,8 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         lm = s.latency_ms.median,
         lp = s.latency_ms.p95,
         lx = s.latency_ms.max,
-        frame_html = if shown.is_some() {
+        // A re-rendered report (no matches in rows.json) keeps the live run's frame plot.
+        frame_html = if shown.is_some() || out.join("frame.png").is_file() {
             "<h2>One frame and its matched landmarks</h2><img src=\"frame.png\">\n"
         } else {
             ""

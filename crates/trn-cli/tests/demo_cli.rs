@@ -34,6 +34,17 @@ fn demo_prints_the_table_and_writes_results() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["format"], "trn-results/1");
     assert_eq!(summary["frames"], 60);
+    // The report re-renders from rows.json and the dataset.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_trn"))
+        .args(["report"])
+        .arg(&out)
+        .arg("--dataset")
+        .arg(repo().join("data/default-descent"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("report.html").exists());
     // The report and its plots (PNG signatures, not empty).
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     for png in [
@@ -48,6 +59,76 @@ fn demo_prints_the_table_and_writes_results() {
         assert!(b.len() > 10_000 && b.starts_with(b"\x89PNG"), "{png}");
     }
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A copy of the shipped dataset with frames.csv edited.
+fn edited(name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let src = repo().join("data/default-descent");
+    let dst = std::env::temp_dir().join(format!("trn-cli-ds-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    for sub in ["images", "map"] {
+        std::fs::create_dir_all(dst.join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dst.join(sub).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::copy(src.join("dataset.json"), dst.join("dataset.json")).unwrap();
+    let text = std::fs::read_to_string(src.join("frames.csv")).unwrap();
+    std::fs::write(dst.join("frames.csv"), edit(&text)).unwrap();
+    dst
+}
+
+#[test]
+fn eval_names_bad_datasets_and_writes_nothing() {
+    let out = std::env::temp_dir().join(format!("trn-cli-bad-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let cases: Vec<(PathBuf, Vec<&str>)> = vec![
+        (
+            edited("col", |t| t.replacen(",prior_qz,", ",prior_q_z,", 1)),
+            vec!["frames.csv", "missing column 'prior_qz'"],
+        ),
+        (
+            // The prior of frame 3 (line 5) 40 km east: off the 20 km map.
+            edited("far", |t| {
+                t.lines()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        if i == 4 {
+                            let mut c: Vec<String> = l.split(',').map(String::from).collect();
+                            c[12] = "40000.0".into();
+                            c.join(",")
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+            vec![
+                "frames.csv",
+                "line 5",
+                "prior_x_m",
+                "does not cover the trajectory",
+            ],
+        ),
+    ];
+    for (ds, needles) in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_trn"))
+            .arg("eval")
+            .arg(&ds)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "'{n}' not in: {err}");
+        }
+        assert!(!out.exists(), "output written despite the error");
+        let _ = std::fs::remove_dir_all(&ds);
+    }
 }
 
 #[test]

@@ -273,6 +273,23 @@ pub fn evaluate_saving_map(
     };
     let gsd = dem.transform.0[1].abs().max(dem.transform.0[5].abs());
     let half = (inscribed_half_side(&dem, &frame) - 8.0 * gsd).max(10.0 * gsd);
+    // The map must lie under the descent: every prior position within the map's square.
+    let fpath = ds.dir.join(&ds.meta.frames);
+    for (k, fr) in ds.frames.iter().enumerate() {
+        let p = fr.prior.position;
+        if p.x.abs() > half || p.y.abs() > half {
+            return Err(EvalError::Invalid(format!(
+                "{}: line {}, prior_x_m/prior_y_m: ({:.0}, {:.0}) m is outside the map \
+                 ({} covers +-{:.0} m around the site): the map does not cover the trajectory",
+                fpath.display(),
+                k + 2,
+                p.x,
+                p.y,
+                ds.meta.map.dem,
+                half
+            )));
+        }
+    }
     let mut p = BuildParams::new(
         ds.meta.site.lat_deg,
         ds.meta.site.lon_deg,
@@ -493,8 +510,8 @@ pub fn results_csv(rows: &[ResultRow]) -> String {
     s
 }
 
-/// Writes `results.csv` and `summary.json` into `out` (created), each through a temporary
-/// name and a rename.
+/// Writes `results.csv`, `summary.json` and `rows.json` (for merging and re-rendering
+/// reports) into `out` (created), each through a temporary name and a rename.
 ///
 /// # Errors
 ///
@@ -506,9 +523,13 @@ pub fn write_results(out: &Path, rows: &[ResultRow], summary: &Summary) -> Resul
     })?;
     let json =
         serde_json::to_string_pretty(summary).map_err(|e| EvalError::Invalid(e.to_string()))?;
+    let recs: Vec<RowRecord> = rows.iter().map(RowRecord::from).collect();
+    let rows_json =
+        serde_json::to_string(&recs).map_err(|e| EvalError::Invalid(e.to_string()))?;
     for (name, text) in [
         ("results.csv", results_csv(rows)),
         ("summary.json", json + "\n"),
+        ("rows.json", rows_json + "\n"),
     ] {
         let path = out.join(name);
         let tmp = out.join(format!("{name}.partial"));
@@ -647,19 +668,21 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), EvalError> {
     })
 }
 
-/// Writes one dataset's results plus `rows.json` (what merging needs) into `out`.
+/// Reads the `rows.json` that [`write_results`] writes beside `results.csv` (every field
+/// the summary and the report need; velocity and matches are not kept).
 ///
 /// # Errors
 ///
-/// [`EvalError::Io`] naming the file.
-pub fn write_dataset_results(
-    out: &Path,
-    rows: &[ResultRow],
-    summary: &Summary,
-) -> Result<(), EvalError> {
-    write_results(out, rows, summary)?;
-    let recs: Vec<RowRecord> = rows.iter().map(RowRecord::from).collect();
-    write_json(&out.join("rows.json"), &recs)
+/// [`EvalError::Io`] / [`EvalError::Invalid`] naming the file.
+pub fn read_rows(dir: &Path) -> Result<Vec<ResultRow>, EvalError> {
+    let path = dir.join("rows.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| EvalError::Io {
+        file: path.clone(),
+        source,
+    })?;
+    let recs: Vec<RowRecord> = serde_json::from_str(&text)
+        .map_err(|e| EvalError::Invalid(format!("{}: {e}", path.display())))?;
+    recs.into_iter().map(|r| r.into_row(&path)).collect()
 }
 
 /// Runs shard `k` of `n` of the campaign in `dir` (every dataset whose index is `k` modulo
@@ -692,7 +715,7 @@ pub fn evaluate_campaign(
     let mut all = Vec::new();
     for (i, name) in mine.iter().enumerate() {
         let (rows, summary) = evaluate(&dir.join(name.as_str()), opts, &|_, _, _| {})?;
-        write_dataset_results(&out.join(name.as_str()), &rows, &summary)?;
+        write_results(&out.join(name.as_str()), &rows, &summary)?;
         all.extend(rows);
         progress(name, i + 1, mine.len());
     }
@@ -762,16 +785,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Summary, EvalError> {
                 )?;
             }
         }
-        let rows_path = from.join("rows.json");
-        let text = std::fs::read_to_string(&rows_path).map_err(|source| EvalError::Io {
-            file: rows_path.clone(),
-            source,
-        })?;
-        let recs: Vec<RowRecord> = serde_json::from_str(&text)
-            .map_err(|e| EvalError::Invalid(format!("{}: {e}", rows_path.display())))?;
-        for r in recs {
-            all.push(r.into_row(&rows_path)?);
-        }
+        all.extend(read_rows(&from)?);
     }
     let summary = summarise(&all);
     write_json(&out.join("summary.json"), &summary)?;

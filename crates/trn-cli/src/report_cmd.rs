@@ -1,0 +1,37 @@
+//! `trn report DIR`: (re-)render report.html from a results directory.
+
+use crate::error::CliError;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Render report.html and its plots from a results directory written by `trn eval` or
+/// `trn demo` (its rows.json) and the dataset it came from. The frame-with-matches plot
+/// needs the matches, which only a live run has: re-rendered reports leave it out.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results directory (holding rows.json).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// The dataset the results are of.
+    #[arg(long, value_name = "DATASET")]
+    dataset: PathBuf,
+}
+
+pub fn run(a: ReportArgs) -> Result<(), CliError> {
+    let rows = trn::eval::read_rows(&a.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let ds = trn_sim::dataset::Dataset::read(&a.dataset)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    if ds.frames.len() != rows.len() {
+        return Err(CliError::BadInput(format!(
+            "{}: {} result rows, but {} has {} frames",
+            a.dir.join("rows.json").display(),
+            rows.len(),
+            a.dataset.display(),
+            ds.frames.len()
+        )));
+    }
+    let summary = trn::eval::summarise(&rows);
+    crate::report::write(&a.dir, &ds, &rows, &summary).map_err(CliError::Failed)?;
+    println!("wrote {}/report.html", a.dir.display());
+    Ok(())
+}
