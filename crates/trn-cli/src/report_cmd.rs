@@ -15,6 +15,9 @@ pub struct ReportArgs {
     /// The dataset the results are of.
     #[arg(long, value_name = "DATASET")]
     dataset: PathBuf,
+    /// Print the recomputed summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: ReportArgs) -> Result<(), CliError> {
@@ -32,6 +35,13 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
     }
     let summary = trn::eval::summarise(&rows);
     crate::report::write(&a.dir, &ds, &rows, &summary).map_err(CliError::Failed)?;
-    println!("wrote {}/report.html", a.dir.display());
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+    } else {
+        println!("wrote {}/report.html", a.dir.display());
+    }
     Ok(())
 }

@@ -524,8 +524,7 @@ pub fn write_results(out: &Path, rows: &[ResultRow], summary: &Summary) -> Resul
     let json =
         serde_json::to_string_pretty(summary).map_err(|e| EvalError::Invalid(e.to_string()))?;
     let recs: Vec<RowRecord> = rows.iter().map(RowRecord::from).collect();
-    let rows_json =
-        serde_json::to_string(&recs).map_err(|e| EvalError::Invalid(e.to_string()))?;
+    let rows_json = serde_json::to_string(&recs).map_err(|e| EvalError::Invalid(e.to_string()))?;
     for (name, text) in [
         ("results.csv", results_csv(rows)),
         ("summary.json", json + "\n"),
