@@ -3,11 +3,34 @@
 
 use trn_map::pyramid::{self, Image};
 
+// `rebuild` must give exactly what `new` gives.
+#[cfg(test)]
+mod tests {
+    use super::FramePyramid;
+
+    #[test]
+    fn rebuild_equals_new() {
+        let px = |s: u32| -> Vec<f32> {
+            (0..97 * 64u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) ^ s) % 251)
+                .map(|v| v as f32)
+                .collect()
+        };
+        let mut p = FramePyramid::default();
+        for seed in 0..3 {
+            p.rebuild(97, 64, px(seed), 4);
+            let q = FramePyramid::new(97, 64, px(seed), 4);
+            assert_eq!(p.levels, q.levels);
+        }
+    }
+}
+
 /// A frame's pyramid, level 0 the frame itself (f32 digital numbers).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FramePyramid {
     /// Levels, finest first.
     pub levels: Vec<Image>,
+    scratch: Vec<f32>,
 }
 
 impl FramePyramid {
@@ -23,6 +46,36 @@ impl FramePyramid {
                 },
                 levels.max(1),
             ),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Rebuilds the pyramid for a new frame, reusing the coarser levels' buffers: after
+    /// the first frame of a size, no allocation (and no page faults) for them.
+    pub fn rebuild(&mut self, width: usize, height: usize, pixels: Vec<f32>, levels: usize) {
+        let levels = levels.max(1);
+        self.levels.truncate(levels);
+        let base = Image {
+            width,
+            height,
+            data: pixels,
+        };
+        match self.levels.first_mut() {
+            Some(l0) => *l0 = base,
+            None => self.levels.push(base),
+        }
+        for k in 1..levels {
+            if self.levels.len() <= k {
+                self.levels.push(Image {
+                    width: 0,
+                    height: 0,
+                    data: Vec::new(),
+                });
+            }
+            let (done, rest) = self.levels.split_at_mut(k);
+            if let (Some(prev), Some(next)) = (done.last(), rest.first_mut()) {
+                prev.reduce_into(next, &mut self.scratch);
+            }
         }
     }
 

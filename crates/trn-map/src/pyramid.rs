@@ -76,7 +76,7 @@ impl Image {
         let (w, h) = (self.width, self.height);
         let (w2, h2) = (w.div_ceil(2), h.div_ceil(2));
         const K: [f32; 5] = [1.0, 4.0, 6.0, 4.0, 1.0];
-        if w >= 8 && h >= 8 && self.data.iter().all(|v| v.is_finite()) {
+        if w >= 8 && h >= 8 && self.data.par_iter().all(|v| v.is_finite()) {
             return self.reduce_finite();
         }
         // Horizontal pass at the kept columns, carrying (weighted sum, weight) pairs so the
@@ -134,11 +134,32 @@ impl Image {
     /// [`Image::reduce`] for an image without missing samples: the same result (the border
     /// taps renormalised the same way), without per-tap checks.
     fn reduce_finite(&self) -> Self {
+        let mut out = Self {
+            width: 0,
+            height: 0,
+            data: Vec::new(),
+        };
+        self.reduce_finite_into(&mut out, &mut Vec::new());
+        out
+    }
+
+    /// [`Image::reduce`] into `out`, reusing its buffer and `scratch` (no allocation once
+    /// they have grown to size).
+    pub fn reduce_into(&self, out: &mut Self, scratch: &mut Vec<f32>) {
+        if self.width >= 8 && self.height >= 8 && self.data.par_iter().all(|v| v.is_finite()) {
+            self.reduce_finite_into(out, scratch);
+        } else {
+            *out = self.reduce();
+        }
+    }
+
+    fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {
         let (w, h) = (self.width, self.height);
         let (w2, h2) = (w.div_ceil(2), h.div_ceil(2));
         // Horizontal pass at kept columns: interior with the full kernel, the first and last
         // kept columns with the taps that fall inside, renormalised.
-        let mut tmp = vec![0.0f32; w2 * h];
+        tmp.clear();
+        tmp.resize(w2 * h, 0.0);
         tmp.par_chunks_mut(w2).enumerate().for_each(|(r, out)| {
             let row = &self.data[r * w..(r + 1) * w];
             for (j, o) in out.iter_mut().enumerate() {
@@ -158,33 +179,35 @@ impl Image {
                 }
             }
         });
-        let mut data = vec![0.0f32; w2 * h2];
-        data.par_chunks_mut(w2).enumerate().for_each(|(i, out)| {
-            let r = 2 * i;
-            if r >= 2 && r + 2 < h {
-                let row = |k: usize| &tmp[k * w2..(k + 1) * w2];
-                let (a, b, c, d, e) = (row(r - 2), row(r - 1), row(r), row(r + 1), row(r + 2));
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o = (a[j] + e[j] + 4.0 * (b[j] + d[j]) + 6.0 * c[j]) * (1.0 / 16.0);
-                }
-            } else {
-                for (j, o) in out.iter_mut().enumerate() {
-                    let (mut s, mut ww) = (0.0f32, 0.0f32);
-                    for (t, k) in [1.0f32, 4.0, 6.0, 4.0, 1.0].iter().enumerate() {
-                        if let Some(rr) = (r + t).checked_sub(2).filter(|rr| *rr < h) {
-                            s += k * tmp[rr * w2 + j];
-                            ww += k;
-                        }
+        out.width = w2;
+        out.height = h2;
+        out.data.clear();
+        out.data.resize(w2 * h2, 0.0);
+        let tmp = &*tmp;
+        out.data
+            .par_chunks_mut(w2)
+            .enumerate()
+            .for_each(|(i, out)| {
+                let r = 2 * i;
+                if r >= 2 && r + 2 < h {
+                    let row = |k: usize| &tmp[k * w2..(k + 1) * w2];
+                    let (a, b, c, d, e) = (row(r - 2), row(r - 1), row(r), row(r + 1), row(r + 2));
+                    for (j, o) in out.iter_mut().enumerate() {
+                        *o = (a[j] + e[j] + 4.0 * (b[j] + d[j]) + 6.0 * c[j]) * (1.0 / 16.0);
                     }
-                    *o = s / ww;
+                } else {
+                    for (j, o) in out.iter_mut().enumerate() {
+                        let (mut s, mut ww) = (0.0f32, 0.0f32);
+                        for (t, k) in [1.0f32, 4.0, 6.0, 4.0, 1.0].iter().enumerate() {
+                            if let Some(rr) = (r + t).checked_sub(2).filter(|rr| *rr < h) {
+                                s += k * tmp[rr * w2 + j];
+                                ww += k;
+                            }
+                        }
+                        *o = s / ww;
+                    }
                 }
-            }
-        });
-        Self {
-            width: w2,
-            height: h2,
-            data,
-        }
+            });
     }
 }
 

@@ -214,6 +214,8 @@ pub struct Navigator<'a> {
     last: Option<(Pose, f64, Prior)>,
     /// The previous frame's fix (position, its per-axis sigma, time), for velocity.
     previous_fix: Option<(Vec3, [f64; 3], f64)>,
+    /// The frame pyramid's buffers, reused from frame to frame.
+    frame_buf: FramePyramid,
     /// The previous frame with a fix, kept for feature tracking.
     prev_track: Option<crate::velocity::TrackFrame>,
     /// The overview and two coarser levels, for acquisition.
@@ -265,6 +267,7 @@ impl<'a> Navigator<'a> {
                 .collect()
         });
         Self {
+            frame_buf: FramePyramid::default(),
             prev_track: None,
             overview,
             db,
@@ -309,6 +312,15 @@ impl<'a> Navigator<'a> {
         }
     }
 
+    /// Forgets the previous frames (fix, inertial reference, tracked features, rangefinder
+    /// admission) as at the start of a descent; keeps the map and the frame buffers.
+    pub fn reset(&mut self) {
+        self.last = None;
+        self.previous_fix = None;
+        self.prev_track = None;
+        self.monitor = RangefinderMonitor::new(*self.monitor.config());
+    }
+
     /// The camera.
     #[must_use]
     pub fn camera(&self) -> &Camera {
@@ -342,7 +354,8 @@ impl<'a> Navigator<'a> {
         let mut times = StageTimes::default();
         let t0 = Instant::now();
         let (w, h) = (self.camera.width() as usize, self.camera.height() as usize);
-        let frame = FramePyramid::new(w, h, pixels, self.cfg.frame_levels);
+        let mut frame = std::mem::take(&mut self.frame_buf);
+        frame.rebuild(w, h, pixels, self.cfg.frame_levels);
         times.pyramid_ms = t0.elapsed().as_secs_f64() * 1e3;
         let raw_prior = *prior;
         let prior = &self.corrected_prior(&raw_prior);
@@ -542,7 +555,6 @@ impl<'a> Navigator<'a> {
             (a, b) => a.or(b),
         };
         self.previous_fix = Some((est.pose.position, sig, raw_prior.time_s));
-        let mut frame = frame;
         self.prev_track = frame
             .levels
             .first_mut()
@@ -553,6 +565,7 @@ impl<'a> Navigator<'a> {
                 pose: est.pose,
                 time_s: raw_prior.time_s,
             });
+        self.frame_buf = frame;
         times.velocity_ms = tv.elapsed().as_secs_f64() * 1e3;
         let t4 = Instant::now();
         let (altitude_m, report) = self.checks(&est.pose, &est.covariance, lrf);
