@@ -2,7 +2,6 @@
 
 use crate::error::CliError;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
 use trn::eval::{EvalOptions, evaluate, write_results};
@@ -33,12 +32,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
             a.dataset.display()
         )));
     }
-    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len}");
     let (rows, s) = evaluate(
         &a.dataset,
         &EvalOptions::default(),
@@ -55,10 +49,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
         trn_sim::dataset::Dataset::read(&a.dataset).map_err(|e| CliError::Failed(e.to_string()))?;
     crate::report::write(&a.out, &ds, &rows, &s).map_err(CliError::Failed)?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&s)?;
         return Ok(());
     }
     let below10: Vec<f64> = rows

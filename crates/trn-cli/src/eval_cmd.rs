@@ -2,7 +2,6 @@
 
 use crate::error::CliError;
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 use trn::eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_results};
 
@@ -111,10 +110,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     if let Some(EvalSub::Merge(m)) = a.merge {
         let s = trn::eval::merge(&m.shards, &m.out).map_err(eval_err)?;
         if m.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
-            );
+            crate::progress::print_json(&s)?;
         } else {
             println!(
                 "merged {} shards: {} frames, {} fixes; wrote {}/summary.json",
@@ -152,7 +148,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     opts.nav.rangefinder.sigma_fraction = a.lrf_sigma_frac;
     if let Some(c) = campaign {
         let (k, n) = a.shard.unwrap_or((0, 1));
-        let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
+        let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len} datasets ({eta})");
         let s = trn::eval::evaluate_campaign(
             &dataset,
             &c.datasets,
@@ -168,10 +164,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         .map_err(eval_err)?;
         bar.finish_and_clear();
         if a.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
-            );
+            crate::progress::print_json(&s)?;
         } else {
             println!(
                 "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json",
@@ -189,12 +182,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             dataset.display()
         )));
     }
-    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len} ({eta})");
     let (rows, summary) = evaluate_saving_map(
         &dataset,
         &opts,
@@ -212,10 +200,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         trn_sim::dataset::Dataset::read(&dataset).map_err(|e| CliError::Failed(e.to_string()))?;
     crate::report::write(&out, &ds, &rows, &summary).map_err(CliError::Failed)?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&summary)?;
         return Ok(());
     }
     let st = |s: Option<trn::eval::Stats>| {

@@ -236,10 +236,7 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
         seconds: t0.elapsed().as_secs_f64(),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&s)?;
     } else {
         println!(
             "wrote {} ({:.1} MB) in {:.1} s\n  map grid      {} x {} at {} m\n  landmarks     {} \
@@ -376,10 +373,7 @@ fn info(a: InfoArgs) -> Result<(), CliError> {
         landmarks,
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&i).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&i)?;
         return Ok(());
     }
     println!(

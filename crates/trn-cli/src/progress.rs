@@ -31,13 +31,7 @@ impl Bars {
 impl trn_map::build::Progress for Bars {
     fn begin(&self, stage: &'static str, total: u64) {
         let bar = if total > 0 {
-            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            b.set_style(
-                ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} ({eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            b
+            bar(total, "{msg:>24} [{bar:40}] {pos}/{len} ({eta})")
         } else {
             let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             b.set_style(
@@ -65,4 +59,27 @@ impl trn_map::build::Progress for Bars {
             }
         }
     }
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal) with `template`.
+pub fn bar(total: u64, template: &str) -> ProgressBar {
+    let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b
+}
+
+/// Prints `v` as pretty JSON on stdout (the `--json` output of every subcommand).
+///
+/// # Errors
+///
+/// [`crate::error::CliError::Failed`] when it cannot be serialised.
+pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), crate::error::CliError> {
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| crate::error::CliError::Failed(e.to_string()))?;
+    println!("{text}");
+    Ok(())
 }

@@ -17,9 +17,9 @@ const H: u32 = 520;
 
 type Res<T> = Result<T, String>;
 
-fn save_png(path: &Path, buf: &[u8]) -> Res<()> {
+fn save_png(path: &Path, buf: &[u8], w: u32, h: u32) -> Res<()> {
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), W, H);
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().map_err(|e| e.to_string())?;
@@ -38,7 +38,7 @@ fn plot(
         draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
-    save_png(path, &buf)
+    save_png(path, &buf, W, H)
 }
 
 fn range(v: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
@@ -355,14 +355,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             )));
             e!(root.present());
         }
-        let path = out.join("frame.png");
-        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc.write_header().map_err(|e| e.to_string())?;
-        wr.write_image_data(&buf).map_err(|e| e.to_string())?;
-        wr.finish().map_err(|e| e.to_string())?;
+        save_png(&out.join("frame.png"), &buf, w as u32, h as u32)?;
     }
 
     let stat = |v: Option<trn::eval::Stats>| {

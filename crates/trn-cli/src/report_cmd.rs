@@ -36,10 +36,7 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
     let summary = trn::eval::summarise(&rows);
     crate::report::write(&a.dir, &ds, &rows, &summary).map_err(CliError::Failed)?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&summary)?;
     } else {
         println!("wrote {}/report.html", a.dir.display());
     }

@@ -251,11 +251,9 @@ pub fn run(cmd: SimCommand) -> Result<(), CliError> {
 
 fn campaign(a: CampaignArgs) -> Result<(), CliError> {
     let t0 = Instant::now();
-    let bar = ProgressBar::with_draw_target(Some(a.n as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} descents ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress::bar(
+        a.n as u64,
+        "{msg:>10} [{bar:40}] {pos}/{len} descents ({eta})",
     );
     bar.set_message("simulating");
     let c = trn_sim::campaign::generate(
@@ -273,10 +271,7 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
     .map_err(sim_err)?;
     bar.finish_and_clear();
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&c).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&c)?;
     } else {
         println!(
             "wrote {} descents to {} in {:.1} s",
@@ -340,10 +335,7 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
         seconds: t0.elapsed().as_secs_f64(),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&s)?;
     } else {
         println!(
             "wrote {} ({} x {} px, {} craters and boulders) in {:.1} s",
@@ -446,11 +438,9 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
         },
         dem_sigma_m: a.dem_sigma_m,
     };
-    let bar = ProgressBar::with_draw_target(Some(a.frames as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress::bar(
+        a.frames as u64,
+        "{msg:>10} [{bar:40}] {pos}/{len} frames ({eta})",
     );
     bar.set_message("rendering");
     let summary = simulate(&a.site, &spec, &a.output, &|done, _| {
@@ -469,10 +459,7 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
         seconds: t0.elapsed().as_secs_f64(),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
-        );
+        crate::progress::print_json(&s)?;
     } else {
         println!(
             "wrote {}: {} frames from {:.0} m to {:.0} m, rangefinder {} readings ({} faulty), \

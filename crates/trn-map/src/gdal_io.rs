@@ -7,7 +7,7 @@
 
 use crate::crs::Crs;
 use crate::error::MapError;
-use crate::raster::{GeoTransform, Raster, SampleType};
+use crate::raster::{GeoTransform, Raster, SampleType, physical_values};
 use gdal::Dataset;
 use gdal::raster::GdalDataType;
 use std::path::Path;
@@ -95,21 +95,7 @@ pub fn read(path: &Path) -> Result<Raster, MapError> {
             format!("read {} samples for {width} x {height}", raw.len()),
         ));
     }
-    // GDAL reports nodata as a double; compare in the band's own precision so a Float32
-    // nodata like -3.4028227e38 matches the stored value.
-    let is_nodata = |v: f64| {
-        nodata.is_some_and(|n| n == v || (sample == SampleType::F32 && n as f32 == v as f32))
-    };
-    let data = raw
-        .iter()
-        .map(|&v| {
-            if v.is_nan() || is_nodata(v) {
-                f32::NAN
-            } else {
-                (v * scale + offset) as f32
-            }
-        })
-        .collect();
+    let data = physical_values(raw.iter().copied(), nodata, scale, offset, sample);
     Ok(Raster {
         width,
         height,

@@ -196,16 +196,7 @@ pub fn read(path: impl AsRef<Path>) -> Result<Raster, MapError> {
             format!("decoded {} samples for {width} x {height}", raw.len()),
         ));
     }
-    let data = raw
-        .into_iter()
-        .map(|v| {
-            if v.is_nan() || nodata.is_some_and(|n| n == v) {
-                f32::NAN
-            } else {
-                (v * scale + offset) as f32
-            }
-        })
-        .collect();
+    let data = crate::raster::physical_values(raw.into_iter(), nodata, scale, offset, sample);
     Ok(Raster {
         width,
         height,

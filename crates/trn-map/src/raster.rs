@@ -87,6 +87,29 @@ pub fn height_offset(offset: f64, radius_m: f64) -> f64 {
     }
 }
 
+/// Physical values of stored samples: NaN for NaN and for `nodata` (compared in f32 too
+/// for f32 products, whose nodata GDAL reports as a double), `v * scale + offset` otherwise.
+/// Both readers go through here so they agree sample for sample.
+pub(crate) fn physical_values(
+    raw: impl Iterator<Item = f64>,
+    nodata: Option<f64>,
+    scale: f64,
+    offset: f64,
+    sample: SampleType,
+) -> Vec<f32> {
+    let is_nodata = |v: f64| {
+        nodata.is_some_and(|n| n == v || (sample == SampleType::F32 && n as f32 == v as f32))
+    };
+    raw.map(|v| {
+        if v.is_nan() || is_nodata(v) {
+            f32::NAN
+        } else {
+            (v * scale + offset) as f32
+        }
+    })
+    .collect()
+}
+
 impl Raster {
     /// Fractional pixel position (pixel centres at integers) of a latitude/longitude in
     /// degrees; for geographic rasters the longitude is wrapped by 360 degrees into the

@@ -200,3 +200,33 @@ pub fn resample_image_on_site(
         });
     Ok(out)
 }
+
+/// Half the side (metres) of the largest square of the site frame, centred on the site,
+/// that lies inside `raster`'s footprint: whatever the projection and the grid's rotation
+/// against east/north (polar grids turn with longitude). Found by walking the raster's
+/// border pixel centres (512 steps per edge) into the site frame.
+#[must_use]
+pub fn inscribed_half_side(raster: &Raster, site: &SiteFrame) -> f64 {
+    let mut half = f64::INFINITY;
+    let (w, h) = (raster.width as f64, raster.height as f64);
+    let n = 512;
+    for k in 0..=n {
+        let t = f64::from(k) / f64::from(n);
+        for (c, r) in [
+            (t * (w - 1.0), 0.0),
+            (t * (w - 1.0), h - 1.0),
+            (0.0, t * (h - 1.0)),
+            (w - 1.0, t * (h - 1.0)),
+        ] {
+            let (x, y) = raster.transform.pixel_centre(c, r);
+            let (lat, lon) = raster.crs.inverse(x, y);
+            let p = site.geodetic_to_site(trn_flight::frames::Geodetic {
+                lat: lat.to_radians(),
+                lon: lon.to_radians(),
+                height: 0.0,
+            });
+            half = half.min(p.x.abs().max(p.y.abs()));
+        }
+    }
+    half
+}

@@ -446,12 +446,7 @@ pub fn render_frame(
     let mut pixels = vec![0u16; w * h];
     pixels.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
         let mut rng = Pcg32::new(seed, r as u64);
-        let mut gauss = move || {
-            // Box-Muller from two uniforms in (0, 1].
-            let u1 = 1.0 - rng.next_f64();
-            let u2 = rng.next_f64();
-            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-        };
+        let mut gauss = move || rng.normal();
         for (c, p) in row.iter_mut().enumerate() {
             let e = f64::from(img[r * w + c]) * gain_e;
             let noisy = e + e.max(0.0).sqrt() * gauss() + sensor.read_noise_e * gauss();

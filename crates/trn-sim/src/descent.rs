@@ -7,7 +7,7 @@ use crate::dataset::{
 };
 use crate::error::SimError;
 use crate::sensors::{InertialPrior, LrfParams, PriorParams, Rangefinder};
-use crate::site::{SiteInfo, crs_for_info, grid_azimuth_deg, read_site_info};
+use crate::site::read_site_info;
 use crate::trajectory::{DescentParams, Trajectory};
 use std::path::Path;
 use trn_flight::camera::Camera;
@@ -56,15 +56,6 @@ pub struct DescentSummary {
     pub altitudes_m: (f64, f64),
 }
 
-/// The square, in site metres, that fits inside the site's map grid whatever its rotation
-/// against the site frame (polar grids turn with longitude), less a margin.
-fn inscribed_side(info: &SiteInfo) -> f64 {
-    let crs = crs_for_info(info);
-    let gamma = grid_azimuth_deg(&crs, info.lat_deg, info.lon_deg, 0.0).to_radians();
-    let side = info.size_m / (gamma.cos().abs() + gamma.sin().abs());
-    (side - 8.0 * info.gsd_m).max(info.gsd_m * 16.0)
-}
-
 /// Simulates a descent over the site in `site_dir` and writes the dataset to `out`
 /// (created; it must not exist or be empty). `progress(done, total)` is called after each
 /// frame. Everything is written under `out.partial` and renamed at the end, so a failed run
@@ -101,7 +92,10 @@ pub fn simulate(
     let albedo = geotiff::read(site_dir.join(&info.albedo))?;
     let frame = SiteFrame::from_degrees(info.lat_deg, info.lon_deg, info.radius_m)
         .map_err(|e| SimError::invalid("site", format!("{e:?}")))?;
-    let side = inscribed_side(&info);
+    // The largest site-frame square inside the map grid (polar grids turn against
+    // east/north with longitude), less a margin for the interpolation kernel.
+    let side = (2.0 * trn_map::site_dem::inscribed_half_side(&dem, &frame) - 8.0 * info.gsd_m)
+        .max(16.0 * info.gsd_m);
     let site_dem = resample_to_site(&dem, &frame, side, side, info.gsd_m, Interpolation::Bicubic)?;
     let alb = resample_image_on_site(&albedo, &frame, &site_dem, Interpolation::Bilinear)?;
     let sun = spec.sun.unwrap_or(Sun {

@@ -15,12 +15,6 @@ use crate::error::SimError;
 use trn_flight::rng::Pcg32;
 use trn_flight::{Pose, Quat, Vec3};
 
-fn gauss(rng: &mut Pcg32) -> f64 {
-    let u1 = 1.0 - rng.next_f64();
-    let u2 = rng.next_f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 /// Drift model of the inertial prior.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PriorParams {
@@ -77,13 +71,7 @@ impl InertialPrior {
     #[must_use]
     pub fn new(p: PriorParams, seed: u64) -> Self {
         let mut rng = Pcg32::new(seed, 0x1A5);
-        let mut v = |s: f64| {
-            Vec3::new(
-                gauss(&mut rng) * s,
-                gauss(&mut rng) * s,
-                gauss(&mut rng) * s,
-            )
-        };
+        let mut v = |s: f64| Vec3::new(rng.normal() * s, rng.normal() * s, rng.normal() * s);
         let e0 = v(p.pos_sigma0_m);
         let bias = v(p.vel_bias_sigma_mps);
         let a0 = v(p.att_sigma0_deg.to_radians());
@@ -106,9 +94,9 @@ impl InertialPrior {
         self.last_t = t;
         let s = self.p.pos_walk_m_per_sqrt_s * dt.sqrt();
         let step = Vec3::new(
-            gauss(&mut self.rng) * s,
-            gauss(&mut self.rng) * s,
-            gauss(&mut self.rng) * s,
+            self.rng.normal() * s,
+            self.rng.normal() * s,
+            self.rng.normal() * s,
         );
         self.walk += step;
         let err = self.e0 + self.bias * t + self.walk;
@@ -265,7 +253,7 @@ impl Rangefinder {
     /// The reading of frame `frame` at `altitude_m`, where the true slant range along the
     /// boresight is `true_range` (None: the ray leaves the map or never meets terrain).
     pub fn read(&mut self, frame: usize, altitude_m: f64, true_range: Option<f64>) -> LrfReading {
-        let noise = gauss(&mut self.rng);
+        let noise = self.rng.normal();
         let nominal = match true_range {
             Some(r) if r <= self.p.max_range_m && altitude_m <= self.p.max_alt_m => {
                 Some(r + noise * (self.p.sigma_m + self.p.sigma_frac * r))

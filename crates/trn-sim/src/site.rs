@@ -118,12 +118,6 @@ pub fn crs_for(spec: &SiteSpec) -> Crs {
     crs_of(spec.projection, spec.lat_deg, spec.lon_deg, MOON_RADIUS_M)
 }
 
-/// The CRS a site description names.
-#[must_use]
-pub fn crs_for_info(info: &SiteInfo) -> Crs {
-    crs_of(info.projection, info.lat_deg, info.lon_deg, info.radius_m)
-}
-
 /// The sun's azimuth measured from the map grid's +y axis (clockwise) at the site: true
 /// azimuth minus the grid convergence there.
 #[must_use]

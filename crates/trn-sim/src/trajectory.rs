@@ -141,11 +141,7 @@ impl Trajectory {
             return Err(SimError::invalid("uprange", format!("{} m", p.uprange_m)));
         }
         let mut rng = Pcg32::new(seed, 0x7A7);
-        let mut g = || {
-            let u1 = 1.0 - rng.next_f64();
-            let u2 = rng.next_f64();
-            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-        };
+        let mut g = || rng.normal();
         let d = p.dispersion;
         let az = (p.track_az_deg + d * 10.0 * g()).to_radians();
         let uprange = p.uprange_m * (1.0 + d * 0.1 * g()).max(0.2);
@@ -231,11 +227,7 @@ impl Trajectory {
         let q = look_rotation(boresight, -fwd).unwrap_or(Quat::IDENTITY);
         // Jitter: a small rotation in the camera frame.
         let mut rng = Pcg32::new(self.seed ^ 0x5EED, frame);
-        let mut g = || {
-            let u1 = 1.0 - rng.next_f64();
-            let u2 = rng.next_f64();
-            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-        };
+        let mut g = || rng.normal();
         let j = self.jitter_deg.to_radians();
         let dq = Quat::from_rotation_vector(Vec3::new(g() * j, g() * j, g() * j));
         State {

@@ -201,32 +201,6 @@ pub struct Summary {
     pub latency_ms: Latency,
 }
 
-/// The largest site-centred square (half-side, metres) inside a raster's footprint.
-fn inscribed_half_side(dem: &trn_map::Raster, frame: &SiteFrame) -> f64 {
-    let mut half = f64::INFINITY;
-    let (w, h) = (dem.width as f64, dem.height as f64);
-    let n = 512;
-    for k in 0..=n {
-        let t = k as f64 / n as f64;
-        for (c, r) in [
-            (t * (w - 1.0), 0.0),
-            (t * (w - 1.0), h - 1.0),
-            (0.0, t * (h - 1.0)),
-            (w - 1.0, t * (h - 1.0)),
-        ] {
-            let (x, y) = dem.transform.pixel_centre(c, r);
-            let (lat, lon) = dem.crs.inverse(x, y);
-            let p = frame.geodetic_to_site(trn_flight::frames::Geodetic {
-                lat: lat.to_radians(),
-                lon: lon.to_radians(),
-                height: 0.0,
-            });
-            half = half.min(p.x.abs().max(p.y.abs()));
-        }
-    }
-    half
-}
-
 /// Runs a dataset. `progress(stage, done, total)` after every frame.
 ///
 /// # Errors
@@ -272,7 +246,7 @@ pub fn evaluate_saving_map(
         elevation_deg: f0.sun_el_deg,
     };
     let gsd = dem.transform.0[1].abs().max(dem.transform.0[5].abs());
-    let half = (inscribed_half_side(&dem, &frame) - 8.0 * gsd).max(10.0 * gsd);
+    let half = (trn_map::site_dem::inscribed_half_side(&dem, &frame) - 8.0 * gsd).max(10.0 * gsd);
     // The map must lie under the descent: every prior position within the map's square.
     let fpath = ds.dir.join(&ds.meta.frames);
     for (k, fr) in ds.frames.iter().enumerate() {

@@ -367,24 +367,16 @@ impl<'a> Navigator<'a> {
         let t1 = Instant::now();
         let mut fine_prior = *prior;
         let mut coarse_inliers = None;
-        let preds = trn_features::predict(
-            &lms,
-            &self.camera,
-            &prior.pose,
-            prior.sigma_pos_m,
-            prior.sigma_att_rad,
-            &PredictConfig {
-                max_radius: usize::MAX,
-                ..self.cfg.predict
-            },
-        );
-        let widest = preds.iter().map(|p| p.radius).max().unwrap_or(0);
+        // Predicted once with the prior; the coarse stage and, when the prior stands, the
+        // fine stage use these rather than predicting again over every landmark.
+        let initial = self.predict_unclamped(&lms, prior);
+        let widest = initial.iter().map(|p| p.radius).max().unwrap_or(0);
         let mut acquisition = None;
         // Coarse windows hold errors up to `max_radius` coarse template pixels; beyond, or
         // when the coarse stage fails, the whole view is correlated with the overview.
         let mut need_acquisition = widest.div_ceil(2) > self.cfg.predict.max_radius;
         if !need_acquisition && widest > self.cfg.coarse_above_radius {
-            match self.coarse(&lms, &frame, prior) {
+            match self.coarse(&lms, &frame, prior, Some(&initial)) {
                 Some((p, n)) => {
                     fine_prior = p;
                     coarse_inliers = Some(n);
@@ -418,7 +410,7 @@ impl<'a> Navigator<'a> {
                         sigma_att_rad: prior.sigma_att_rad,
                         time_s: prior.time_s,
                     };
-                    if let Some((p, n)) = self.coarse(&lms, &frame, &shifted) {
+                    if let Some((p, n)) = self.coarse(&lms, &frame, &shifted, None) {
                         fine_prior = p;
                         coarse_inliers = Some(n);
                         verified = Some(k);
@@ -437,14 +429,27 @@ impl<'a> Navigator<'a> {
 
         // Fine stage.
         let t2 = Instant::now();
-        let preds = trn_features::predict(
-            &lms,
-            &self.camera,
-            &fine_prior.pose,
-            fine_prior.sigma_pos_m,
-            fine_prior.sigma_att_rad,
-            &self.cfg.predict,
-        );
+        let preds = if fine_prior == *prior {
+            // Same prior: the first predictions with their radii clamped, as predicting
+            // again with the clamp would give.
+            let max = self.cfg.predict.max_radius;
+            initial
+                .into_iter()
+                .map(|p| Prediction {
+                    radius: p.radius.min(max),
+                    ..p
+                })
+                .collect()
+        } else {
+            trn_features::predict(
+                &lms,
+                &self.camera,
+                &fine_prior.pose,
+                fine_prior.sigma_pos_m,
+                fine_prior.sigma_att_rad,
+                &self.cfg.predict,
+            )
+        };
         let (matches, stats) = trn_features::match_landmarks(
             &preds,
             &lms,
@@ -590,15 +595,14 @@ impl<'a> Navigator<'a> {
         }
     }
 
-    /// The coarse stage: a spread subset of landmarks one template level coarser, with
-    /// windows from `prior`; the fine stage's prior and the inlier count when it solves.
-    fn coarse(
+    /// Predictions for `prior` with search radii not clamped (the coarse stage halves them,
+    /// the fine stage clamps them to `max_radius`).
+    fn predict_unclamped(
         &self,
         lms: &trn_flight::mapdb::Landmarks<'_>,
-        frame: &FramePyramid,
         prior: &Prior,
-    ) -> Option<(Prior, usize)> {
-        let preds = trn_features::predict(
+    ) -> Vec<Prediction> {
+        trn_features::predict(
             lms,
             &self.camera,
             &prior.pose,
@@ -608,8 +612,27 @@ impl<'a> Navigator<'a> {
                 max_radius: usize::MAX,
                 ..self.cfg.predict
             },
-        );
-        let coarse: Vec<Prediction> = spread(&preds, self.cfg.coarse_landmarks)
+        )
+    }
+
+    /// The coarse stage: a spread subset of landmarks one template level coarser, with
+    /// windows from `prior`; the fine stage's prior and the inlier count when it solves.
+    fn coarse(
+        &self,
+        lms: &trn_flight::mapdb::Landmarks<'_>,
+        frame: &FramePyramid,
+        prior: &Prior,
+        predicted: Option<&[Prediction]>,
+    ) -> Option<(Prior, usize)> {
+        let owned;
+        let preds = match predicted {
+            Some(p) => p,
+            None => {
+                owned = self.predict_unclamped(lms, prior);
+                &owned[..]
+            }
+        };
+        let coarse: Vec<Prediction> = spread(preds, self.cfg.coarse_landmarks)
             .into_iter()
             .map(|p| coarser(p, lms.levels(), self.cfg.predict.max_radius))
             .collect();
