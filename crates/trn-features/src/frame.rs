@@ -1,15 +1,18 @@
 //! A descent frame and its pyramid (trn-map's reduce: level `k` pixel `j` is level-0 pixel
 //! `j 2^k`, so coordinates scale exactly).
 
-use trn_map::pyramid::{self, Image};
+use trn_flight::pyramid::{Level, MAX_LEVELS, Pyramid};
+use trn_map::pyramid::Image;
 
-// `rebuild` must give exactly what `new` gives.
+// The std pyramid (rayon over rows) must equal the flight build bit for bit, and reusing
+// the buffers must not change it.
 #[cfg(test)]
 mod tests {
     use super::FramePyramid;
+    use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
 
     #[test]
-    fn rebuild_equals_new() {
+    fn equals_the_flight_build() {
         let px = |s: u32| -> Vec<f32> {
             (0..97 * 64u32)
                 .map(|i| (i.wrapping_mul(2_654_435_761) ^ s) % 251)
@@ -18,9 +21,23 @@ mod tests {
         };
         let mut p = FramePyramid::default();
         for seed in 0..3 {
-            p.rebuild(97, 64, px(seed), 4);
-            let q = FramePyramid::new(97, 64, px(seed), 4);
-            assert_eq!(p.levels, q.levels);
+            let frame = px(seed);
+            p.rebuild(97, 64, frame.clone(), 6);
+            let mut buf = vec![0.0; buffer_len(97, 64, 6)];
+            let mut tmp = vec![0.0; scratch_len(97, 64)];
+            let q = Pyramid::build(&frame, 97, 64, 6, &mut buf, &mut tmp).unwrap();
+            let v = p.view();
+            assert_eq!(v.len(), 6);
+            for k in 0..6 {
+                let (a, b) = (v.level(k).unwrap(), q.level(k).unwrap());
+                assert_eq!((a.width, a.height), (b.width, b.height));
+                assert!(
+                    a.data
+                        .iter()
+                        .zip(b.data)
+                        .all(|(x, y)| x.to_bits() == y.to_bits())
+                );
+            }
         }
     }
 }
@@ -37,17 +54,9 @@ impl FramePyramid {
     /// Builds `levels` levels (at least one) from a row-major frame.
     #[must_use]
     pub fn new(width: usize, height: usize, pixels: Vec<f32>, levels: usize) -> Self {
-        Self {
-            levels: pyramid::build(
-                Image {
-                    width,
-                    height,
-                    data: pixels,
-                },
-                levels.max(1),
-            ),
-            scratch: Vec::new(),
-        }
+        let mut p = Self::default();
+        p.rebuild(width, height, pixels, levels);
+        p
     }
 
     /// Rebuilds the pyramid for a new frame, reusing the coarser levels' buffers: after
@@ -74,9 +83,25 @@ impl FramePyramid {
             }
             let (done, rest) = self.levels.split_at_mut(k);
             if let (Some(prev), Some(next)) = (done.last(), rest.first_mut()) {
-                prev.reduce_into(next, &mut self.scratch);
+                prev.reduce_finite_into(next, &mut self.scratch);
             }
         }
+    }
+
+    /// The levels as trn-flight's pyramid view (at most
+    /// [`trn_flight::pyramid::MAX_LEVELS`] of them).
+    #[must_use]
+    pub fn view(&self) -> Pyramid<'_> {
+        let mut levels = [Level::default(); MAX_LEVELS];
+        for (dst, l) in levels.iter_mut().zip(&self.levels) {
+            *dst = Level {
+                width: l.width,
+                height: l.height,
+                data: &l.data,
+            };
+        }
+        let n = self.levels.len().min(MAX_LEVELS);
+        Pyramid::from_levels(&levels[..n]).unwrap_or_default()
     }
 
     /// Bilinear sample of level `k` at level-0 pixel coordinates `(u, v)`.

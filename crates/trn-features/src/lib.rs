@@ -11,8 +11,8 @@
 
 pub mod frame;
 pub mod matching;
-pub mod predict;
 
 pub use frame::FramePyramid;
-pub use matching::{LandmarkMatch, MatchConfig, MatchStats, match_landmarks};
-pub use predict::{PredictConfig, Prediction, predict};
+pub use matching::ParallelMatcher;
+pub use trn_flight::matching::{LandmarkMatch, MatchConfig, MatchOutcome, MatchStats};
+pub use trn_flight::predict::{PredictConfig, Prediction, predict};

@@ -17,6 +17,14 @@
 //!   the boresight by ray marching.
 //! * [`rangefinder`]: the rangefinder monitor (chi-square test against the predicted range).
 //! * [`mapdb`]: the zero-copy parser of the `.trnmap` map database.
+//! * [`pyramid`]: frame pyramids in caller memory (row kernels shared with the std crates).
+//! * [`predict`]: which landmarks the prior puts in view, at which template level, with
+//!   search radii from the prior covariance.
+//! * [`matching`]: one landmark's window warped through its ground plane (orthorectified on
+//!   the DEM) and searched with [`ncc`].
+//! * [`navigate`]: the whole frame (predict, coarse and fine matching, robust pose,
+//!   integrity, altitude, rangefinder) with a caller-provided [`navigate::Workspace`];
+//!   trn runs the same steps with rayon and adds FFT acquisition.
 //!
 //! Geometry is f64: a lander sees points up to ~15 km away and the minimal solver's
 //! polynomial steps lose digits that f32 does not have. Image kernels are f32.
@@ -58,10 +66,14 @@ pub mod dem;
 pub mod frames;
 pub mod linalg;
 pub mod mapdb;
+pub mod matching;
 pub(crate) mod math;
+pub mod navigate;
 pub mod ncc;
 pub mod p3p;
 pub mod pose;
+pub mod predict;
+pub mod pyramid;
 pub mod rangefinder;
 pub mod rng;
 pub mod robust;

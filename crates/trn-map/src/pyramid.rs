@@ -39,34 +39,7 @@ impl Image {
     #[must_use]
     #[inline]
     pub fn bilinear(&self, col: f64, row: f64) -> Option<f32> {
-        if !(col >= 0.0 && row >= 0.0) {
-            return None;
-        }
-        let (c0, r0) = (col as usize, row as usize);
-        let (u, v) = ((col - c0 as f64) as f32, (row - r0 as f64) as f32);
-        let w = self.width;
-        // Fast path: the 2x2 neighbourhood is inside; missing data shows as NaN.
-        if c0 + 1 < w && r0 + 1 < self.height {
-            let i = r0 * w + c0;
-            let (p00, p10) = (*self.data.get(i)?, *self.data.get(i + 1)?);
-            let (p01, p11) = (*self.data.get(i + w)?, *self.data.get(i + w + 1)?);
-            let top = p00 + (p10 - p00) * u;
-            let bottom = p01 + (p11 - p01) * u;
-            let v = top + (bottom - top) * v;
-            return v.is_finite().then_some(v);
-        }
-        let at = |c: usize, r: usize, wt: f32| {
-            if wt == 0.0 {
-                Some(0.0)
-            } else {
-                self.get(c, r).filter(|x| x.is_finite())
-            }
-        };
-        let p00 = at(c0, r0, 1.0)?;
-        let p10 = at(c0 + 1, r0, u)?;
-        let p01 = at(c0, r0 + 1, v)?;
-        let p11 = at(c0 + 1, r0 + 1, u * v)?;
-        Some(p00 * (1.0 - u) * (1.0 - v) + p10 * u * (1.0 - v) + p01 * (1.0 - u) * v + p11 * u * v)
+        trn_flight::pyramid::bilinear(&self.data, self.width, self.height, col, row)
     }
 
     /// The next pyramid level: binomial low-pass, then every other sample (see the module
@@ -153,32 +126,18 @@ impl Image {
         }
     }
 
-    fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {
+    /// [`Image::reduce_into`] without the check for missing samples: for images known to be
+    /// finite (descent frames). Rows run on rayon through trn-flight's row kernels, so the
+    /// result equals `trn_flight::pyramid::Pyramid::build`'s bit for bit.
+    pub fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {
         let (w, h) = (self.width, self.height);
         let (w2, h2) = (w.div_ceil(2), h.div_ceil(2));
-        // Horizontal pass at kept columns: interior with the full kernel, the first and last
-        // kept columns with the taps that fall inside, renormalised.
+        // trn-flight's row kernels, so a frame pyramid built here equals the flight build.
         tmp.clear();
         tmp.resize(w2 * h, 0.0);
-        tmp.par_chunks_mut(w2).enumerate().for_each(|(r, out)| {
-            let row = &self.data[r * w..(r + 1) * w];
-            for (j, o) in out.iter_mut().enumerate() {
-                let c = 2 * j;
-                if c >= 2 && c + 2 < w {
-                    *o = (row[c - 2] + row[c + 2] + 4.0 * (row[c - 1] + row[c + 1]) + 6.0 * row[c])
-                        * (1.0 / 16.0);
-                } else {
-                    let (mut s, mut ww) = (0.0f32, 0.0f32);
-                    for (t, k) in [1.0f32, 4.0, 6.0, 4.0, 1.0].iter().enumerate() {
-                        if let Some(cc) = (c + t).checked_sub(2).filter(|cc| *cc < w) {
-                            s += k * row[cc];
-                            ww += k;
-                        }
-                    }
-                    *o = s / ww;
-                }
-            }
-        });
+        tmp.par_chunks_mut(w2)
+            .zip(self.data.par_chunks(w))
+            .for_each(|(out, row)| trn_flight::pyramid::reduce_row(row, out));
         out.width = w2;
         out.height = h2;
         out.data.clear();
@@ -187,27 +146,7 @@ impl Image {
         out.data
             .par_chunks_mut(w2)
             .enumerate()
-            .for_each(|(i, out)| {
-                let r = 2 * i;
-                if r >= 2 && r + 2 < h {
-                    let row = |k: usize| &tmp[k * w2..(k + 1) * w2];
-                    let (a, b, c, d, e) = (row(r - 2), row(r - 1), row(r), row(r + 1), row(r + 2));
-                    for (j, o) in out.iter_mut().enumerate() {
-                        *o = (a[j] + e[j] + 4.0 * (b[j] + d[j]) + 6.0 * c[j]) * (1.0 / 16.0);
-                    }
-                } else {
-                    for (j, o) in out.iter_mut().enumerate() {
-                        let (mut s, mut ww) = (0.0f32, 0.0f32);
-                        for (t, k) in [1.0f32, 4.0, 6.0, 4.0, 1.0].iter().enumerate() {
-                            if let Some(rr) = (r + t).checked_sub(2).filter(|rr| *rr < h) {
-                                s += k * tmp[rr * w2 + j];
-                                ww += k;
-                            }
-                        }
-                        *o = s / ww;
-                    }
-                }
-            });
+            .for_each(|(i, out)| trn_flight::pyramid::reduce_column_row(tmp, h, i, out));
     }
 }
 

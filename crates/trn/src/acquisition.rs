@@ -12,10 +12,10 @@
 use rayon::prelude::*;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
-use trn_features::FramePyramid;
 use trn_flight::camera::Camera;
 use trn_flight::dem::Grid;
 use trn_flight::dem::Heightfield;
+use trn_flight::pyramid::Pyramid;
 use trn_flight::{Pose, Vec3};
 use trn_map::pyramid::Image;
 
@@ -74,7 +74,7 @@ fn fft2(data: &mut [Complex<f32>], n: usize, inverse: bool) {
 #[allow(clippy::too_many_arguments)]
 #[must_use]
 pub fn acquire(
-    frame: &FramePyramid,
+    frame: &Pyramid<'_>,
     camera: &Camera,
     prior: &Pose,
     overview: &[(Grid, Image)],
@@ -109,7 +109,7 @@ pub fn acquire(
     // Frame level whose pixels match the overview's.
     let gsd0 = range / fx;
     let mut k = 0;
-    while k + 1 < frame.levels.len() && gsd0 * f64::from(1u32 << (k + 1)) <= px {
+    while k + 1 < frame.len() && gsd0 * f64::from(1u32 << (k + 1)) <= px {
         k += 1;
     }
     let rot = prior.attitude.to_mat3();

@@ -9,9 +9,16 @@
 //! a 1-sigma position error (across the line of sight) and a 1-sigma attitude error cause,
 //! times [`PredictConfig::sigmas`].
 
-use trn_flight::camera::Camera;
-use trn_flight::mapdb::Landmarks;
-use trn_flight::{Pose, Vec3};
+use crate::camera::Camera;
+use crate::linalg::Vec3;
+use crate::mapdb::{Landmark, Landmarks};
+use crate::math;
+use crate::pose::Pose;
+
+/// Largest search radius [`crate::matching::MatchScratch`] has room for, template pixels;
+/// a prediction with a larger radius (a [`PredictConfig::max_radius`] above this) fails to
+/// match rather than overrun the scratch.
+pub const MAX_SEARCH_RADIUS: usize = 64;
 
 /// Prediction settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,7 +53,7 @@ impl Default for PredictConfig {
 }
 
 /// One landmark expected in the frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Prediction {
     /// Index of the landmark in the database.
     pub index: usize,
@@ -61,9 +68,11 @@ pub struct Prediction {
     pub scale_ratio: f64,
 }
 
-/// Landmarks of `db` predicted in the frame of `camera` at `prior`, whose position and
-/// attitude are uncertain by `sigma_pos_m` (per axis) and `sigma_att_rad` (per axis).
-#[must_use]
+/// Landmarks of `lms` predicted in the frame of `camera` at `prior`, whose position and
+/// attitude are uncertain by `sigma_pos_m` (per axis) and `sigma_att_rad` (per axis),
+/// written to `out` in database order; returns how many. At most
+/// `min(cfg.max_landmarks, out.len())` are kept: when more are in view, an even stride
+/// through them (two passes over the database, no buffer for the rest).
 pub fn predict(
     lms: &Landmarks<'_>,
     camera: &Camera,
@@ -71,33 +80,101 @@ pub fn predict(
     sigma_pos_m: f64,
     sigma_att_rad: f64,
     cfg: &PredictConfig,
-) -> Vec<Prediction> {
-    let (fx, fy) = camera.focal();
-    let f = 0.5 * (fx + fy);
-    let (w, h) = (f64::from(camera.width()), f64::from(camera.height()));
-    let half = (lms.template_side() / 2) as f64;
-    let mut out = Vec::new();
+    out: &mut [Prediction],
+) -> usize {
+    let ctx = Context::new(lms, camera, prior, sigma_pos_m, sigma_att_rad, cfg);
+    let cap = cfg.max_landmarks.min(out.len());
+    let mut n = 0usize;
     for (index, lm) in lms.iter().enumerate() {
-        let pc = prior.to_camera(lm.position);
-        if pc.z <= 1.0 {
-            continue;
+        if let Some(p) = ctx.consider(index, &lm) {
+            if let Some(slot) = out.get_mut(n) {
+                *slot = p;
+            }
+            n += 1;
         }
-        let Ok(uv) = camera.project(pc) else {
-            continue;
-        };
-        let to_cam = prior.position - lm.position;
+    }
+    if n <= cap {
+        return n;
+    }
+    // Keep an even subset (the database order is spread over the map, best first per
+    // coverage round, so a stride keeps both spread and quality): the k-th kept is the
+    // in-view prediction number floor(k n / cap).
+    let step = n as f64 / cap as f64;
+    let (mut seen, mut k) = (0usize, 0usize);
+    for (index, lm) in lms.iter().enumerate() {
+        if k >= cap {
+            break;
+        }
+        if let Some(p) = ctx.consider(index, &lm) {
+            if seen == (k as f64 * step) as usize {
+                if let Some(slot) = out.get_mut(k) {
+                    *slot = p;
+                }
+                k += 1;
+            }
+            seen += 1;
+        }
+    }
+    k
+}
+
+struct Context<'c> {
+    camera: &'c Camera,
+    prior: &'c Pose,
+    cfg: &'c PredictConfig,
+    f: f64,
+    w: f64,
+    h: f64,
+    half: f64,
+    levels: usize,
+    sigma_pos_m: f64,
+    sigma_att_rad: f64,
+}
+
+impl<'c> Context<'c> {
+    fn new(
+        lms: &Landmarks<'_>,
+        camera: &'c Camera,
+        prior: &'c Pose,
+        sigma_pos_m: f64,
+        sigma_att_rad: f64,
+        cfg: &'c PredictConfig,
+    ) -> Self {
+        let (fx, fy) = camera.focal();
+        Self {
+            camera,
+            prior,
+            cfg,
+            f: 0.5 * (fx + fy),
+            w: f64::from(camera.width()),
+            h: f64::from(camera.height()),
+            half: (lms.template_side() / 2) as f64,
+            levels: lms.levels(),
+            sigma_pos_m,
+            sigma_att_rad,
+        }
+    }
+
+    fn consider(&self, index: usize, lm: &Landmark<'_>) -> Option<Prediction> {
+        let (cfg, f) = (self.cfg, self.f);
+        let pc = self.prior.to_camera(lm.position);
+        if pc.z <= 1.0 {
+            return None;
+        }
+        let uv = self.camera.project(pc).ok()?;
+        let to_cam = self.prior.position - lm.position;
         let range = to_cam.norm();
         let facing = lm.normal.dot(to_cam) / range.max(1e-9);
         if facing < cfg.min_facing {
-            continue;
+            return None;
         }
         // Ground sample distance of the frame at the landmark, on its plane.
         let gsd = range / f * (pc.norm() / pc.z) / facing.max(0.2);
         let s0 = f64::from(lm.scale_m);
         // Level whose pixel is closest to the frame's in log scale.
         let mut best = (f64::INFINITY, 0usize);
-        for level in 0..lms.levels() {
-            let r = (gsd / (s0 * f64::from(1u32 << level))).ln().abs();
+        for level in 0..self.levels {
+            let r = math::abs(math::ln(gsd / (s0 * f64::from(1u32 << level.min(31)))));
             if r < best.0 {
                 best = (r, level);
             }
@@ -107,42 +184,37 @@ pub fn predict(
         // the template's spacing; only a frame coarser than the coarsest, or between levels
         // by more than the tolerance, is refused.
         let finer_than_all = level == 0 && gsd < s0;
-        if log_ratio > cfg.max_scale_ratio.ln() && !finer_than_all {
-            continue;
+        if log_ratio > math::ln(cfg.max_scale_ratio) && !finer_than_all {
+            return None;
         }
-        let tpl_px = s0 * f64::from(1u32 << level);
+        let tpl_px = s0 * f64::from(1u32 << level.min(31));
         // Pixel uncertainty: lateral position error over range, plus attitude.
-        let sigma_px = f * (sigma_pos_m / range + sigma_att_rad);
+        let sigma_px = f * (self.sigma_pos_m / range + self.sigma_att_rad);
         let radius_img = cfg.sigmas * sigma_px;
-        // Image pixels to template pixels at this level.
-        let radius = (radius_img * gsd / tpl_px).ceil() as usize;
-        let radius = radius.clamp(cfg.min_radius, cfg.max_radius);
+        // Image pixels to template pixels at this level (saturating for huge values).
+        let radius = math::ceil(radius_img * gsd / tpl_px) as usize;
+        let radius = radius.clamp(cfg.min_radius, cfg.max_radius.max(cfg.min_radius));
         // The search window (in image pixels) must fit inside the frame: shrink the radius
         // to the room there is, and drop the landmark when even the smallest does not fit.
         let px_per_tpl = tpl_px / gsd;
-        let room = uv[0].min(uv[1]).min(w - 1.0 - uv[0]).min(h - 1.0 - uv[1]) - 2.0;
-        let fits = (room / px_per_tpl - half).floor();
-        if fits < cfg.min_radius as f64 {
-            continue;
+        let room = uv[0]
+            .min(uv[1])
+            .min(self.w - 1.0 - uv[0])
+            .min(self.h - 1.0 - uv[1])
+            - 2.0;
+        let fits = math::floor(room / px_per_tpl - self.half);
+        if !(fits >= cfg.min_radius as f64) {
+            return None;
         }
         let radius = radius.min(fits as usize);
-        out.push(Prediction {
+        Some(Prediction {
             index,
             level,
             pixel: uv,
             radius,
             scale_ratio: gsd / tpl_px,
-        });
+        })
     }
-    if out.len() > cfg.max_landmarks {
-        // Keep an even subset (the database order is spread over the map, best first per
-        // coverage round, so a stride keeps both spread and quality).
-        let step = out.len() as f64 / cfg.max_landmarks as f64;
-        out = (0..cfg.max_landmarks)
-            .filter_map(|k| out.get((k as f64 * step) as usize).copied())
-            .collect();
-    }
-    out
 }
 
 /// The site-frame point of template pixel offset `(dj, di)` (columns east, rows south) from

@@ -1,0 +1,842 @@
+//! The per-frame pipeline of DESIGN.md, steps 1, 3, 4 and 5, in caller memory.
+//!
+//! 1. **Predict** the landmarks in view with the prior; search radii from its covariance.
+//! 2. **Coarse stage**, when the radii are large (an uncertain prior): a spread subset of the
+//!    landmarks is matched one template level coarser (half the radius in pixels of twice
+//!    the size), and a robust pose from those becomes the prior of the fine stage. When even
+//!    the coarse windows would be too large, or the coarse stage fails, the
+//!    [`Executor`] may offer acquisition hypotheses (trn's FFT correlation); each is
+//!    verified by the coarse stage. The flight build has none ([`Sequential`]).
+//! 3. **Fine stage**: every predicted landmark matched with radii from that prior.
+//! 4. **Pose**: P3P + LO-RANSAC and refinement; the covariance from the residuals is
+//!    inflated by the map's own error (DEM sigma and template localisation), which the
+//!    residuals cannot show because it is common to all landmarks.
+//! 5. **Integrity**: enough inliers, spread over the image, and a NEES against the prior
+//!    below its 99.99 % chi-square bound; otherwise `Rejected` (a solution failed its checks)
+//!    or `NoFix` (not enough matches). Altitude above the DEM from the estimate, and the
+//!    rangefinder judged by the monitor against the estimate (or the prior).
+//!
+//! [`FrameNavigator::process`] is the whole frame. The matching loop is the executor's: the
+//! flight build runs [`Sequential`] (one thread, one [`MatchScratch`]); trn runs the same
+//! [`match_landmark`] with rayon, and every other step here, so both give the same pose.
+
+use crate::camera::Camera;
+use crate::dem::Heightfield;
+use crate::linalg::{Mat6, Vec3};
+use crate::mapdb::{Landmarks, MapDb};
+use crate::matching::{
+    LandmarkMatch, MatchConfig, MatchContext, MatchOutcome, MatchScratch, MatchStats, match_all,
+};
+use crate::math;
+use crate::pose::Pose;
+use crate::predict::{PredictConfig, Prediction, predict};
+use crate::pyramid::Pyramid;
+use crate::rangefinder::{LrfReport, LrfStatus, RangefinderConfig, RangefinderMonitor};
+use crate::robust::{PoseEstimate, RansacConfig, estimate_pose};
+use crate::stats::{Confidence, chi2_quantile};
+
+/// Most predictions a frame keeps ([`PredictConfig::max_landmarks`] is capped by it).
+pub const MAX_PREDICTIONS: usize = 256;
+/// Most acquisition hypotheses verified.
+pub const MAX_HYPOTHESES: usize = 8;
+
+/// Navigator settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NavConfig {
+    /// Landmark prediction.
+    pub predict: PredictConfig,
+    /// Template matching.
+    pub matching: MatchConfig,
+    /// Run the coarse stage when the largest fine search radius would exceed this many
+    /// template pixels.
+    pub coarse_above_radius: usize,
+    /// Landmarks matched in the coarse stage.
+    pub coarse_landmarks: usize,
+    /// Fewest inliers for a fix.
+    pub min_inliers: usize,
+    /// RANSAC inlier threshold, pixels (scaled up by the template-to-frame pixel ratio).
+    pub threshold_px: f64,
+    /// Rangefinder monitor settings.
+    pub rangefinder: RangefinderConfig,
+    /// Pyramid levels built for each frame.
+    pub frame_levels: usize,
+    /// Acquisition hypotheses verified, at most (when the executor offers acquisition).
+    pub acquisition_hypotheses: usize,
+}
+
+impl Default for NavConfig {
+    fn default() -> Self {
+        Self {
+            predict: PredictConfig::default(),
+            matching: MatchConfig::default(),
+            coarse_above_radius: 8,
+            coarse_landmarks: 80,
+            min_inliers: 10,
+            threshold_px: 2.0,
+            rangefinder: RangefinderConfig::default(),
+            frame_levels: 6,
+            acquisition_hypotheses: 4,
+        }
+    }
+}
+
+/// The prior of one frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Prior pose.
+    pub pose: Pose,
+    /// 1-sigma per position axis, metres.
+    pub sigma_pos_m: f64,
+    /// 1-sigma per attitude axis, radians.
+    pub sigma_att_rad: f64,
+    /// Time of the frame, seconds (any origin; used for velocity).
+    pub time_s: f64,
+}
+
+/// Outcome of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixStatus {
+    /// A pose passed every check.
+    Fix,
+    /// Not enough matches for a pose.
+    NoFix,
+    /// A pose was found but failed an integrity check.
+    Rejected,
+}
+
+impl FixStatus {
+    /// The results-file spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fix => "fix",
+            Self::NoFix => "no_fix",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// Time per stage, milliseconds (zero where the executor has no clock).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimes {
+    /// Frame pyramid.
+    pub pyramid_ms: f64,
+    /// Coarse stage (0 when skipped).
+    pub coarse_ms: f64,
+    /// Prediction and fine matching.
+    pub match_ms: f64,
+    /// Pose solve.
+    pub pose_ms: f64,
+    /// Acquisition and its verification (0 when skipped).
+    pub acquisition_ms: f64,
+    /// Feature tracking for velocity.
+    pub velocity_ms: f64,
+    /// Altitude and rangefinder.
+    pub checks_ms: f64,
+}
+
+/// A candidate correction of the prior from acquisition.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Hypothesis {
+    /// Horizontal shift of the prior position, metres (east, north).
+    pub shift_m: [f64; 2],
+    /// 1-sigma per position axis of the shifted prior, metres.
+    pub sigma_pos_m: f64,
+}
+
+/// What runs the matching loop, and what the flight build does not have: acquisition and
+/// a clock.
+pub trait Executor {
+    /// Matches `preds[k]` into `out[k]` for every `k` (`out` is as long as `preds`), each
+    /// exactly as [`crate::matching::match_landmark`] does.
+    fn match_all(&mut self, ctx: &MatchContext<'_>, preds: &[Prediction], out: &mut [MatchOutcome]);
+
+    /// Acquisition hypotheses for `prior`, best first, into `out`; `None` when there is no
+    /// acquisition, `Some(n)` when it ran and found `n`.
+    fn acquire(
+        &mut self,
+        _frame: &Pyramid<'_>,
+        _prior: &Prior,
+        _out: &mut [Hypothesis],
+    ) -> Option<usize> {
+        None
+    }
+
+    /// A monotonic clock, milliseconds (for [`StageTimes`]); 0 without one.
+    fn now_ms(&mut self) -> f64 {
+        0.0
+    }
+}
+
+/// The flight executor: one thread, one scratch, no acquisition, no clock.
+#[derive(Debug)]
+pub struct Sequential<'s> {
+    /// The matching scratch.
+    pub scratch: &'s mut MatchScratch,
+}
+
+impl Executor for Sequential<'_> {
+    fn match_all(
+        &mut self,
+        ctx: &MatchContext<'_>,
+        preds: &[Prediction],
+        out: &mut [MatchOutcome],
+    ) {
+        match_all(preds, ctx, self.scratch, out);
+    }
+}
+
+/// Per-frame working memory (about 100 KB): predictions, match outcomes and the pose
+/// solver's correspondences. Reused from frame to frame; its contents after
+/// [`FrameNavigator::process`] describe the fine stage (see [`Workspace::observations`]).
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    initial: [Prediction; MAX_PREDICTIONS],
+    preds: [Prediction; MAX_PREDICTIONS],
+    coarse: [Prediction; MAX_PREDICTIONS],
+    outcomes: [MatchOutcome; MAX_PREDICTIONS],
+    image: [[f64; 2]; MAX_PREDICTIONS],
+    world: [Vec3; MAX_PREDICTIONS],
+    mask: [bool; MAX_PREDICTIONS],
+    values: [f64; MAX_PREDICTIONS],
+    n_outcomes: usize,
+    solved: bool,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const NO_PREDICTION: Prediction = Prediction {
+    index: 0,
+    level: 0,
+    pixel: [0.0; 2],
+    radius: 0,
+    scale_ratio: 0.0,
+};
+
+impl Workspace {
+    /// An empty workspace.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            initial: [NO_PREDICTION; MAX_PREDICTIONS],
+            preds: [NO_PREDICTION; MAX_PREDICTIONS],
+            coarse: [NO_PREDICTION; MAX_PREDICTIONS],
+            outcomes: [MatchOutcome::Failed; MAX_PREDICTIONS],
+            image: [[0.0; 2]; MAX_PREDICTIONS],
+            world: [Vec3::new(0.0, 0.0, 0.0); MAX_PREDICTIONS],
+            mask: [false; MAX_PREDICTIONS],
+            values: [0.0; MAX_PREDICTIONS],
+            n_outcomes: 0,
+            solved: false,
+        }
+    }
+
+    /// The last frame's fine-stage matches with whether the pose kept each (empty when no
+    /// pose was solved).
+    pub fn observations(&self) -> impl Iterator<Item = (&LandmarkMatch, bool)> + '_ {
+        let n = if self.solved { self.n_outcomes } else { 0 };
+        self.outcomes
+            .iter()
+            .take(n)
+            .filter_map(MatchOutcome::matched)
+            .zip(self.mask.iter().copied())
+    }
+}
+
+/// What the pipeline returns for a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameFix {
+    /// Verdict.
+    pub status: FixStatus,
+    /// Estimated pose (the prior when there is none).
+    pub pose: Pose,
+    /// 6x6 covariance: position (m), then camera-frame attitude (rad).
+    pub covariance: Mat6,
+    /// Altitude above the DEM below the estimate, metres (NaN when off the DEM).
+    pub altitude_m: f64,
+    /// Rangefinder verdict.
+    pub lrf: LrfReport,
+    /// Landmarks predicted in view.
+    pub predicted: usize,
+    /// Landmarks matched (fine stage).
+    pub matched: usize,
+    /// Inliers of the pose.
+    pub inliers: usize,
+    /// Whether the coarse stage ran, and its inliers.
+    pub coarse_inliers: Option<usize>,
+    /// Whether acquisition ran, and which hypothesis (0 = best) verified.
+    pub acquisition: Option<Option<usize>>,
+    /// Fine-stage matching statistics.
+    pub match_stats: MatchStats,
+    /// Median peak ratio of the matches.
+    pub median_peak_ratio: f32,
+    /// NEES of the estimate against the prior (3 position axes).
+    pub nees: f64,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+impl FrameFix {
+    /// 1-sigma of each position axis, metres.
+    #[must_use]
+    pub fn sigma_pos(&self) -> [f64; 3] {
+        let c = &self.covariance;
+        [c[0][0], c[1][1], c[2][2]].map(math::sqrt_clamped)
+    }
+}
+
+/// The navigator of the flight build: the map, the camera, settings and the state carried
+/// between frames (last fix, rangefinder admission).
+#[derive(Clone, Copy, Debug)]
+pub struct FrameNavigator<'m> {
+    landmarks: Option<Landmarks<'m>>,
+    dem: Option<Heightfield<'m>>,
+    camera: Camera,
+    cfg: NavConfig,
+    monitor: RangefinderMonitor,
+    dem_sigma_m: f64,
+    /// The last fix, its largest position sigma and the raw prior of its frame.
+    last: Option<(Pose, f64, Prior)>,
+}
+
+fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
+    let mut c = [[0.0; 6]; 6];
+    for (i, row) in c.iter_mut().enumerate() {
+        if let Some(v) = row.get_mut(i) {
+            *v = if i < 3 {
+                sigma_pos * sigma_pos
+            } else {
+                sigma_att * sigma_att
+            };
+        }
+    }
+    c
+}
+
+/// Which predictions the coarse stage starts from.
+#[derive(Clone, Copy)]
+enum CoarseSource {
+    /// The frame's first predictions (`Workspace::initial`, this many).
+    Initial(usize),
+    /// Predict again with the stage's prior.
+    Predict,
+}
+
+impl<'m> FrameNavigator<'m> {
+    /// A navigator over a parsed map database.
+    #[must_use]
+    pub fn new(db: &MapDb<'m>, camera: Camera, cfg: NavConfig) -> Self {
+        let dem = db.dem().and_then(|g| g.heightfield().ok());
+        let dem_sigma_m = db.site().map_or(1.0, |s| s.dem_sigma_m);
+        let mut rf = cfg.rangefinder;
+        rf.dem_sigma_m = dem_sigma_m.max(rf.dem_sigma_m);
+        Self {
+            landmarks: db.landmarks(),
+            dem,
+            camera,
+            cfg,
+            monitor: RangefinderMonitor::new(rf),
+            dem_sigma_m,
+            last: None,
+        }
+    }
+
+    /// The camera.
+    #[must_use]
+    pub fn camera(&self) -> &Camera {
+        &self.camera
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &NavConfig {
+        &self.cfg
+    }
+
+    /// The on-board DEM, when the database has one.
+    #[must_use]
+    pub fn dem(&self) -> Option<&Heightfield<'m>> {
+        self.dem.as_ref()
+    }
+
+    /// Forgets the previous frames (last fix, rangefinder admission) as at the start of a
+    /// descent.
+    pub fn reset(&mut self) {
+        self.last = None;
+        self.monitor = RangefinderMonitor::new(*self.monitor.config());
+    }
+
+    /// The inertial prior corrected by the last fix: the fix plus the inertial motion since
+    /// (the prior's change between the two frames), with the fix's uncertainty grown by the
+    /// inertial drift over the interval. The raw prior when there is no fix yet or the
+    /// corrected one would not be tighter.
+    #[must_use]
+    pub fn corrected_prior(&self, prior: &Prior) -> Prior {
+        let Some((fix, fix_sigma, last_prior)) = self.last else {
+            return *prior;
+        };
+        let dp = prior.pose.position - last_prior.pose.position;
+        let dq = last_prior
+            .pose
+            .attitude
+            .conjugate()
+            .mul_quat(prior.pose.attitude);
+        // Growth of the inertial uncertainty between the frames; at least a tenth of the
+        // prior's own, since the inertial errors are not independent between frames.
+        let sq = |x: f64| x * x;
+        let growth =
+            (sq(prior.sigma_pos_m) - sq(last_prior.sigma_pos_m)).max(sq(0.1 * prior.sigma_pos_m));
+        let sigma_pos = math::sqrt_clamped(sq(fix_sigma) + growth);
+        if sigma_pos >= prior.sigma_pos_m {
+            return *prior;
+        }
+        Prior {
+            pose: Pose::new(fix.position + dp, fix.attitude.mul_quat(dq)),
+            sigma_pos_m: sigma_pos,
+            sigma_att_rad: prior.sigma_att_rad,
+            time_s: prior.time_s,
+        }
+    }
+
+    fn predict_into(
+        &self,
+        lms: &Landmarks<'_>,
+        prior: &Prior,
+        clamp: bool,
+        out: &mut [Prediction],
+    ) -> usize {
+        let cfg = PredictConfig {
+            max_radius: if clamp {
+                self.cfg.predict.max_radius
+            } else {
+                usize::MAX
+            },
+            max_landmarks: self.cfg.predict.max_landmarks.min(MAX_PREDICTIONS),
+            ..self.cfg.predict
+        };
+        predict(
+            lms,
+            &self.camera,
+            &prior.pose,
+            prior.sigma_pos_m,
+            prior.sigma_att_rad,
+            &cfg,
+            out,
+        )
+    }
+
+    /// Processes one frame: its pyramid, its raw inertial prior and the rangefinder reading.
+    /// The fine stage's matches stay in `ws` ([`Workspace::observations`]).
+    pub fn process<E: Executor>(
+        &mut self,
+        frame: &Pyramid<'_>,
+        raw_prior: &Prior,
+        lrf: Option<f64>,
+        ws: &mut Workspace,
+        exec: &mut E,
+    ) -> FrameFix {
+        let mut times = StageTimes::default();
+        ws.solved = false;
+        ws.n_outcomes = 0;
+        let prior = self.corrected_prior(raw_prior);
+        let Some(lms) = self.landmarks else {
+            return self.without_pose(&prior, times, 0, MatchStats::default(), lrf, exec);
+        };
+
+        // Coarse stage when the prior is too uncertain for small windows.
+        let t1 = exec.now_ms();
+        let mut fine_prior = prior;
+        let mut coarse_inliers = None;
+        // Predicted once with the prior, radii unclamped; the coarse stage and, when the
+        // prior stands, the fine stage use these rather than predicting again.
+        let n_initial = self.predict_into(&lms, &prior, false, &mut ws.initial);
+        let widest = ws
+            .initial
+            .iter()
+            .take(n_initial)
+            .map(|p| p.radius)
+            .max()
+            .unwrap_or(0);
+        let mut acquisition = None;
+        // Coarse windows hold errors up to `max_radius` coarse template pixels; beyond, or
+        // when the coarse stage fails, acquisition (when the executor has it) looks wider.
+        let mut need_acquisition = widest.div_ceil(2) > self.cfg.predict.max_radius;
+        if !need_acquisition && widest > self.cfg.coarse_above_radius {
+            match self.coarse(
+                &lms,
+                frame,
+                &prior,
+                CoarseSource::Initial(n_initial),
+                ws,
+                exec,
+            ) {
+                Some((p, n)) => {
+                    fine_prior = p;
+                    coarse_inliers = Some(n);
+                }
+                None => {
+                    coarse_inliers = Some(0);
+                    need_acquisition = true;
+                }
+            }
+        }
+        if need_acquisition {
+            let ta = exec.now_ms();
+            let mut hyps = [Hypothesis::default(); MAX_HYPOTHESES];
+            let cap = self.cfg.acquisition_hypotheses.min(MAX_HYPOTHESES);
+            let found = exec.acquire(frame, &prior, hyps.get_mut(..cap).unwrap_or(&mut []));
+            if let Some(n) = found {
+                let mut verified = None;
+                for (k, h) in hyps.iter().take(n.min(cap)).enumerate() {
+                    let shifted = Prior {
+                        pose: Pose::new(
+                            prior.pose.position + Vec3::new(h.shift_m[0], h.shift_m[1], 0.0),
+                            prior.pose.attitude,
+                        ),
+                        sigma_pos_m: h.sigma_pos_m,
+                        sigma_att_rad: prior.sigma_att_rad,
+                        time_s: prior.time_s,
+                    };
+                    if let Some((p, n)) =
+                        self.coarse(&lms, frame, &shifted, CoarseSource::Predict, ws, exec)
+                    {
+                        fine_prior = p;
+                        coarse_inliers = Some(n);
+                        verified = Some(k);
+                        break;
+                    }
+                }
+                acquisition = Some(verified);
+                times.acquisition_ms = exec.now_ms() - ta;
+            }
+        }
+        if coarse_inliers.is_some() {
+            times.coarse_ms = exec.now_ms() - t1;
+        }
+
+        // Fine stage.
+        let t2 = exec.now_ms();
+        let n_preds = if fine_prior == prior {
+            // Same prior: the first predictions with their radii clamped, as predicting
+            // again with the clamp would give.
+            let max = self.cfg.predict.max_radius;
+            for (d, s) in ws.preds.iter_mut().zip(ws.initial.iter().take(n_initial)) {
+                *d = Prediction {
+                    radius: s.radius.min(max),
+                    ..*s
+                };
+            }
+            n_initial
+        } else {
+            self.predict_into(&lms, &fine_prior, true, &mut ws.preds)
+        };
+        let preds = ws.preds.get(..n_preds).unwrap_or(&[]);
+        let outcomes = ws.outcomes.get_mut(..n_preds).unwrap_or(&mut []);
+        let ctx = self.context(lms, frame, &fine_prior.pose);
+        exec.match_all(&ctx, preds, outcomes);
+        ws.n_outcomes = n_preds;
+        let stats = MatchStats::tally(outcomes);
+        times.match_ms = exec.now_ms() - t2;
+        let t3 = exec.now_ms();
+        let ratio = gsd_ratio(preds, &mut ws.values);
+        let solved = self.solve(ws, n_preds, ratio);
+        times.pose_ms = exec.now_ms() - t3;
+        let Some((mut est, n_matches)) = solved else {
+            let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
+            f.coarse_inliers = coarse_inliers;
+            f.acquisition = acquisition;
+            return f;
+        };
+        ws.solved = true;
+
+        // Honest covariance: add the map's common-mode error to the position block.
+        let tpl = median(
+            ws.outcomes
+                .iter()
+                .take(n_preds)
+                .filter_map(MatchOutcome::matched)
+                .map(|m| m.template_px_m),
+            &mut ws.values,
+        );
+        let map_sigma = self.dem_sigma_m.max(0.1 * tpl);
+        for (i, row) in est.covariance.iter_mut().enumerate().take(3) {
+            if let Some(v) = row.get_mut(i) {
+                *v += map_sigma * map_sigma;
+            }
+        }
+        // Integrity: inliers, their spread, NEES against the prior.
+        let d = est.pose.position - prior.pose.position;
+        let nees = (d.x * d.x + d.y * d.y + d.z * d.z) / (prior.sigma_pos_m * prior.sigma_pos_m);
+        let (w, h) = (
+            f64::from(self.camera.width()),
+            f64::from(self.camera.height()),
+        );
+        let spread_ok = spread_fraction(ws, w, h) > 0.05;
+        let status = if est.inliers < self.cfg.min_inliers {
+            FixStatus::NoFix
+        } else if nees > chi2_quantile(3, Confidence::P9999).unwrap_or(21.1) || !spread_ok {
+            FixStatus::Rejected
+        } else {
+            FixStatus::Fix
+        };
+        let median_ratio = median(
+            ws.outcomes
+                .iter()
+                .take(n_preds)
+                .filter_map(MatchOutcome::matched)
+                .map(|m| f64::from(m.ratio)),
+            &mut ws.values,
+        ) as f32;
+        if status != FixStatus::Fix {
+            let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
+            f.status = status;
+            f.inliers = est.inliers;
+            f.nees = nees;
+            f.coarse_inliers = coarse_inliers;
+            f.acquisition = acquisition;
+            f.median_peak_ratio = median_ratio;
+            return f;
+        }
+        let s = est.position_sigma();
+        self.last = Some((est.pose, s.x.max(s.y).max(s.z), *raw_prior));
+        let t4 = exec.now_ms();
+        let (altitude_m, report) = self.checks(&est.pose, &est.covariance, lrf);
+        times.checks_ms = exec.now_ms() - t4;
+        FrameFix {
+            status,
+            pose: est.pose,
+            covariance: est.covariance,
+            altitude_m,
+            lrf: report,
+            predicted: n_preds,
+            matched: n_matches,
+            inliers: est.inliers,
+            coarse_inliers,
+            acquisition,
+            match_stats: stats,
+            median_peak_ratio: median_ratio,
+            nees,
+            times,
+        }
+    }
+
+    fn context<'c>(
+        &'c self,
+        landmarks: Landmarks<'c>,
+        frame: &Pyramid<'c>,
+        pose: &Pose,
+    ) -> MatchContext<'c> {
+        MatchContext {
+            landmarks,
+            camera: &self.camera,
+            prior: *pose,
+            frame: *frame,
+            dem: self.dem.as_ref(),
+            config: self.cfg.matching,
+        }
+    }
+
+    /// The robust pose from the first `n` outcomes' matches (compacted into the solver's
+    /// buffers, in order) and the number of matches.
+    fn solve(&self, ws: &mut Workspace, n: usize, gsd_ratio: f64) -> Option<(PoseEstimate, usize)> {
+        let mut m = 0;
+        let matches = ws.outcomes.iter().take(n).filter_map(MatchOutcome::matched);
+        for ((lm, img), wld) in matches.zip(ws.image.iter_mut()).zip(ws.world.iter_mut()) {
+            *img = lm.normalized;
+            *wld = lm.world;
+            m += 1;
+        }
+        if m < 6 {
+            return None;
+        }
+        let (fx, fy) = self.camera.focal();
+        let mut rc = RansacConfig::new(0.5 * (fx + fy));
+        rc.threshold_px = self.cfg.threshold_px * gsd_ratio.max(1.0);
+        rc.min_inliers = 6;
+        let (image, world, mask) = (
+            ws.image.get(..m)?,
+            ws.world.get(..m)?,
+            ws.mask.get_mut(..m)?,
+        );
+        estimate_pose(image, world, mask, &rc).ok().map(|e| (e, m))
+    }
+
+    /// The coarse stage: a spread subset of landmarks one template level coarser, with
+    /// windows from `prior`; the fine stage's prior and the inlier count when it solves.
+    fn coarse<E: Executor>(
+        &self,
+        lms: &Landmarks<'m>,
+        frame: &Pyramid<'_>,
+        prior: &Prior,
+        source: CoarseSource,
+        ws: &mut Workspace,
+        exec: &mut E,
+    ) -> Option<(Prior, usize)> {
+        let n_src = match source {
+            CoarseSource::Initial(n) => n,
+            CoarseSource::Predict => self.predict_into(lms, prior, false, &mut ws.preds),
+        };
+        let src = match source {
+            CoarseSource::Initial(_) => &ws.initial,
+            CoarseSource::Predict => &ws.preds,
+        };
+        let want = self.cfg.coarse_landmarks.min(MAX_PREDICTIONS);
+        let mut n = 0;
+        for (k, d) in ws.coarse.iter_mut().enumerate().take(n_src.min(want)) {
+            // An even subset of at most `want` predictions.
+            let at = if n_src <= want {
+                k
+            } else {
+                (k as f64 * (n_src as f64 / want as f64)) as usize
+            };
+            if let Some(p) = src.get(at) {
+                *d = coarser(*p, lms.levels(), self.cfg.predict.max_radius);
+                n += 1;
+            }
+        }
+        let coarse = ws.coarse.get(..n)?;
+        let ctx = self.context(*lms, frame, &prior.pose);
+        exec.match_all(&ctx, coarse, ws.outcomes.get_mut(..n)?);
+        let ratio = gsd_ratio(coarse, &mut ws.values);
+        let (est, _) = self.solve(ws, n, ratio)?;
+        if est.inliers < self.cfg.min_inliers {
+            return None;
+        }
+        // What the fine windows need is the coarse solution's uncertainty in the image: its
+        // residual scatter with margin, expressed as an attitude sigma (f * sigma_att
+        // pixels), with the position sigma left small; it sets every fine radius.
+        let (fx, fy) = self.camera.focal();
+        let f = 0.5 * (fx + fy);
+        let px = 2.0 * est.sigma_px.max(0.3) + 1.0;
+        let s = est.position_sigma();
+        Some((
+            Prior {
+                pose: est.pose,
+                sigma_pos_m: s.x.max(s.y).max(s.z),
+                sigma_att_rad: px / f,
+                time_s: prior.time_s,
+            },
+            est.inliers,
+        ))
+    }
+
+    fn checks(&mut self, pose: &Pose, cov: &Mat6, lrf: Option<f64>) -> (f64, LrfReport) {
+        match &self.dem {
+            Some(dem) => {
+                let alt = dem.altitude(pose.position).map_or(f64::NAN, |a| a.altitude);
+                let report = self.monitor.update(lrf, pose, cov, dem);
+                (alt, report)
+            }
+            None => (
+                f64::NAN,
+                LrfReport {
+                    status: LrfStatus::Unchecked,
+                    predicted_m: f64::NAN,
+                    predicted_span_m: (f64::NAN, f64::NAN),
+                    sigma_m: f64::NAN,
+                    nis: f64::NAN,
+                    consistent: false,
+                    excluded: false,
+                    consistent_run: 0,
+                },
+            ),
+        }
+    }
+
+    fn without_pose<E: Executor>(
+        &mut self,
+        prior: &Prior,
+        mut times: StageTimes,
+        predicted: usize,
+        stats: MatchStats,
+        lrf: Option<f64>,
+        exec: &mut E,
+    ) -> FrameFix {
+        let cov = diag_cov(prior.sigma_pos_m, prior.sigma_att_rad);
+        let t = exec.now_ms();
+        let (altitude_m, report) = self.checks(&prior.pose, &cov, lrf);
+        times.checks_ms = exec.now_ms() - t;
+        FrameFix {
+            status: FixStatus::NoFix,
+            pose: prior.pose,
+            covariance: cov,
+            altitude_m,
+            lrf: report,
+            predicted,
+            matched: stats.matched,
+            inliers: 0,
+            coarse_inliers: None,
+            acquisition: None,
+            match_stats: stats,
+            median_peak_ratio: f32::NAN,
+            nees: f64::NAN,
+            times,
+        }
+    }
+}
+
+/// The median of `values` (the upper one of an even count), sorted in `buf`; NaN for none.
+fn median(values: impl Iterator<Item = f64>, buf: &mut [f64]) -> f64 {
+    let mut n = 0;
+    for (b, v) in buf.iter_mut().zip(values) {
+        *b = v;
+        n += 1;
+    }
+    let Some(v) = buf.get_mut(..n) else {
+        return f64::NAN;
+    };
+    v.sort_unstable_by(f64::total_cmp);
+    v.get(n / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Template pixels per frame pixel (the inverse of the median frame ground sample distance
+/// over template pixel): a match error of a fraction of a template pixel is this many frame
+/// pixels.
+fn gsd_ratio(preds: &[Prediction], buf: &mut [f64]) -> f64 {
+    let m = median(preds.iter().map(|p| p.scale_ratio), buf);
+    if m.is_finite() && m > 0.0 {
+        1.0 / m
+    } else {
+        1.0
+    }
+}
+
+/// The same prediction one template level coarser (when there is one): half the search
+/// radius in template pixels twice as large.
+fn coarser(p: Prediction, levels: usize, max_radius: usize) -> Prediction {
+    if p.level + 1 >= levels {
+        return Prediction {
+            radius: p.radius.min(max_radius),
+            ..p
+        };
+    }
+    Prediction {
+        level: p.level + 1,
+        radius: p.radius.div_ceil(2).min(max_radius),
+        scale_ratio: p.scale_ratio / 2.0,
+        ..p
+    }
+}
+
+/// Fraction of the image's area covered by the bounding box of the last solve's inliers.
+fn spread_fraction(ws: &Workspace, w: f64, h: f64) -> f64 {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let mut any = false;
+    for (m, inlier) in ws.observations() {
+        if inlier {
+            any = true;
+            x0 = x0.min(m.pixel[0]);
+            x1 = x1.max(m.pixel[0]);
+            y0 = y0.min(m.pixel[1]);
+            y1 = y1.max(m.pixel[1]);
+        }
+    }
+    if !any {
+        return 0.0;
+    }
+    ((x1 - x0) * (y1 - y0)) / (w * h)
+}

@@ -1,0 +1,429 @@
+//! Image pyramids of descent frames, in caller memory.
+//!
+//! Level `k + 1` keeps the samples of level `k` at even columns and rows after a separable
+//! binomial low-pass `[1 4 6 4 1] / 16` (Burt & Adelson's reduce); at the borders the taps
+//! that fall inside are renormalised. Keeping even samples means pixel `(j, i)` of level `k`
+//! is exactly pixel `(j 2^k, i 2^k)` of level 0, so level-0 coordinates scale without a
+//! half-pixel shift.
+//!
+//! The two passes are exposed per row ([`reduce_row`], [`reduce_column_row`]) so that a
+//! multi-threaded caller (trn-map, trn-features) runs the very arithmetic the flight build
+//! runs in [`Pyramid::build`]: the same frame gives the same pyramid, bit for bit, on any
+//! number of threads.
+//!
+//! ```
+//! use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
+//! let (w, h) = (64, 48);
+//! let frame: Vec<f32> = (0..w * h).map(|k| (k % 7) as f32).collect();
+//! let mut buf = vec![0.0; buffer_len(w, h, 4)];
+//! let mut tmp = vec![0.0; scratch_len(w, h)];
+//! let p = Pyramid::build(&frame, w, h, 4, &mut buf, &mut tmp).unwrap();
+//! assert_eq!(p.len(), 4);
+//! assert_eq!((p.level(3).unwrap().width, p.level(3).unwrap().height), (8, 6));
+//! ```
+
+use core::fmt;
+
+/// Most levels a [`Pyramid`] holds.
+pub const MAX_LEVELS: usize = 10;
+
+const K: [f32; 5] = [1.0, 4.0, 6.0, 4.0, 1.0];
+
+/// Why a pyramid could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PyramidError {
+    /// A zero size, or `frame` shorter than `width * height`.
+    BadFrame,
+    /// More than [`MAX_LEVELS`] levels, or none.
+    Levels,
+    /// The level buffer is shorter than [`buffer_len`].
+    BufferTooSmall,
+    /// The scratch buffer is shorter than [`scratch_len`].
+    ScratchTooSmall,
+}
+
+impl fmt::Display for PyramidError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadFrame => "frame size is zero or the pixel slice is too short",
+            Self::Levels => "pyramid level count must be within 1..=MAX_LEVELS",
+            Self::BufferTooSmall => "pyramid buffer shorter than buffer_len()",
+            Self::ScratchTooSmall => "pyramid scratch shorter than scratch_len()",
+        })
+    }
+}
+
+impl core::error::Error for PyramidError {}
+
+/// The size of the level above a `width x height` one.
+#[must_use]
+pub const fn reduced_size(width: usize, height: usize) -> (usize, usize) {
+    (width.div_ceil(2), height.div_ceil(2))
+}
+
+/// Samples levels `1..levels` of a `width x height` frame need together.
+#[must_use]
+pub fn buffer_len(width: usize, height: usize, levels: usize) -> usize {
+    let (mut w, mut h, mut n) = (width, height, 0usize);
+    for _ in 1..levels {
+        (w, h) = reduced_size(w, h);
+        n = n.saturating_add(w.saturating_mul(h));
+    }
+    n
+}
+
+/// Scratch samples [`Pyramid::build`] needs (the horizontal pass of the first reduction).
+#[must_use]
+pub fn scratch_len(width: usize, height: usize) -> usize {
+    width.div_ceil(2).saturating_mul(height)
+}
+
+/// Horizontal pass of a reduction for one row: `out[j]` is the binomial mean of `row`
+/// around column `2 j` (`out` holds `ceil(row.len() / 2)` samples; extra ones are left).
+pub fn reduce_row(row: &[f32], out: &mut [f32]) {
+    let w = row.len();
+    for (j, o) in out.iter_mut().enumerate().take(w.div_ceil(2)) {
+        let c = 2 * j;
+        let full = c.checked_sub(2).and_then(|s| row.get(s..s + 5));
+        *o = match full {
+            Some(&[a, b, m, d, e]) => (a + e + 4.0 * (b + d) + 6.0 * m) * (1.0 / 16.0),
+            _ => {
+                let (mut s, mut ww) = (0.0f32, 0.0f32);
+                for (t, k) in K.iter().enumerate() {
+                    if let Some(v) = (c + t).checked_sub(2).and_then(|cc| row.get(cc)) {
+                        s += k * v;
+                        ww += k;
+                    }
+                }
+                s / ww
+            }
+        };
+    }
+}
+
+/// Vertical pass of a reduction: output row `i` from `rows`, the horizontal passes of all
+/// `height` input rows (each `out.len()` wide, packed).
+pub fn reduce_column_row(rows: &[f32], height: usize, i: usize, out: &mut [f32]) {
+    let w2 = out.len();
+    let r = 2 * i;
+    let row = |k: usize| rows.get(k * w2..(k + 1) * w2);
+    let full = if r >= 2 && r + 2 < height {
+        match (row(r - 2), row(r - 1), row(r), row(r + 1), row(r + 2)) {
+            (Some(a), Some(b), Some(c), Some(d), Some(e)) => Some((a, b, c, d, e)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if let Some((a, b, c, d, e)) = full {
+        let taps = a.iter().zip(b).zip(c).zip(d).zip(e);
+        for (o, ((((a, b), c), d), e)) in out.iter_mut().zip(taps) {
+            *o = (a + e + 4.0 * (b + d) + 6.0 * c) * (1.0 / 16.0);
+        }
+        return;
+    }
+    for (j, o) in out.iter_mut().enumerate() {
+        let (mut s, mut ww) = (0.0f32, 0.0f32);
+        for (t, k) in K.iter().enumerate() {
+            let v = (r + t)
+                .checked_sub(2)
+                .filter(|rr| *rr < height)
+                .and_then(|rr| rows.get(rr * w2 + j));
+            if let Some(v) = v {
+                s += k * v;
+                ww += k;
+            }
+        }
+        *o = s / ww;
+    }
+}
+
+/// One level: a row-major view.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Level<'a> {
+    /// Columns.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// `width * height` samples.
+    pub data: &'a [f32],
+}
+
+impl Level<'_> {
+    /// Bilinear value at fractional `(col, row)` (pixel centres at integers); `None`
+    /// outside or next to a non-finite sample.
+    #[must_use]
+    #[inline]
+    pub fn bilinear(&self, col: f64, row: f64) -> Option<f32> {
+        bilinear(self.data, self.width, self.height, col, row)
+    }
+}
+
+/// Bilinear value of a row-major `width x height` image at fractional `(col, row)`; `None`
+/// outside or next to a non-finite sample. On the last row or column the weights of the
+/// missing neighbours are zero.
+#[must_use]
+#[inline]
+pub fn bilinear(data: &[f32], width: usize, height: usize, col: f64, row: f64) -> Option<f32> {
+    if !(col >= 0.0 && row >= 0.0) {
+        return None;
+    }
+    let (c0, r0) = (col as usize, row as usize);
+    let (u, v) = ((col - c0 as f64) as f32, (row - r0 as f64) as f32);
+    let w = width;
+    // Fast path: the 2x2 neighbourhood is inside; missing data shows as NaN.
+    if c0 + 1 < w && r0 + 1 < height {
+        let i = r0 * w + c0;
+        let (p00, p10) = (*data.get(i)?, *data.get(i + 1)?);
+        let (p01, p11) = (*data.get(i + w)?, *data.get(i + w + 1)?);
+        let top = p00 + (p10 - p00) * u;
+        let bottom = p01 + (p11 - p01) * u;
+        let v = top + (bottom - top) * v;
+        return v.is_finite().then_some(v);
+    }
+    let at = |c: usize, r: usize, wt: f32| {
+        if wt == 0.0 {
+            Some(0.0)
+        } else if c < width && r < height {
+            data.get(r * width + c).copied().filter(|x| x.is_finite())
+        } else {
+            None
+        }
+    };
+    let p00 = at(c0, r0, 1.0)?;
+    let p10 = at(c0 + 1, r0, u)?;
+    let p01 = at(c0, r0 + 1, v)?;
+    let p11 = at(c0 + 1, r0 + 1, u * v)?;
+    Some(p00 * (1.0 - u) * (1.0 - v) + p10 * u * (1.0 - v) + p01 * (1.0 - u) * v + p11 * u * v)
+}
+
+/// A frame and its reductions, level 0 first; views into caller memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pyramid<'a> {
+    levels: [Level<'a>; MAX_LEVELS],
+    count: usize,
+}
+
+impl<'a> Pyramid<'a> {
+    /// A pyramid of levels built elsewhere (each must be the reduction of the one before:
+    /// not checked).
+    ///
+    /// # Errors
+    ///
+    /// [`PyramidError::Levels`] for none or more than [`MAX_LEVELS`];
+    /// [`PyramidError::BadFrame`] when a level's data is shorter than its size.
+    pub fn from_levels(levels: &[Level<'a>]) -> Result<Self, PyramidError> {
+        if levels.is_empty() || levels.len() > MAX_LEVELS {
+            return Err(PyramidError::Levels);
+        }
+        let mut p = Self::default();
+        for (dst, l) in p.levels.iter_mut().zip(levels) {
+            if l.width == 0 || l.height == 0 || l.data.len() < l.width * l.height {
+                return Err(PyramidError::BadFrame);
+            }
+            *dst = *l;
+        }
+        p.count = levels.len();
+        Ok(p)
+    }
+
+    /// Builds `levels` levels of a `width x height` row-major `frame`: levels `1..` go into
+    /// `buf` (at least [`buffer_len`] samples), `tmp` is scratch (at least
+    /// [`scratch_len`]). Single-threaded; the same arithmetic as any caller of
+    /// [`reduce_row`] and [`reduce_column_row`].
+    ///
+    /// # Errors
+    ///
+    /// [`PyramidError`] for a bad size, level count or short buffer; nothing is built.
+    pub fn build(
+        frame: &'a [f32],
+        width: usize,
+        height: usize,
+        levels: usize,
+        buf: &'a mut [f32],
+        tmp: &mut [f32],
+    ) -> Result<Self, PyramidError> {
+        if width == 0 || height == 0 || frame.len() < width.saturating_mul(height) {
+            return Err(PyramidError::BadFrame);
+        }
+        if levels == 0 || levels > MAX_LEVELS {
+            return Err(PyramidError::Levels);
+        }
+        if buf.len() < buffer_len(width, height, levels) {
+            return Err(PyramidError::BufferTooSmall);
+        }
+        if tmp.len() < scratch_len(width, height) {
+            return Err(PyramidError::ScratchTooSmall);
+        }
+        let mut p = Self::default();
+        let mut prev = Level {
+            width,
+            height,
+            data: frame.get(..width * height).ok_or(PyramidError::BadFrame)?,
+        };
+        let mut rest: &'a mut [f32] = buf;
+        if let Some(first) = p.levels.first_mut() {
+            *first = prev;
+        }
+        for slot in p.levels.iter_mut().take(levels).skip(1) {
+            let (w2, h2) = reduced_size(prev.width, prev.height);
+            let Some((dst, r)) = core::mem::take(&mut rest).split_at_mut_checked(w2 * h2) else {
+                return Err(PyramidError::BufferTooSmall);
+            };
+            rest = r;
+            reduce_into(&prev, tmp, dst);
+            prev = Level {
+                width: w2,
+                height: h2,
+                data: dst,
+            };
+            *slot = prev;
+        }
+        p.count = levels;
+        Ok(p)
+    }
+
+    /// Levels held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there is no level (a default value).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Level `k`.
+    #[must_use]
+    pub fn level(&self, k: usize) -> Option<&Level<'a>> {
+        self.levels.get(..self.count).and_then(|l| l.get(k))
+    }
+
+    /// Bilinear sample of level `k` at level-0 pixel coordinates `(u, v)`.
+    #[must_use]
+    #[inline]
+    pub fn sample(&self, k: usize, u: f64, v: f64) -> Option<f32> {
+        let s = f64::from(1u32 << k.min(31));
+        self.level(k)?.bilinear(u / s, v / s)
+    }
+}
+
+/// One reduction of `src` into `dst` (`reduced_size` samples), `tmp` holding the horizontal
+/// pass.
+fn reduce_into(src: &Level<'_>, tmp: &mut [f32], dst: &mut [f32]) {
+    let w2 = src.width.div_ceil(2);
+    if w2 == 0 {
+        return;
+    }
+    for (row, out) in src
+        .data
+        .chunks_exact(src.width)
+        .zip(tmp.chunks_exact_mut(w2))
+    {
+        reduce_row(row, out);
+    }
+    let rows = tmp.get(..w2 * src.height).unwrap_or(&[]);
+    for (i, out) in dst.chunks_exact_mut(w2).enumerate() {
+        reduce_column_row(rows, src.height, i, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn direct(src: &[f32], w: usize, h: usize) -> Vec<f32> {
+        // The definition: renormalised separable binomial at even nodes, in f64.
+        let (w2, h2) = reduced_size(w, h);
+        let k = [1.0f64, 4.0, 6.0, 4.0, 1.0];
+        let mut out = vec![0.0f32; w2 * h2];
+        for i in 0..h2 {
+            for j in 0..w2 {
+                let mut hs = vec![];
+                for t in 0..5 {
+                    let r = (2 * i + t) as isize - 2;
+                    if r < 0 || r >= h as isize {
+                        continue;
+                    }
+                    let (mut s, mut ww) = (0.0, 0.0);
+                    for u in 0..5 {
+                        let c = (2 * j + u) as isize - 2;
+                        if c >= 0 && c < w as isize {
+                            s += k[u] * f64::from(src[r as usize * w + c as usize]);
+                            ww += k[u];
+                        }
+                    }
+                    hs.push((k[t], s / ww));
+                }
+                let tot: f64 = hs.iter().map(|x| x.0).sum();
+                out[i * w2 + j] = (hs.iter().map(|x| x.0 * x.1).sum::<f64>() / tot) as f32;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn levels_match_the_definition() {
+        for (w, h) in [(37, 23), (64, 64), (5, 9), (1, 1), (2, 7)] {
+            let frame: Vec<f32> = (0..w * h)
+                .map(|k: usize| ((k.wrapping_mul(2_654_435_761) >> 7) % 251) as f32)
+                .collect();
+            let mut buf = vec![0.0; buffer_len(w, h, 4)];
+            let mut tmp = vec![0.0; scratch_len(w, h)];
+            let p = Pyramid::build(&frame, w, h, 4, &mut buf, &mut tmp).unwrap();
+            let mut prev: Vec<f32> = frame.clone();
+            let (mut pw, mut ph) = (w, h);
+            for k in 1..4 {
+                let want = direct(&prev, pw, ph);
+                let got = p.level(k).unwrap();
+                assert_eq!((got.width, got.height), reduced_size(pw, ph));
+                for (a, b) in got.data.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                        "{w}x{h} level {k}"
+                    );
+                }
+                prev = got.data.to_vec();
+                (pw, ph) = (got.width, got.height);
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_short_buffers() {
+        let frame = [1.0f32; 64];
+        let mut tmp = [0.0; 32];
+        let mut small = [0.0; 10];
+        assert_eq!(
+            Pyramid::build(&frame, 8, 8, 3, &mut small, &mut tmp).err(),
+            Some(PyramidError::BufferTooSmall)
+        );
+        let mut buf = [0.0; 40];
+        assert_eq!(
+            Pyramid::build(&frame, 8, 8, 3, &mut buf, &mut [0.0; 3]).err(),
+            Some(PyramidError::ScratchTooSmall)
+        );
+        assert_eq!(
+            Pyramid::build(&frame, 8, 8, 0, &mut buf, &mut tmp).err(),
+            Some(PyramidError::Levels)
+        );
+        assert_eq!(
+            Pyramid::build(&frame, 9, 8, 2, &mut buf, &mut tmp).err(),
+            Some(PyramidError::BadFrame)
+        );
+    }
+
+    #[test]
+    fn bilinear_edges() {
+        let d = [0.0f32, 1.0, 2.0, 3.0];
+        assert_eq!(bilinear(&d, 2, 2, 0.5, 0.5), Some(1.5));
+        assert_eq!(bilinear(&d, 2, 2, 1.0, 1.0), Some(3.0));
+        assert_eq!(bilinear(&d, 2, 2, 1.5, 0.0), None);
+        assert_eq!(bilinear(&d, 2, 2, -0.1, 0.0), None);
+    }
+}

@@ -1,0 +1,113 @@
+//! The flight path (trn-flight alone: its pyramid, prediction, matching loop, pose and
+//! checks, one thread, caller buffers) against trn's Navigator (rayon matching, FFT
+//! acquisition available) on the shipped descent: the same verdict and the same pose
+//! within 1e-4 m on every frame, and no allocation in the flight path.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::PathBuf;
+use trn::eval::{EvalOptions, evaluate_saving_map};
+use trn_flight::mapdb::MapDb;
+use trn_flight::matching::MatchScratch;
+use trn_flight::navigate::{FixStatus, FrameNavigator, NavConfig, Prior, Sequential, Workspace};
+use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
+
+/// Counts allocations made by this thread while `COUNTING` is set.
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the thread-locals are const-initialised
+// `Cell`s, which neither allocate nor re-enter the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn flight_path_gives_the_navigator_pose() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
+    let map = std::env::temp_dir().join(format!("trn-flight-path-{}.trnmap", std::process::id()));
+    let opts = EvalOptions::default();
+    let (rows, _) = evaluate_saving_map(&dir, &opts, Some(&map), &|_, _, _| {}).unwrap();
+    let bytes = std::fs::read(&map).unwrap();
+    std::fs::remove_file(&map).ok();
+
+    let ds = trn_sim::dataset::Dataset::read(&dir).unwrap();
+    let camera = ds.meta.camera.camera().unwrap();
+    let db = MapDb::parse(&bytes).unwrap();
+    let cfg: NavConfig = opts.nav;
+    let (w, h) = (camera.width() as usize, camera.height() as usize);
+    // Everything the flight build needs, allocated once before the descent.
+    let mut nav = FrameNavigator::new(&db, camera, cfg);
+    let mut ws = Box::new(Workspace::new());
+    let mut scratch = Box::new(MatchScratch::new());
+    let mut levels = vec![0.0f32; buffer_len(w, h, cfg.frame_levels)];
+    let mut tmp = vec![0.0f32; scratch_len(w, h)];
+
+    // The counter sees an allocation on this thread.
+    COUNTING.with(|c| c.set(true));
+    let probe = std::hint::black_box(Box::new(7u64));
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(ALLOCATIONS.with(Cell::get), 1);
+    drop(probe);
+    ALLOCATIONS.with(|a| a.set(0));
+
+    let (mut fixes, mut compared, mut worst) = (0, 0, 0.0f64);
+    for (fr, row) in ds.frames.iter().zip(&rows) {
+        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&fr.image)).unwrap();
+        let pyramid = Pyramid::build(&px, w, h, cfg.frame_levels, &mut levels, &mut tmp).unwrap();
+        let prior = Prior {
+            pose: fr.prior,
+            sigma_pos_m: fr.prior_sigma_pos_m,
+            sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
+            time_s: fr.t_s,
+        };
+        let mut exec = Sequential {
+            scratch: &mut scratch,
+        };
+        COUNTING.with(|c| c.set(true));
+        let f = nav.process(&pyramid, &prior, fr.lrf_range_m, &mut ws, &mut exec);
+        COUNTING.with(|c| c.set(false));
+        assert_eq!(
+            ALLOCATIONS.with(Cell::get),
+            0,
+            "frame {} allocated",
+            fr.frame
+        );
+        assert_eq!(f.status, row.status, "frame {}", fr.frame);
+        assert_eq!(f.lrf.status.as_str(), row.lrf_status, "frame {}", fr.frame);
+        assert_eq!(f.inliers, row.inliers, "frame {}", fr.frame);
+        if let Some(p) = row.pose {
+            let d = (f.pose.position - p.position).norm();
+            worst = worst.max(d);
+            assert!(d <= 1e-4, "frame {}: {d} m apart", fr.frame);
+            assert!(
+                f.pose.attitude.angle_to(p.attitude) <= 1e-9,
+                "frame {}",
+                fr.frame
+            );
+            fixes += usize::from(f.status == FixStatus::Fix);
+        }
+        compared += 1;
+    }
+    eprintln!("{compared} frames, {fixes} fixes compared; largest position difference {worst:e} m");
+    assert_eq!(compared, 60);
+    assert!(fixes >= 30, "only {fixes} fixes compared");
+}
