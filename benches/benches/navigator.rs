@@ -1,6 +1,7 @@
 //! One navigation frame: a 1024 x 1024 descent image at 3 km over a 6 km cratered site
 //! (4 m map), with a tight prior (fine matching only) and with a 150 m prior (coarse stage
-//! first). `TRN_BENCH_THREADS=1` runs it on one core.
+//! first). `TRN_BENCH_THREADS=1` runs it on one core. The `flight_*` cases run the flight
+//! build's path instead (trn-flight alone: its pyramid, one thread, caller buffers).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use trn::{NavConfig, Navigator, Prior};
@@ -128,6 +129,45 @@ fn bench(c: &mut Criterion) {
                 },
                 BatchSize::LargeInput,
             )
+        });
+    }
+    // The flight path on the same frame: pyramid into caller buffers, sequential matching.
+    for (name, max_landmarks) in [
+        ("flight_prior_10m_150_landmarks", 150),
+        ("flight_prior_10m", 200),
+    ] {
+        use trn_flight::matching::MatchScratch;
+        use trn_flight::navigate::{FrameNavigator, Sequential, Workspace};
+        use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
+        let prior = Prior {
+            pose: Pose::new(
+                truth.position + Vec3::new(6.0, -8.0, 4.0),
+                truth
+                    .attitude
+                    .mul_quat(Quat::from_rotation_vector(Vec3::new(4e-4, -3e-4, 2e-4))),
+            ),
+            sigma_pos_m: 10.0,
+            sigma_att_rad: 1e-3,
+            time_s: 0.0,
+        };
+        let mut cfg = NavConfig::default();
+        cfg.predict.max_landmarks = max_landmarks;
+        let mut nav = FrameNavigator::new(&db, cam, cfg);
+        let mut ws = Box::new(Workspace::new());
+        let mut scratch = Box::new(MatchScratch::new());
+        let mut levels = vec![0.0f32; buffer_len(1024, 1024, cfg.frame_levels)];
+        let mut tmp = vec![0.0f32; scratch_len(1024, 1024)];
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                nav.reset();
+                let pyr =
+                    Pyramid::build(&pixels, 1024, 1024, cfg.frame_levels, &mut levels, &mut tmp)
+                        .expect("pyramid");
+                let mut exec = Sequential {
+                    scratch: &mut scratch,
+                };
+                nav.process(&pyr, &prior, None, &mut ws, &mut exec).status
+            })
         });
     }
     g.finish();

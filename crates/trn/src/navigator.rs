@@ -272,15 +272,17 @@ impl<'a> Navigator<'a> {
             .core
             .process(&frame.view(), prior, lrf, &mut self.workspace, &mut exec);
         ff.times.pyramid_ms = pyramid_ms;
-        let observations: Vec<Observation> = self
-            .workspace
-            .observations()
-            .map(|(m, inlier)| Observation {
-                id: m.id,
-                pixel: m.pixel,
-                inlier,
-            })
-            .collect();
+        // The frame's one allocation in the steady state: the observation list it returns.
+        let mut observations = Vec::with_capacity(ff.matched);
+        observations.extend(
+            self.workspace
+                .observations()
+                .map(|(m, inlier)| Observation {
+                    id: m.id,
+                    pixel: m.pixel,
+                    inlier,
+                }),
+        );
         let mut velocity = None;
         if ff.status == FixStatus::Fix {
             let tv = Instant::now();

@@ -44,9 +44,13 @@ pub struct Tracked {
 
 const PATCH: usize = 15;
 const GRID: usize = 8;
+/// Largest `search_px` [`track`] accepts (its buffers live on the stack).
+pub const MAX_SEARCH_PX: usize = 16;
+const MAX_WSIDE: usize = PATCH + 2 * MAX_SEARCH_PX;
 
 /// Tracks features from `prev` into `pixels` (the current frame, camera's size) whose fix is
-/// `pose` at `time_s`; `search_px` is the half-width of each search window.
+/// `pose` at `time_s`; `search_px` is the half-width of each search window (`None` above
+/// [`MAX_SEARCH_PX`]). No allocation: every buffer is on the stack.
 #[must_use]
 pub fn track(
     prev: &TrackFrame,
@@ -58,7 +62,7 @@ pub fn track(
     search_px: usize,
 ) -> Option<Tracked> {
     let dt = time_s - prev.time_s;
-    if dt.is_nan() || dt <= 0.0 {
+    if dt.is_nan() || dt <= 0.0 || search_px > MAX_SEARCH_PX {
         return None;
     }
     let (w, h) = (prev.width, prev.height);
@@ -71,10 +75,14 @@ pub fn track(
     let (cw, ch) = ((w - 2 * margin) / GRID, (h - 2 * margin) / GRID);
     let wside = PATCH + 2 * search_px;
     let n = 2 * search_px + 1;
-    let mut scores = vec![0.0f32; n * n];
-    let mut tpl = vec![0.0f32; PATCH * PATCH];
-    let mut win = vec![0.0f32; wside * wside];
-    let (mut image, mut world) = (Vec::new(), Vec::new());
+    let mut scores_buf = [0.0f32; (2 * MAX_SEARCH_PX + 1) * (2 * MAX_SEARCH_PX + 1)];
+    let scores = &mut scores_buf[..n * n];
+    let mut tpl = [0.0f32; PATCH * PATCH];
+    let mut win_buf = [0.0f32; MAX_WSIDE * MAX_WSIDE];
+    let win = &mut win_buf[..wside * wside];
+    let mut image = [[0.0f64; 2]; GRID * GRID];
+    let mut world = [Vec3::ZERO; GRID * GRID];
+    let mut found = 0;
     let at = |img: &[f32], c: usize, r: usize| img.get(r * w + c).copied().unwrap_or(0.0);
     for gy in 0..GRID {
         for gx in 0..GRID {
@@ -123,11 +131,11 @@ pub fn track(
             }
             let (Ok(tv), Ok(wv)) = (
                 ImageView::packed(&tpl, PATCH, PATCH),
-                ImageView::packed(&win, wside, wside),
+                ImageView::packed(win, wside, wside),
             ) else {
                 continue;
             };
-            let Ok(peak) = ncc::search(&tv, &wv, &mut scores, &NccConfig::default()) else {
+            let Ok(peak) = ncc::search(&tv, &wv, scores, &NccConfig::default()) else {
                 continue;
             };
             if peak.on_border || peak.score < 0.7 || peak.ratio < 1.05 {
@@ -137,19 +145,20 @@ pub fn track(
             let Ok(nrm) = camera.pixel_to_normalized(mu, mv) else {
                 continue;
             };
-            image.push(nrm);
-            world.push(hit.point);
+            image[found] = nrm;
+            world[found] = hit.point;
+            found += 1;
         }
     }
-    if image.len() < 8 {
+    if found < 8 {
         return None;
     }
-    let mut mask = vec![false; image.len()];
+    let mut mask = [false; GRID * GRID];
     let (fx, fy) = camera.focal();
     let mut rc = RansacConfig::new(0.5 * (fx + fy));
     rc.threshold_px = 1.5;
     rc.min_inliers = 8;
-    let est = estimate_pose(&image, &world, &mut mask, &rc).ok()?;
+    let est = estimate_pose(&image[..found], &world[..found], &mut mask[..found], &rc).ok()?;
     let s = est.position_sigma();
     Some(Tracked {
         mps: (est.pose.position - prev.pose.position) * (1.0 / dt),

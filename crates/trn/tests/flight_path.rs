@@ -111,3 +111,53 @@ fn flight_path_gives_the_navigator_pose() {
     assert_eq!(compared, 60);
     assert!(fixes >= 30, "only {fixes} fixes compared");
 }
+
+/// The std Navigator's allocations per frame in a descent's steady state, reported (the
+/// flight path above makes none): what is left is the per-frame results (the observation
+/// list) and the work rayon, FFT acquisition and feature tracking do.
+#[test]
+fn navigator_allocations_per_frame() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
+    let map = std::env::temp_dir().join(format!("trn-alloc-{}.trnmap", std::process::id()));
+    let (rows, _) =
+        evaluate_saving_map(&dir, &EvalOptions::default(), Some(&map), &|_, _, _| {}).unwrap();
+    let bytes = std::fs::read(&map).unwrap();
+    std::fs::remove_file(&map).ok();
+    let ds = trn_sim::dataset::Dataset::read(&dir).unwrap();
+    let db = MapDb::parse(&bytes).unwrap();
+    let mut nav = trn::Navigator::new(db, ds.meta.camera.camera().unwrap(), NavConfig::default());
+    let mut per_frame = Vec::new();
+    for (fr, row) in ds.frames.iter().zip(&rows) {
+        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&fr.image)).unwrap();
+        let prior = Prior {
+            pose: fr.prior,
+            sigma_pos_m: fr.prior_sigma_pos_m,
+            sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
+            time_s: fr.t_s,
+        };
+        ALLOCATIONS.with(|a| a.set(0));
+        COUNTING.with(|c| c.set(true));
+        let fix = nav.process(px, &prior, fr.lrf_range_m);
+        COUNTING.with(|c| c.set(false));
+        assert_eq!(fix.status, row.status);
+        per_frame.push((
+            fr.frame,
+            fix.status,
+            fix.acquisition.is_some(),
+            fix.velocity.is_some(),
+            ALLOCATIONS.with(Cell::get),
+        ));
+    }
+    for p in &per_frame {
+        eprintln!(
+            "frame {:2} {:?} acquisition {} velocity {}: {} allocations",
+            p.0, p.1, p.2, p.3, p.4
+        );
+    }
+    // After the first frame (buffers grow), a frame without acquisition allocates its
+    // returned observation list and, now and then, a block of rayon's job queue (crossbeam's
+    // injector takes a new block every 63 jobs sent into the pool from outside it).
+    for p in per_frame.iter().skip(1).filter(|p| !p.2) {
+        assert!(p.4 <= 2, "frame {}: {} allocations", p.0, p.4);
+    }
+}
