@@ -1,10 +1,12 @@
 //! # trn-features
 //!
-//! Feature extraction and matching of descent imagery against the map database: which
-//! landmarks the prior pose says are in view and at what scale ([`mod@predict`]), and where
-//! each one really is in the frame ([`matching`]): the frame is resampled onto the
-//! landmark's local ground plane through the prior pose (the homography of that plane, so
-//! perspective and rotation are undone), then searched with trn-flight's ZNCC kernel.
+//! Feature extraction and matching of descent imagery against the map database, on the
+//! std side: which landmarks the prior pose says are in view and at what scale
+//! ([`predict()`], trn-flight's), the frame's pyramid ([`FramePyramid`], rayon over rows with
+//! trn-flight's row kernels), and where each landmark really is in the frame
+//! ([`ParallelMatcher`]: trn-flight's `match_landmark` over landmarks with rayon). The
+//! frame is resampled onto the landmark's ground through the prior pose (the homography of
+//! its plane, lifted onto the DEM), then searched with trn-flight's ZNCC kernel.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -18,7 +18,7 @@
 //!
 //! [`FrameNavigator::process`] is the whole frame. The matching loop is the executor's: the
 //! flight build runs [`Sequential`] (one thread, one [`MatchScratch`]); trn runs the same
-//! [`match_landmark`] with rayon, and every other step here, so both give the same pose.
+//! [`crate::matching::match_landmark`] with rayon, and every other step here, so both give the same pose.
 
 use crate::camera::Camera;
 use crate::dem::Heightfield;
