@@ -51,14 +51,6 @@ pub struct FramePyramid {
 }
 
 impl FramePyramid {
-    /// Builds `levels` levels (at least one) from a row-major frame.
-    #[must_use]
-    pub fn new(width: usize, height: usize, pixels: Vec<f32>, levels: usize) -> Self {
-        let mut p = Self::default();
-        p.rebuild(width, height, pixels, levels);
-        p
-    }
-
     /// Rebuilds the pyramid for a new frame, reusing the coarser levels' buffers: after
     /// the first frame of a size, no allocation (and no page faults) for them.
     pub fn rebuild(&mut self, width: usize, height: usize, pixels: Vec<f32>, levels: usize) {
@@ -102,25 +94,5 @@ impl FramePyramid {
         }
         let n = self.levels.len().min(MAX_LEVELS);
         Pyramid::from_levels(&levels[..n]).unwrap_or_default()
-    }
-
-    /// Bilinear sample of level `k` at level-0 pixel coordinates `(u, v)`.
-    #[must_use]
-    pub fn sample(&self, k: usize, u: f64, v: f64) -> Option<f32> {
-        let img = self.levels.get(k)?;
-        let s = f64::from(1u32 << k);
-        img.bilinear(u / s, v / s)
-    }
-
-    /// Width of level 0.
-    #[must_use]
-    pub fn width(&self) -> usize {
-        self.levels.first().map_or(0, |l| l.width)
-    }
-
-    /// Height of level 0.
-    #[must_use]
-    pub fn height(&self) -> usize {
-        self.levels.first().map_or(0, |l| l.height)
     }
 }

@@ -31,7 +31,7 @@ use crate::math;
 use crate::pose::Pose;
 use crate::predict::{PredictConfig, Prediction, predict};
 use crate::pyramid::Pyramid;
-use crate::rangefinder::{LrfReport, LrfStatus, RangefinderConfig, RangefinderMonitor};
+use crate::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor};
 use crate::robust::{PoseEstimate, RansacConfig, estimate_pose};
 use crate::stats::{Confidence, chi2_quantile};
 
@@ -286,6 +286,13 @@ impl FrameFix {
     pub fn sigma_pos(&self) -> [f64; 3] {
         let c = &self.covariance;
         [c[0][0], c[1][1], c[2][2]].map(math::sqrt_clamped)
+    }
+
+    /// RMS of the attitude 1-sigma over the three axes, degrees.
+    #[must_use]
+    pub fn sigma_att_deg(&self) -> f64 {
+        let c = &self.covariance;
+        math::sqrt_clamped((c[3][3] + c[4][4] + c[5][5]) / 3.0).to_degrees()
     }
 }
 
@@ -731,19 +738,7 @@ impl<'m> FrameNavigator<'m> {
                 let report = self.monitor.update(lrf, pose, cov, dem);
                 (alt, report)
             }
-            None => (
-                f64::NAN,
-                LrfReport {
-                    status: LrfStatus::Unchecked,
-                    predicted_m: f64::NAN,
-                    predicted_span_m: (f64::NAN, f64::NAN),
-                    sigma_m: f64::NAN,
-                    nis: f64::NAN,
-                    consistent: false,
-                    excluded: false,
-                    consistent_run: 0,
-                },
-            ),
+            None => (f64::NAN, LrfReport::unchecked()),
         }
     }
 

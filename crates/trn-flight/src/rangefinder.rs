@@ -124,6 +124,24 @@ pub struct LrfReport {
     pub consistent_run: u32,
 }
 
+impl LrfReport {
+    /// A reading nothing was predicted for (no DEM, or not judged yet): `Unchecked`, NaN
+    /// predictions, not excluded.
+    #[must_use]
+    pub const fn unchecked() -> Self {
+        Self {
+            status: LrfStatus::Unchecked,
+            predicted_m: f64::NAN,
+            predicted_span_m: (f64::NAN, f64::NAN),
+            sigma_m: f64::NAN,
+            nis: f64::NAN,
+            consistent: false,
+            excluded: false,
+            consistent_run: 0,
+        }
+    }
+}
+
 /// The monitor's state: admission and the run of consistent readings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RangefinderMonitor {
@@ -183,14 +201,9 @@ impl RangefinderMonitor {
     ) -> LrfReport {
         let cfg = self.config;
         let mut report = LrfReport {
-            status: LrfStatus::Unchecked,
-            predicted_m: f64::NAN,
-            predicted_span_m: (f64::NAN, f64::NAN),
-            sigma_m: f64::NAN,
-            nis: f64::NAN,
-            consistent: false,
             excluded: self.excluded,
             consistent_run: self.run,
+            ..LrfReport::unchecked()
         };
         let z = match reading {
             Some(z) if z.is_finite() && z >= cfg.min_range_m && z <= cfg.max_range_m => z,

@@ -116,17 +116,8 @@ impl Image {
         out
     }
 
-    /// [`Image::reduce`] into `out`, reusing its buffer and `scratch` (no allocation once
-    /// they have grown to size).
-    pub fn reduce_into(&self, out: &mut Self, scratch: &mut Vec<f32>) {
-        if self.width >= 8 && self.height >= 8 && self.data.par_iter().all(|v| v.is_finite()) {
-            self.reduce_finite_into(out, scratch);
-        } else {
-            *out = self.reduce();
-        }
-    }
-
-    /// [`Image::reduce_into`] without the check for missing samples: for images known to be
+    /// [`Image::reduce`] into `out`, reusing its buffer and `tmp` (no allocation once they
+    /// have grown to size), without the check for missing samples: for images known to be
     /// finite (descent frames). Rows run on rayon through trn-flight's row kernels, so the
     /// result equals `trn_flight::pyramid::Pyramid::build`'s bit for bit.
     pub fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {

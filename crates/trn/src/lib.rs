@@ -13,7 +13,7 @@ pub mod eval;
 pub mod navigator;
 pub mod velocity;
 
-pub use navigator::{Fix, FixStatus, NavConfig, Navigator, Observation, Prior, Velocity};
+pub use navigator::{Fix, FixStatus, FrameFix, NavConfig, Navigator, Observation, Prior, Velocity};
 pub use trn_flight::camera::Camera;
 pub use trn_flight::mapdb::MapDb;
 pub use trn_flight::{Pose, Quat, Vec3};

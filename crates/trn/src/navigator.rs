@@ -23,18 +23,17 @@
 use crate::velocity::TrackFrame;
 use std::time::Instant;
 use trn_features::{FramePyramid, ParallelMatcher};
+use trn_flight::Vec3;
 use trn_flight::camera::Camera;
 use trn_flight::dem::{Grid, Heightfield};
 use trn_flight::mapdb::MapDb;
-use trn_flight::matching::{MatchContext, MatchOutcome, MatchStats};
-use trn_flight::navigate::{Executor, FrameFix, FrameNavigator, Hypothesis, Workspace};
+use trn_flight::matching::{MatchContext, MatchOutcome};
+use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, Workspace};
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::Pyramid;
-use trn_flight::rangefinder::LrfReport;
-use trn_flight::{Mat6, Pose, Vec3};
 use trn_map::pyramid::Image;
 
-pub use trn_flight::navigate::{FixStatus, NavConfig, Prior, StageTimes};
+pub use trn_flight::navigate::{FixStatus, FrameFix, NavConfig, Prior, StageTimes};
 
 /// Velocity over the interval since the previous frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,57 +61,24 @@ pub struct Observation {
     pub inlier: bool,
 }
 
-/// What the navigator returns for a frame.
+/// What the navigator returns for a frame: the flight pipeline's [`FrameFix`] (its fields
+/// read through `Deref`: `fix.status`, `fix.pose`, `fix.sigma_pos()`, ...) with what the
+/// std side adds.
 #[derive(Clone, Debug)]
 pub struct Fix {
-    /// Verdict.
-    pub status: FixStatus,
-    /// Estimated pose (the prior when there is none).
-    pub pose: Pose,
-    /// 6x6 covariance: position (m), then camera-frame attitude (rad).
-    pub covariance: Mat6,
-    /// Altitude above the DEM below the estimate, metres (NaN when off the DEM).
-    pub altitude_m: f64,
-    /// Rangefinder verdict.
-    pub lrf: LrfReport,
-    /// Landmarks predicted in view.
-    pub predicted: usize,
-    /// Landmarks matched (fine stage).
-    pub matched: usize,
-    /// Inliers of the pose.
-    pub inliers: usize,
-    /// Whether the coarse stage ran, and its inliers.
-    pub coarse_inliers: Option<usize>,
-    /// Whether FFT acquisition ran, and which hypothesis (0 = best) verified.
-    pub acquisition: Option<Option<usize>>,
-    /// Fine-stage matching statistics.
-    pub match_stats: MatchStats,
-    /// Median peak ratio of the matches.
-    pub median_peak_ratio: f32,
-    /// NEES of the estimate against the prior (3 position axes).
-    pub nees: f64,
-    /// Time per stage.
-    pub times: StageTimes,
+    /// Verdict, pose, covariance, altitude, rangefinder report and diagnostics.
+    pub frame: FrameFix,
     /// Velocity from this fix and the previous frame's, when both are fixes.
     pub velocity: Option<Velocity>,
     /// The fine-stage matches (empty when the pose could not be solved).
     pub observations: Vec<Observation>,
 }
 
-impl Fix {
-    /// 1-sigma of each position axis, metres.
-    #[must_use]
-    pub fn sigma_pos(&self) -> [f64; 3] {
-        [0, 1, 2].map(|i| self.covariance[i][i].max(0.0).sqrt())
-    }
+impl std::ops::Deref for Fix {
+    type Target = FrameFix;
 
-    /// RMS of the attitude 1-sigma over the three axes, degrees.
-    #[must_use]
-    pub fn sigma_att_deg(&self) -> f64 {
-        ((self.covariance[3][3] + self.covariance[4][4] + self.covariance[5][5]) / 3.0)
-            .max(0.0)
-            .sqrt()
-            .to_degrees()
+    fn deref(&self) -> &FrameFix {
+        &self.frame
     }
 }
 
@@ -301,7 +267,11 @@ impl<'a> Navigator<'a> {
             self.prev_track = None;
         }
         self.frame_buf = frame;
-        Fix::from_frame(ff, velocity, observations)
+        Fix {
+            frame: ff,
+            velocity,
+            observations,
+        }
     }
 
     /// Velocity from features tracked since the previous fix's frame, or from the two fixes;
@@ -346,33 +316,6 @@ impl<'a> Navigator<'a> {
         match (from_tracking, from_fixes) {
             (Some(a), Some(b)) => Some(if spread(&a) <= spread(&b) { a } else { b }),
             (a, b) => a.or(b),
-        }
-    }
-}
-
-impl Fix {
-    fn from_frame(
-        ff: FrameFix,
-        velocity: Option<Velocity>,
-        observations: Vec<Observation>,
-    ) -> Self {
-        Self {
-            status: ff.status,
-            pose: ff.pose,
-            covariance: ff.covariance,
-            altitude_m: ff.altitude_m,
-            lrf: ff.lrf,
-            predicted: ff.predicted,
-            matched: ff.matched,
-            inliers: ff.inliers,
-            coarse_inliers: ff.coarse_inliers,
-            acquisition: ff.acquisition,
-            match_stats: ff.match_stats,
-            median_peak_ratio: ff.median_peak_ratio,
-            nees: ff.nees,
-            times: ff.times,
-            velocity,
-            observations,
         }
     }
 }

@@ -80,20 +80,5 @@ pub extern "C" fn _start() -> ! {
         let f = nav.process(&pyr, &prior, Some(500.0), &mut ws, &mut Sequential { scratch: &mut scratch });
         black_box(f.status);
     }
-    // One whole frame through the flight pipeline.
-    let frame = black_box([0.5f32; 32 * 32]);
-    let (mut levels, mut tmp) = ([0.0f32; 400], [0.0f32; 16 * 32]);
-    if let (Ok(pyr), Ok(db), Ok(cam)) = (
-        Pyramid::build(&frame, 32, 32, 3, &mut levels, &mut tmp),
-        MapDb::parse(&db),
-        Camera::new(32, 32, 30.0, 30.0, 15.5, 15.5, Distortion::default()),
-    ) {
-        let mut nav = FrameNavigator::new(&db, cam, NavConfig::default());
-        let mut ws = Workspace::new();
-        let mut scratch = MatchScratch::new();
-        let prior = Prior { pose, sigma_pos_m: 50.0, sigma_att_rad: 1e-3, time_s: 0.0 };
-        let f = nav.process(&pyr, &prior, Some(500.0), &mut ws, &mut Sequential { scratch: &mut scratch });
-        black_box(f.status);
-    }
     loop {}
 }
