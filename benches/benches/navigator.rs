@@ -1,7 +1,8 @@
 //! One navigation frame: a 1024 x 1024 descent image at 3 km over a 6 km cratered site
 //! (4 m map), with a tight prior (fine matching only) and with a 150 m prior (coarse stage
 //! first). `TRN_BENCH_THREADS=1` runs it on one core. The `flight_*` cases run the flight
-//! build's path instead (trn-flight alone: its pyramid, one thread, caller buffers).
+//! build's path instead (trn-flight alone: its pyramid, one thread, caller buffers);
+//! `*_one_fine_pass` leaves out the fine stage's refinement pass, to show its cost.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use trn::{NavConfig, Navigator, Prior};
@@ -78,6 +79,11 @@ fn bench(c: &mut Criterion) {
     let pixels: Vec<f32> = img.pixels.iter().map(|v| f32::from(*v)).collect();
     let priors = [
         ("prior_10m_150_landmarks", 10.0, Vec3::new(6.0, -8.0, 4.0)),
+        (
+            "prior_10m_150_landmarks_one_fine_pass",
+            10.0,
+            Vec3::new(6.0, -8.0, 4.0),
+        ),
         ("prior_10m", 10.0, Vec3::new(6.0, -8.0, 4.0)),
         ("prior_150m", 150.0, Vec3::new(120.0, -90.0, 60.0)),
         (
@@ -101,8 +107,12 @@ fn bench(c: &mut Criterion) {
             time_s: 0.0,
         };
         let mut cfg = NavConfig::default();
-        if name.ends_with("150_landmarks") {
+        if name.contains("150_landmarks") {
             cfg.predict.max_landmarks = 150;
+        }
+        if name.ends_with("one_fine_pass") {
+            // Without the refinement pass (windows re-warped by the first pose).
+            cfg.fine_passes = 1;
         }
         let mut nav = Navigator::new(db, cam, cfg);
         let fix = nav.process(pixels.clone(), &prior, None);

@@ -148,6 +148,7 @@ pub struct MatchScratch {
     win: [f32; MAX_WINDOW * MAX_WINDOW],
     scores: [f32; MAX_SCORES],
     lift: [f64; MAX_LIFT],
+    lift_row: [f64; MAX_WINDOW],
 }
 
 impl Default for MatchScratch {
@@ -165,6 +166,7 @@ impl MatchScratch {
             win: [0.0; MAX_WINDOW * MAX_WINDOW],
             scores: [0.0; MAX_SCORES],
             lift: [0.0; MAX_LIFT],
+            lift_row: [0.0; MAX_WINDOW],
         }
     }
 }
@@ -207,19 +209,34 @@ struct Lift<'v> {
 }
 
 impl Lift<'_> {
-    fn at(&self, j: usize, i: usize) -> f64 {
+    /// Row `i` of the lift, interpolated onto every window node of `out` (zero without a
+    /// DEM): the bilinear interpolation between grid nodes, with the row's terms computed
+    /// once.
+    fn row_into(&self, i: usize, out: &mut [f64]) {
         if self.values.is_empty() || self.step_w == 0 {
-            return 0.0;
+            out.fill(0.0);
+            return;
         }
-        let (j0, i0) = (j / 2, i / 2);
-        let (fj, fi) = ((j % 2) as f64 * 0.5, (i % 2) as f64 * 0.5);
-        let g = |a: usize, b: usize| self.values.get(b * self.step_w + a).copied().unwrap_or(0.0);
-        let (a0, a1) = (j0, (j0 + 1).min(self.step_w - 1));
         let rows = self.values.len() / self.step_w;
+        let i0 = i / 2;
+        let fi = (i % 2) as f64 * 0.5;
         let (b0, b1) = (i0, (i0 + 1).min(rows.saturating_sub(1)));
-        let top = g(a0, b0) + (g(a1, b0) - g(a0, b0)) * fj;
-        let bottom = g(a0, b1) + (g(a1, b1) - g(a0, b1)) * fj;
-        top + (bottom - top) * fi
+        let (Some(top_row), Some(bottom_row)) = (
+            self.values.get(b0 * self.step_w..(b0 + 1) * self.step_w),
+            self.values.get(b1 * self.step_w..(b1 + 1) * self.step_w),
+        ) else {
+            out.fill(0.0);
+            return;
+        };
+        let g = |r: &[f64], a: usize| r.get(a).copied().unwrap_or(0.0);
+        for (j, o) in out.iter_mut().enumerate() {
+            let j0 = j / 2;
+            let fj = (j % 2) as f64 * 0.5;
+            let (a0, a1) = (j0, (j0 + 1).min(self.step_w - 1));
+            let top = g(top_row, a0) + (g(top_row, a1) - g(top_row, a0)) * fj;
+            let bottom = g(bottom_row, a0) + (g(bottom_row, a1) - g(bottom_row, a0)) * fj;
+            *o = top + (bottom - top) * fi;
+        }
     }
 }
 
@@ -344,13 +361,19 @@ pub fn match_landmark(
     let Some(lift) = view.lift_grid(wside, off, &mut scratch.lift) else {
         return MatchOutcome::Failed;
     };
+    let (Some(level), Some(lift_row)) = (frame.level(k), scratch.lift_row.get_mut(..wside)) else {
+        return MatchOutcome::Failed;
+    };
+    // Level-k pixels per level-0 pixel: a power of two, so the product is exact.
+    let to_level = 1.0 / f64::from(1u32 << k.min(31));
     for (i, row) in win.chunks_exact_mut(wside).enumerate() {
-        for (j, px) in row.iter_mut().enumerate() {
-            let c = view.plane_cam(j as f64 - off, i as f64 - off) + view.up * lift.at(j, i);
+        lift.row_into(i, lift_row);
+        for ((j, px), l) in row.iter_mut().enumerate().zip(lift_row.iter()) {
+            let c = view.plane_cam(j as f64 - off, i as f64 - off) + view.up * *l;
             let Some((_, [u, v])) = to_pixel(c) else {
                 return MatchOutcome::Failed;
             };
-            let Some(val) = frame.sample(k, u, v) else {
+            let Some(val) = level.bilinear(u * to_level, v * to_level) else {
                 return MatchOutcome::Failed;
             };
             *px = val;

@@ -7,10 +7,16 @@
 //!    the coarse windows would be too large, or the coarse stage fails, the
 //!    [`Executor`] may offer acquisition hypotheses (trn's FFT correlation); each is
 //!    verified by the coarse stage. The flight build has none ([`Sequential`]).
-//! 3. **Fine stage**: every predicted landmark matched with radii from that prior.
-//! 4. **Pose**: P3P + LO-RANSAC and refinement; the covariance from the residuals is
-//!    inflated by the map's own error (DEM sigma and template localisation), which the
-//!    residuals cannot show because it is common to all landmarks.
+//! 3. **Fine stage**: every predicted landmark matched with radii from that prior; when the
+//!    matches lie off their windows' centres, a refinement pass matches again with windows
+//!    warped by the first pose (the sub-pixel peak's bias is shared by landmarks that share
+//!    a fractional offset, and vanishes at zero offset).
+//! 4. **Pose**: P3P + LO-RANSAC and refinement, with the inertial attitude fused as a
+//!    measurement (it separates camera translation from rotation when few landmarks cover
+//!    a narrow view). The covariance from the residuals is scaled to a Student-t overbound
+//!    (its sigma is estimated from the residuals) and inflated by the map's own error (DEM
+//!    sigma and template localisation), which the residuals cannot show because it is
+//!    common to all landmarks.
 //! 5. **Integrity**: enough inliers, spread over the image, and a NEES against the prior
 //!    below its 99.99 % chi-square bound; otherwise `Rejected` (a solution failed its checks)
 //!    or `NoFix` (not enough matches). Altitude above the DEM from the estimate, and the
@@ -32,8 +38,8 @@ use crate::pose::Pose;
 use crate::predict::{PredictConfig, Prediction, predict};
 use crate::pyramid::Pyramid;
 use crate::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor};
-use crate::robust::{PoseEstimate, RansacConfig, estimate_pose};
-use crate::stats::{Confidence, chi2_quantile};
+use crate::robust::{AttitudePrior, PoseEstimate, RansacConfig, estimate_pose};
+use crate::stats::{Confidence, chi2_quantile, student_t_upper_quantile};
 
 /// Most predictions a frame keeps ([`PredictConfig::max_landmarks`] is capped by it).
 pub const MAX_PREDICTIONS: usize = 256;
@@ -62,6 +68,23 @@ pub struct NavConfig {
     pub frame_levels: usize,
     /// Acquisition hypotheses verified, at most (when the executor offers acquisition).
     pub acquisition_hypotheses: usize,
+    /// Fine-stage passes: the first with windows warped by the (coarse-corrected) prior,
+    /// each further one with windows warped by the previous pass's pose.
+    pub fine_passes: usize,
+    /// A refinement pass runs only when the previous pass's median match lay further than
+    /// this from its window's centre, template pixels.
+    pub refine_above_px: f64,
+    /// Fuse the inertial prior's attitude (with its sigma) into the fine stage's pose: few
+    /// landmarks in a narrow view leave position and attitude nearly interchangeable, and
+    /// an inertial attitude good to a tenth of a degree separates them.
+    pub fuse_attitude: bool,
+    /// Probability, per axis, that an error exceeds three reported sigmas: the pose's
+    /// covariance is scaled by `t / 3`, `t` the two-sided Student-t quantile at this
+    /// probability with the fit's residual degrees of freedom (its sigma is estimated from
+    /// them), before the map's error is added. The reported sigmas are an overbound, as
+    /// integrity needs: 1/3000 keeps fixes outside 3 sigma on any of three axes below 1 in
+    /// 1000. Zero or NaN leaves the covariance as the fit gives it.
+    pub axis_exceedance: f64,
 }
 
 impl Default for NavConfig {
@@ -76,6 +99,10 @@ impl Default for NavConfig {
             rangefinder: RangefinderConfig::default(),
             frame_levels: 6,
             acquisition_hypotheses: 4,
+            fine_passes: 2,
+            refine_above_px: 0.1,
+            fuse_attitude: true,
+            axis_exceedance: 1.0 / 3000.0,
         }
     }
 }
@@ -247,6 +274,9 @@ impl Workspace {
     }
 }
 
+/// Search radius of the refinement passes, template pixels.
+const REFINE_RADIUS: usize = 2;
+
 /// What the pipeline returns for a frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameFix {
@@ -276,6 +306,15 @@ pub struct FrameFix {
     pub median_peak_ratio: f32,
     /// NEES of the estimate against the prior (3 position axes).
     pub nees: f64,
+    /// Residual standard deviation of the pose's inliers, frame pixels (NaN without a
+    /// pose).
+    pub residual_px: f64,
+    /// Frame pixels per template pixel of the fine stage (median over the predictions;
+    /// above 1 when the frame is finer than the map).
+    pub gsd_ratio: f64,
+    /// The map's common-mode position sigma added to the covariance, metres (NaN without
+    /// a pose).
+    pub map_sigma_m: f64,
     /// Time per stage.
     pub times: StageTimes,
 }
@@ -550,17 +589,90 @@ impl<'m> FrameNavigator<'m> {
         times.match_ms = exec.now_ms() - t2;
         let t3 = exec.now_ms();
         let ratio = gsd_ratio(preds, &mut ws.values);
-        let solved = self.solve(ws, n_preds, ratio);
+        let fuse = self.cfg.fuse_attitude
+            && raw_prior.sigma_att_rad > 0.0
+            && raw_prior.sigma_att_rad.is_finite();
+        let attitude = fuse.then_some(AttitudePrior {
+            attitude: raw_prior.pose.attitude,
+            sigma_rad: raw_prior.sigma_att_rad,
+        });
+        let solved = self.solve(ws, n_preds, ratio, attitude);
         times.pose_ms = exec.now_ms() - t3;
-        let Some((mut est, n_matches)) = solved else {
+        let Some((mut est, mut n_matches)) = solved else {
             let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
             f.coarse_inliers = coarse_inliers;
             f.acquisition = acquisition;
             return f;
         };
+        let (mut n_preds, mut stats, mut ratio) = (n_preds, stats, ratio);
+        // Refinement passes: windows warped by the solved pose, so that every landmark's
+        // residual shift is near zero, where the sub-pixel peak has no bias. With the
+        // prior's warp all landmarks share one fractional offset, so the peak fit's
+        // pull towards whole pixels is common to all of them and no inlier count
+        // averages it away.
+        for _ in 1..self.cfg.fine_passes {
+            // Windows already centred within a tenth of a pixel gain nothing worth a pass.
+            let off_centre = median(
+                ws.outcomes
+                    .iter()
+                    .take(n_preds)
+                    .filter_map(MatchOutcome::matched)
+                    .map(|m| math::sqrt(m.shift[0] * m.shift[0] + m.shift[1] * m.shift[1])),
+                &mut ws.values,
+            );
+            if !(off_centre > self.cfg.refine_above_px) {
+                break;
+            }
+            let t = exec.now_ms();
+            let (sp, sa) = (est.position_sigma(), est.attitude_sigma());
+            let again = Prior {
+                pose: est.pose,
+                sigma_pos_m: sp.x.max(sp.y).max(sp.z),
+                sigma_att_rad: sa.x.max(sa.y).max(sa.z),
+                time_s: prior.time_s,
+            };
+            let n = self.predict_into(&lms, &again, true, &mut ws.preds);
+            // The landmarks are within a pixel of where this pose puts them: a 5 x 5 search
+            // keeps the peak inside the score surface at half the cost of the first pass.
+            for p in ws.preds.iter_mut().take(n) {
+                p.radius = p.radius.min(REFINE_RADIUS);
+            }
+            let preds = ws.preds.get(..n).unwrap_or(&[]);
+            let outcomes = ws.outcomes.get_mut(..n).unwrap_or(&mut []);
+            let ctx = self.context(lms, frame, &again.pose);
+            exec.match_all(&ctx, preds, outcomes);
+            ws.n_outcomes = n;
+            stats = MatchStats::tally(outcomes);
+            times.match_ms += exec.now_ms() - t;
+            let t = exec.now_ms();
+            ratio = gsd_ratio(preds, &mut ws.values);
+            let again = self.solve(ws, n, ratio, attitude);
+            times.pose_ms += exec.now_ms() - t;
+            n_preds = n;
+            let Some((e, m)) = again else {
+                // The workspace now holds this pass's matches; a pose that its own
+                // refinement cannot reproduce is not a fix.
+                let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
+                f.coarse_inliers = coarse_inliers;
+                f.acquisition = acquisition;
+                return f;
+            };
+            est = e;
+            n_matches = m;
+        }
         ws.solved = true;
 
-        // Honest covariance: add the map's common-mode error to the position block.
+        // Overbound for the estimated residual sigma (Student-t), then the map's
+        // common-mode error on the position block.
+        let dof = 2.0 * est.inliers as f64 - 6.0;
+        let scale = student_t_upper_quantile(dof, 0.5 * self.cfg.axis_exceedance) / 3.0;
+        if scale.is_finite() && scale > 0.0 {
+            for row in &mut est.covariance {
+                for c in row {
+                    *c *= scale * scale;
+                }
+            }
+        }
         let tpl = median(
             ws.outcomes
                 .iter()
@@ -606,6 +718,9 @@ impl<'m> FrameNavigator<'m> {
             f.coarse_inliers = coarse_inliers;
             f.acquisition = acquisition;
             f.median_peak_ratio = median_ratio;
+            f.residual_px = est.sigma_px;
+            f.gsd_ratio = ratio;
+            f.map_sigma_m = map_sigma;
             return f;
         }
         let s = est.position_sigma();
@@ -627,6 +742,9 @@ impl<'m> FrameNavigator<'m> {
             match_stats: stats,
             median_peak_ratio: median_ratio,
             nees,
+            residual_px: est.sigma_px,
+            gsd_ratio: ratio,
+            map_sigma_m: map_sigma,
             times,
         }
     }
@@ -649,7 +767,13 @@ impl<'m> FrameNavigator<'m> {
 
     /// The robust pose from the first `n` outcomes' matches (compacted into the solver's
     /// buffers, in order) and the number of matches.
-    fn solve(&self, ws: &mut Workspace, n: usize, gsd_ratio: f64) -> Option<(PoseEstimate, usize)> {
+    fn solve(
+        &self,
+        ws: &mut Workspace,
+        n: usize,
+        gsd_ratio: f64,
+        attitude: Option<AttitudePrior>,
+    ) -> Option<(PoseEstimate, usize)> {
         let mut m = 0;
         let matches = ws.outcomes.iter().take(n).filter_map(MatchOutcome::matched);
         for ((lm, img), wld) in matches.zip(ws.image.iter_mut()).zip(ws.world.iter_mut()) {
@@ -664,6 +788,7 @@ impl<'m> FrameNavigator<'m> {
         let mut rc = RansacConfig::new(0.5 * (fx + fy));
         rc.threshold_px = self.cfg.threshold_px * gsd_ratio.max(1.0);
         rc.min_inliers = 6;
+        rc.attitude_prior = attitude;
         let (image, world, mask) = (
             ws.image.get(..m)?,
             ws.world.get(..m)?,
@@ -709,7 +834,7 @@ impl<'m> FrameNavigator<'m> {
         let ctx = self.context(*lms, frame, &prior.pose);
         exec.match_all(&ctx, coarse, ws.outcomes.get_mut(..n)?);
         let ratio = gsd_ratio(coarse, &mut ws.values);
-        let (est, _) = self.solve(ws, n, ratio)?;
+        let (est, _) = self.solve(ws, n, ratio, None)?;
         if est.inliers < self.cfg.min_inliers {
             return None;
         }
@@ -769,6 +894,9 @@ impl<'m> FrameNavigator<'m> {
             match_stats: stats,
             median_peak_ratio: f32::NAN,
             nees: f64::NAN,
+            residual_px: f64::NAN,
+            gsd_ratio: f64::NAN,
+            map_sigma_m: f64::NAN,
             times,
         }
     }

@@ -49,6 +49,23 @@ pub struct RansacConfig {
     /// Lower bound of the residual sigma used in the covariance, pixels: a perfect fit
     /// must not claim a perfect pose.
     pub sigma_floor_px: f64,
+    /// An independent attitude measurement (an inertial or star-tracker attitude) fused
+    /// into the final refinement and the covariance; `None` for vision alone.
+    pub attitude_prior: Option<AttitudePrior>,
+}
+
+/// An attitude measurement with its uncertainty, fused as three extra residuals
+/// `log(q_prior^-1 q) / sigma` next to the reprojection errors.
+///
+/// Few landmarks over a narrow view leave a translation of the camera and a rotation that
+/// keeps the image centre in place nearly indistinguishable; an attitude known to a
+/// fraction of that ambiguity pins the position.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttitudePrior {
+    /// Camera-to-site attitude.
+    pub attitude: Quat,
+    /// 1-sigma per axis, radians (positive).
+    pub sigma_rad: f64,
 }
 
 impl RansacConfig {
@@ -66,6 +83,7 @@ impl RansacConfig {
             refine_iterations: 20,
             seed: 0x7472_6e5f_7261_6e73,
             sigma_floor_px: 0.05,
+            attitude_prior: None,
         }
     }
 }
@@ -214,7 +232,10 @@ pub fn estimate_pose(
         && config.confidence > 0.0
         && config.confidence < 1.0
         && config.max_iterations > 0
-        && config.sigma_floor_px >= 0.0;
+        && config.sigma_floor_px >= 0.0
+        && config
+            .attitude_prior
+            .is_none_or(|a| a.sigma_rad > 0.0 && a.sigma_rad.is_finite() && a.attitude.is_finite());
     if !valid_config {
         return Err(PoseError::InvalidConfig);
     }
@@ -259,7 +280,7 @@ pub fn estimate_pose(
             // truth than any minimal sample, so it both raises the inlier count (earlier
             // stopping) and avoids locking onto a noisy minimal pose.
             let mut candidate = (model, score);
-            let lo = refine(model, image, world, th2, 4);
+            let lo = refine(model, image, world, th2, 4, None);
             if let Some(lo_score) = msac_score(&lo, image, world, th2, score)
                 && lo_score < score
             {
@@ -281,7 +302,23 @@ pub fn estimate_pose(
 
     // Final refinement: inliers re-selected once the pose has moved.
     for _ in 0..2 {
-        model = refine(model, image, world, th2, config.refine_iterations);
+        model = refine(model, image, world, th2, config.refine_iterations, None);
+    }
+    let floor = config.sigma_floor_px / config.focal_px;
+    let mut normal = model.normal_equations(image, world, th2);
+    let mut prior = None;
+    if let Some(a) = config.attitude_prior {
+        // The attitude's weight against the reprojection errors is the ratio of their
+        // variances; the image one comes from the vision-only fit's residuals.
+        let dof = 2.0 * normal.count as f64 - 6.0;
+        if dof > 0.0 {
+            let sigma = crate::math::sqrt(normal.cost / dof).max(floor);
+            let w = (sigma / a.sigma_rad) * (sigma / a.sigma_rad);
+            let p = (a.attitude.to_mat3(), w);
+            model = refine(model, image, world, th2, config.refine_iterations, Some(p));
+            normal = model.normal_equations(image, world, th2);
+            prior = Some(p);
+        }
     }
     let mut inliers = 0usize;
     for ((m, w), flag) in image.iter().zip(world).zip(inlier_mask.iter_mut()) {
@@ -295,13 +332,21 @@ pub fn estimate_pose(
         return Err(PoseError::Degenerate);
     }
 
-    let normal = model.normal_equations(image, world, th2);
     let dof = 2.0 * normal.count as f64 - 6.0;
     if !(dof > 0.0) {
         return Err(PoseError::TooFewInliers);
     }
     let sigma = crate::math::sqrt(normal.cost / dof);
-    let sigma_used = sigma.max(config.sigma_floor_px / config.focal_px);
+    let sigma_used = sigma.max(floor);
+    if let (Some(_), Some(a)) = (prior, config.attitude_prior) {
+        // The attitude's information, in the reprojection errors' units.
+        let w = (sigma_used / a.sigma_rad) * (sigma_used / a.sigma_rad);
+        for (i, row) in normal.h.iter_mut().enumerate().skip(3) {
+            if let Some(d) = row.get_mut(i) {
+                *d += w;
+            }
+        }
+    }
     let h_inv = invert_spd6(&normal.h).ok_or(PoseError::IllConditioned)?;
     let mut covariance = [[0.0; 6]; 6];
     for (crow, hrow) in covariance.iter_mut().zip(h_inv.iter()) {
@@ -499,6 +544,37 @@ impl Model {
         }
     }
 
+    /// [`Self::normal_equations`] plus an attitude measurement `(r_c2s, w)`: residual
+    /// `log(r_c2s^T R_c2s)` (camera frame), whose Jacobian in this parametrisation is the
+    /// identity to first order, weighted by `w`.
+    fn normal_equations_with(
+        &self,
+        image: &[[f64; 2]],
+        world: &[Vec3],
+        th2: f64,
+        prior: Option<(Mat3, f64)>,
+    ) -> Normal {
+        let mut ne = self.normal_equations(image, world, th2);
+        let Some((r_prior, w)) = prior else {
+            return ne;
+        };
+        // R_c2s = r^T; the attitude error is R_prior^T R_c2s = (r R_prior)^T.
+        let e = Quat::from_mat3(&self.r.mul_mat(&r_prior).transpose())
+            .map_or(Vec3::ZERO, Quat::to_rotation_vector);
+        let e2 = w * e.norm_squared();
+        for (i, ei) in e.to_array().into_iter().enumerate() {
+            if let Some(d) = ne.h.get_mut(3 + i).and_then(|row| row.get_mut(3 + i)) {
+                *d += w;
+            }
+            if let Some(g) = ne.g.get_mut(3 + i) {
+                *g += w * ei;
+            }
+        }
+        ne.cost += e2;
+        ne.truncated_cost += e2;
+        ne
+    }
+
     fn updated(&self, d: &[f64; 6]) -> Self {
         let dc = Vec3::new(d[0], d[1], d[2]);
         let dt = Vec3::new(d[3], d[4], d[5]);
@@ -534,9 +610,18 @@ fn mirror_upper(h: &mut Mat6) {
 /// Levenberg-Marquardt on the truncated least-squares cost: each step uses the points
 /// currently within the threshold and is kept only if the truncated cost decreases. One
 /// pass over the data per iteration: the candidate's normal equations carry its cost.
-fn refine(model: Model, image: &[[f64; 2]], world: &[Vec3], th2: f64, iterations: u32) -> Model {
+/// With `prior = Some((r_c2s, w))` the cost also holds `w |log(r_c2s^T R_c2s)|^2`, an
+/// attitude measurement weighted in the reprojection errors' units.
+fn refine(
+    model: Model,
+    image: &[[f64; 2]],
+    world: &[Vec3],
+    th2: f64,
+    iterations: u32,
+    prior: Option<(Mat3, f64)>,
+) -> Model {
     let mut model = model;
-    let mut ne = model.normal_equations(image, world, th2);
+    let mut ne = model.normal_equations_with(image, world, th2, prior);
     let mut lambda = 1e-4;
     for _ in 0..iterations {
         if ne.count < MIN_POINTS {
@@ -554,7 +639,7 @@ fn refine(model: Model, image: &[[f64; 2]], world: &[Vec3], th2: f64, iterations
             continue;
         };
         let cand = model.updated(&step);
-        let cand_ne = cand.normal_equations(image, world, th2);
+        let cand_ne = cand.normal_equations_with(image, world, th2, prior);
         if cand_ne.truncated_cost < ne.truncated_cost {
             // A relative decrease this small moves the pose by a tiny fraction of its sigma.
             let converged = ne.truncated_cost - cand_ne.truncated_cost < 1e-10 * ne.truncated_cost;

@@ -115,6 +115,12 @@ pub struct ResultRow {
     pub lrf_consistent: bool,
     /// Whether the frame had a reading.
     pub lrf_reading: bool,
+    /// Residual sigma of the pose's inliers, frame pixels (not a results.csv column).
+    pub residual_px: Option<f64>,
+    /// Frame pixels per template pixel of the fine stage (not a results.csv column).
+    pub gsd_ratio: Option<f64>,
+    /// Map common-mode sigma added to the covariance, metres (not a results.csv column).
+    pub map_sigma_m: Option<f64>,
     /// Velocity from this and the previous frame's fixes (not a results.csv column).
     pub velocity: Option<crate::navigator::Velocity>,
     /// The fine-stage matches with their inlier flags (not a results.csv column).
@@ -358,6 +364,9 @@ pub fn evaluate_saving_map(
             lrf_fault: fr.lrf_fault,
             lrf_consistent: fix.lrf.consistent,
             lrf_reading: fr.lrf_range_m.is_some(),
+            residual_px: fix.residual_px.is_finite().then_some(fix.residual_px),
+            gsd_ratio: fix.gsd_ratio.is_finite().then_some(fix.gsd_ratio),
+            map_sigma_m: fix.map_sigma_m.is_finite().then_some(fix.map_sigma_m),
             velocity: fix.velocity,
             observations: fix.observations,
         });
@@ -535,6 +544,12 @@ struct RowRecord {
     lrf_fault: Option<bool>,
     lrf_consistent: bool,
     lrf_reading: bool,
+    #[serde(default)]
+    residual_px: Option<f64>,
+    #[serde(default)]
+    gsd_ratio: Option<f64>,
+    #[serde(default)]
+    map_sigma_m: Option<f64>,
 }
 
 impl From<&ResultRow> for RowRecord {
@@ -567,6 +582,9 @@ impl From<&ResultRow> for RowRecord {
             lrf_fault: r.lrf_fault,
             lrf_consistent: r.lrf_consistent,
             lrf_reading: r.lrf_reading,
+            residual_px: r.residual_px,
+            gsd_ratio: r.gsd_ratio,
+            map_sigma_m: r.map_sigma_m,
         }
     }
 }
@@ -613,6 +631,9 @@ impl RowRecord {
             lrf_fault: self.lrf_fault,
             lrf_consistent: self.lrf_consistent,
             lrf_reading: self.lrf_reading,
+            residual_px: self.residual_px,
+            gsd_ratio: self.gsd_ratio,
+            map_sigma_m: self.map_sigma_m,
             velocity: None,
             observations: Vec::new(),
         })
