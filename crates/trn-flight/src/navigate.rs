@@ -78,6 +78,13 @@ pub struct NavConfig {
     /// landmarks in a narrow view leave position and attitude nearly interchangeable, and
     /// an inertial attitude good to a tenth of a degree separates them.
     pub fuse_attitude: bool,
+    /// Also judge each rangefinder reading's change since the last consistent one against
+    /// the inertial motion ([`RangefinderMonitor::update_with_motion`]), the inertial error
+    /// between the two frames taken from the growth of the prior's sigma. Off by default:
+    /// on a 120-descent campaign it caught 182 of 240 faulty readings instead of 160, but
+    /// raised 18 false alarms instead of none (a frozen reading over a slow stretch can pass
+    /// and then fail the good readings after it).
+    pub lrf_motion_check: bool,
     /// Probability, per axis, that an error exceeds three reported sigmas: the pose's
     /// covariance is scaled by `t / 3`, `t` the two-sided Student-t quantile at this
     /// probability with the fit's residual degrees of freedom (its sigma is estimated from
@@ -102,6 +109,7 @@ impl Default for NavConfig {
             fine_passes: 2,
             refine_above_px: 0.1,
             fuse_attitude: true,
+            lrf_motion_check: false,
             axis_exceedance: 1.0 / 3000.0,
         }
     }
@@ -347,6 +355,9 @@ pub struct FrameNavigator<'m> {
     dem_sigma_m: f64,
     /// The last fix, its largest position sigma and the raw prior of its frame.
     last: Option<(Pose, f64, Prior)>,
+    /// Raw prior position sigma of this frame and of the frame of the last consistent
+    /// rangefinder reading: their growth is the inertial error between the two.
+    lrf_sigmas: (f64, Option<f64>),
 }
 
 fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
@@ -388,6 +399,7 @@ impl<'m> FrameNavigator<'m> {
             monitor: RangefinderMonitor::new(rf),
             dem_sigma_m,
             last: None,
+            lrf_sigmas: (f64::NAN, None),
         }
     }
 
@@ -413,6 +425,7 @@ impl<'m> FrameNavigator<'m> {
     /// descent.
     pub fn reset(&mut self) {
         self.last = None;
+        self.lrf_sigmas = (f64::NAN, None);
         self.monitor = RangefinderMonitor::new(*self.monitor.config());
     }
 
@@ -431,12 +444,10 @@ impl<'m> FrameNavigator<'m> {
             .attitude
             .conjugate()
             .mul_quat(prior.pose.attitude);
-        // Growth of the inertial uncertainty between the frames; at least a tenth of the
-        // prior's own, since the inertial errors are not independent between frames.
+        // Growth of the inertial uncertainty between the frames.
         let sq = |x: f64| x * x;
-        let growth =
-            (sq(prior.sigma_pos_m) - sq(last_prior.sigma_pos_m)).max(sq(0.1 * prior.sigma_pos_m));
-        let sigma_pos = math::sqrt_clamped(sq(fix_sigma) + growth);
+        let growth = inertial_growth(prior.sigma_pos_m, last_prior.sigma_pos_m);
+        let sigma_pos = math::sqrt_clamped(sq(fix_sigma) + sq(growth));
         if sigma_pos >= prior.sigma_pos_m {
             return *prior;
         }
@@ -489,6 +500,7 @@ impl<'m> FrameNavigator<'m> {
         ws.solved = false;
         ws.n_outcomes = 0;
         let prior = self.corrected_prior(raw_prior);
+        self.lrf_sigmas.0 = raw_prior.sigma_pos_m;
         let Some(lms) = self.landmarks else {
             return self.without_pose(&prior, times, 0, MatchStats::default(), lrf, exec);
         };
@@ -690,6 +702,17 @@ impl<'m> FrameNavigator<'m> {
         // Integrity: inliers, their spread, NEES against the prior.
         let d = est.pose.position - prior.pose.position;
         let nees = (d.x * d.x + d.y * d.y + d.z * d.z) / (prior.sigma_pos_m * prior.sigma_pos_m);
+        // The fused attitude against the inertial one: an inertial attitude far outside its
+        // own sigma would bias the position it was fused to pin, so that pose is refused.
+        let attitude_nees = attitude.map_or(0.0, |a| {
+            let e = a
+                .attitude
+                .conjugate()
+                .mul_quat(est.pose.attitude)
+                .to_rotation_vector();
+            e.norm_squared() / (a.sigma_rad * a.sigma_rad)
+        });
+        let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
         let (w, h) = (
             f64::from(self.camera.width()),
             f64::from(self.camera.height()),
@@ -697,7 +720,7 @@ impl<'m> FrameNavigator<'m> {
         let spread_ok = spread_fraction(ws, w, h) > 0.05;
         let status = if est.inliers < self.cfg.min_inliers {
             FixStatus::NoFix
-        } else if nees > chi2_quantile(3, Confidence::P9999).unwrap_or(21.1) || !spread_ok {
+        } else if nees > gate || attitude_nees > gate || !spread_ok {
             FixStatus::Rejected
         } else {
             FixStatus::Fix
@@ -860,7 +883,15 @@ impl<'m> FrameNavigator<'m> {
         match &self.dem {
             Some(dem) => {
                 let alt = dem.altitude(pose.position).map_or(f64::NAN, |a| a.altitude);
-                let report = self.monitor.update(lrf, pose, cov, dem);
+                let (now, at_last) = self.lrf_sigmas;
+                let motion = match at_last {
+                    Some(b) if self.cfg.lrf_motion_check => inertial_growth(now, b),
+                    _ => f64::NAN,
+                };
+                let report = self.monitor.update_with_motion(lrf, pose, cov, dem, motion);
+                if report.consistent {
+                    self.lrf_sigmas.1 = Some(now);
+                }
                 (alt, report)
             }
             None => (f64::NAN, LrfReport::unchecked()),
@@ -900,6 +931,14 @@ impl<'m> FrameNavigator<'m> {
             times,
         }
     }
+}
+
+/// The 1-sigma of the inertial position error accumulated between a frame whose raw prior
+/// had sigma `before` and one with sigma `now`: the growth of the variance, and at least a
+/// tenth of the prior's own, since the inertial errors are not independent between frames.
+fn inertial_growth(now: f64, before: f64) -> f64 {
+    let sq = |x: f64| x * x;
+    math::sqrt_clamped((sq(now) - sq(before)).max(sq(0.1 * now)))
 }
 
 /// The median of `values` (the upper one of an even count), sorted in `buf`; NaN for none.

@@ -122,6 +122,9 @@ pub struct LrfReport {
     pub excluded: bool,
     /// Consistent readings in a row so far.
     pub consistent_run: u32,
+    /// Normalised innovation squared of the change since the last consistent reading
+    /// against the change the poses predict (NaN when not checked).
+    pub motion_nis: f64,
 }
 
 impl LrfReport {
@@ -138,16 +141,19 @@ impl LrfReport {
             consistent: false,
             excluded: false,
             consistent_run: 0,
+            motion_nis: f64::NAN,
         }
     }
 }
 
-/// The monitor's state: admission and the run of consistent readings.
+/// The monitor's state: admission, the run of consistent readings and the last consistent
+/// reading with the pose it was judged from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RangefinderMonitor {
     config: RangefinderConfig,
     excluded: bool,
     run: u32,
+    last: Option<(f64, Pose)>,
 }
 
 impl RangefinderMonitor {
@@ -158,6 +164,7 @@ impl RangefinderMonitor {
             config,
             excluded: false,
             run: 0,
+            last: None,
         }
     }
 
@@ -189,6 +196,45 @@ impl RangefinderMonitor {
         dem.ray_cast(origin, dir, self.config.max_range_m * 1.5)
     }
 
+    /// Smallest and largest predicted change of range from `before` to `pose` over the
+    /// sigma points of `covariance` applied to both (a common pose error); `None` when any
+    /// of them has no range (then the change cannot be bounded).
+    fn predicted_change(
+        &self,
+        pose: &Pose,
+        before: &Pose,
+        covariance: &Mat6,
+        dem: &Heightfield<'_>,
+    ) -> Option<(f64, f64)> {
+        let change = |d: &[f64; 6]| -> Option<f64> {
+            let shift = |p: &Pose| {
+                Pose::new(
+                    p.position + Vec3::new(d[0], d[1], d[2]),
+                    p.attitude
+                        .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
+                )
+            };
+            let now = self.predict(&shift(pose), dem).ok()?;
+            let then = self.predict(&shift(before), dem).ok()?;
+            Some(now.range - then.range)
+        };
+        let centre = change(&[0.0; 6])?;
+        let (mut lo, mut hi) = (centre, centre);
+        let l = cholesky6(covariance)?;
+        for k in 0..6 {
+            for sign in [-1.0, 1.0] {
+                let mut d = [0.0; 6];
+                for (di, row) in d.iter_mut().zip(l.iter()) {
+                    *di = sign * self.config.spread * row.get(k).copied().unwrap_or(0.0);
+                }
+                let c = change(&d)?;
+                lo = lo.min(c);
+                hi = hi.max(c);
+            }
+        }
+        Some((lo, hi))
+    }
+
     /// Judges one reading against the pose estimate and its 6x6 covariance (position in
     /// metres, then attitude as a camera-frame rotation vector in radians, with
     /// `q_true = q_est * exp(delta)`), and updates the admission state.
@@ -198,6 +244,28 @@ impl RangefinderMonitor {
         pose: &Pose,
         covariance: &Mat6,
         dem: &Heightfield<'_>,
+    ) -> LrfReport {
+        self.update_with_motion(reading, pose, covariance, dem, f64::NAN)
+    }
+
+    /// [`Self::update`], and the change since the last consistent reading judged against
+    /// the change the two poses predict, `motion_sigma_m` being the 1-sigma of the
+    /// relative position error between the two poses (an inertial displacement's error).
+    ///
+    /// The absolute check cannot judge a reading once the pose is uncertain by more than
+    /// the sensor's faults (below the last vision fix, with only the drifting inertial
+    /// prior); the pose's error is then mostly common to consecutive frames and cancels in
+    /// the change, so a frozen, jumping or newly biased reading still stands out. The
+    /// common error is carried by the same sigma points through both poses, so terrain
+    /// relief under an uncertain position widens the predicted change instead of raising
+    /// an alarm. NaN (or a negative sigma) skips the motion check.
+    pub fn update_with_motion(
+        &mut self,
+        reading: Option<f64>,
+        pose: &Pose,
+        covariance: &Mat6,
+        dem: &Heightfield<'_>,
+        motion_sigma_m: f64,
     ) -> LrfReport {
         let cfg = self.config;
         let mut report = LrfReport {
@@ -231,10 +299,19 @@ impl RangefinderMonitor {
                         pose.attitude
                             .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
                     );
-                    if let Ok(hit) = self.predict(&p, dem) {
-                        lo = lo.min(hit.range);
-                        hi = hi.max(hit.range);
-                        cos_inc = cos_inc.min(incidence(&hit, &p, &cfg));
+                    // A pose the covariance allows but the terrain does not (below the
+                    // surface) admits any short range; a beam that misses the terrain, any
+                    // long one. Dropping such points would narrow the span exactly when
+                    // the pose is too uncertain to judge the reading.
+                    match self.predict(&p, dem) {
+                        Ok(hit) => {
+                            lo = lo.min(hit.range);
+                            hi = hi.max(hit.range);
+                            cos_inc = cos_inc.min(incidence(&hit, &p, &cfg));
+                        }
+                        Err(DemError::StartsBelowSurface) => lo = 0.0,
+                        Err(DemError::NoIntersection) => hi = f64::INFINITY,
+                        Err(_) => {}
                     }
                 }
             }
@@ -257,6 +334,39 @@ impl RangefinderMonitor {
         report.nis = nis;
         let gate = chi2_quantile(1, cfg.gate).unwrap_or(10.83);
         report.consistent = nis <= gate;
+        if motion_sigma_m >= 0.0
+            && let Some((z0, pose0)) = self.last
+            && let Some((dlo, dhi)) = self.predicted_change(pose, &pose0, covariance, dem)
+        {
+            // Sensor noise at both readings, DEM error at both hits, the relative pose error.
+            let s0 = cfg.sigma_m + cfg.sigma_fraction * z0;
+            let sigma = crate::math::sqrt(
+                sensor * sensor
+                    + s0 * s0
+                    + 2.0 * dem_along * dem_along
+                    + motion_sigma_m * motion_sigma_m,
+            );
+            let dz = z - z0;
+            let dist = if dz < dlo {
+                dlo - dz
+            } else if dz > dhi {
+                dz - dhi
+            } else {
+                0.0
+            };
+            report.motion_nis = (dist / sigma) * (dist / sigma);
+            if report.motion_nis > gate {
+                report.consistent = false;
+                // The change is judged against one reference: if that reference was a
+                // fault that passed (a frozen reading over a slow descent), keeping it
+                // would fail every good reading after it. The next reading starts afresh
+                // from the absolute check.
+                self.last = None;
+            }
+        }
+        if report.consistent {
+            self.last = Some((z, *pose));
+        }
 
         if report.consistent {
             self.run = self.run.saturating_add(1);

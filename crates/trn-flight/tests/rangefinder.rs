@@ -238,3 +238,84 @@ fn excluded_sensor_is_readmitted_after_consistent_readings() {
         LrfStatus::Unchecked
     );
 }
+
+/// Below the last vision fix: the pose is the inertial prior, 60-100 m off and drifting
+/// a few metres a frame, with a 100 m sigma. The absolute check cannot see a frozen or
+/// newly biased reading through that sigma; the change since the last consistent reading,
+/// where the common error cancels, does. Returns the first frame flagged after the fault
+/// at frame 8 and the false alarms before it, for the absolute-only and the motion check.
+fn below_last_fix(
+    mut corrupt: impl FnMut(usize, f64) -> Option<f64>,
+    motion: bool,
+) -> (Option<usize>, usize) {
+    let data = crater_dem();
+    let dem = Heightfield::new(&data, grid(), None).unwrap();
+    let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
+    let cov = diag_cov(100.0, 0.1f64.to_radians());
+    let mut r = Rand::new(11);
+    let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+    let (mut first, mut false_alarms) = (None, 0);
+    for k in 0..24 {
+        // Descending from 1500 m at 50 m a frame, drifting east over rolling plains.
+        let truth = Pose::new(
+            Vec3::new(-4300.0 + 40.0 * k as f64, -300.0, 1500.0 - 50.0 * k as f64),
+            nadir,
+        );
+        let true_range = mon.predict(&truth, &dem).unwrap().range;
+        let reading = corrupt(k, true_range + 0.5 * r.normal());
+        let error = Vec3::new(
+            60.0 + 3.0 * k as f64,
+            -40.0 + 2.0 * k as f64,
+            70.0 - 2.5 * k as f64,
+        );
+        let est = Pose::new(truth.position + error, nadir);
+        let rep = if motion {
+            mon.update_with_motion(reading, &est, &cov, &dem, 8.0)
+        } else {
+            mon.update(reading, &est, &cov, &dem)
+        };
+        let bad = matches!(rep.status, LrfStatus::Fault | LrfStatus::NoReading);
+        if k < 8 && bad {
+            false_alarms += 1;
+        }
+        if k >= 8 && bad && first.is_none() {
+            first = Some(k - 8);
+        }
+    }
+    (first, false_alarms)
+}
+
+#[test]
+fn frozen_and_biased_readings_are_caught_below_the_last_fix() {
+    for motion in [false, true] {
+        let mut frozen = None;
+        let (stuck, fa1) = below_last_fix(
+            |k, z| Some(if k >= 8 { *frozen.get_or_insert(z) } else { z }),
+            motion,
+        );
+        let (biased, fa2) = below_last_fix(|k, z| Some(if k >= 8 { z * 1.1 } else { z }), motion);
+        let (spurious, fa3) = below_last_fix(|k, z| Some(if k == 8 { z * 0.6 } else { z }), motion);
+        println!(
+            "motion check {motion}: frames to flag stuck {stuck:?}, biased {biased:?}, spurious {spurious:?}"
+        );
+        assert_eq!(
+            fa1 + fa2 + fa3,
+            0,
+            "false alarms before the fault (motion {motion})"
+        );
+        if motion {
+            for (name, f) in [("stuck", stuck), ("biased", biased), ("spurious", spurious)] {
+                assert!(
+                    f.is_some_and(|f| f < 3),
+                    "{name} flagged after {f:?} frames"
+                );
+            }
+        } else {
+            // What the motion check is for: through a 100 m sigma these pass.
+            assert!(
+                stuck.is_none_or(|f| f >= 3),
+                "absolute check caught stuck: {stuck:?}"
+            );
+        }
+    }
+}

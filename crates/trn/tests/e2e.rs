@@ -149,11 +149,8 @@ fn thread_count_does_not_change_the_result() {
     }
 }
 
-#[test]
-fn acquisition_recovers_priors_off_by_kilometres() {
-    use trn::{Navigator, Prior, Vec3};
-    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
-    // The map the evaluation builds.
+/// The map the evaluation builds from the shipped dataset, serialised.
+fn shipped_map(ds: &trn_sim::dataset::Dataset) -> Vec<u8> {
     let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem)).unwrap();
     let sun = trn_map::render::Sun {
         azimuth_deg: ds.frames[0].sun_az_deg,
@@ -169,7 +166,61 @@ fn acquisition_recovers_priors_off_by_kilometres() {
     );
     p.landmarks.max_landmarks = 3000;
     let built = trn_map::build(&dem, None, &p, &()).unwrap();
-    let bytes = trn_map::mapdb::to_bytes(&built.contents()).unwrap();
+    trn_map::mapdb::to_bytes(&built.contents()).unwrap()
+}
+
+/// An inertial attitude far outside its own sigma is refused rather than fused into the
+/// position it would bias; the honest one, or no fusion, gives a fix.
+#[test]
+fn a_wrong_inertial_attitude_is_refused_not_fused() {
+    use trn::{Navigator, Prior, Quat, Vec3};
+    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    let bytes = shipped_map(&ds);
+    let db = trn::MapDb::parse(&bytes).unwrap();
+    let cam = ds.meta.camera.camera().unwrap();
+    let sigma = 0.1f64.to_radians();
+    for k in [6usize, 10] {
+        let f = &ds.frames[k];
+        let truth = f.truth.unwrap();
+        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let run = |attitude: Quat, sigma_att_rad: f64, fuse: bool| {
+            let prior = Prior {
+                pose: trn::Pose::new(truth.position + Vec3::new(30.0, -20.0, 10.0), attitude),
+                sigma_pos_m: 50.0,
+                sigma_att_rad,
+                time_s: f.t_s,
+            };
+            let cfg = trn::NavConfig {
+                fuse_attitude: fuse,
+                ..trn::NavConfig::default()
+            };
+            let mut nav = Navigator::new(db, cam, cfg);
+            let fix = nav.process(px.clone(), &prior, None);
+            (fix.status, (fix.pose.position - truth.position).norm())
+        };
+        // One degree off, claimed good to a tenth.
+        let wrong = truth
+            .attitude
+            .mul_quat(Quat::from_rotation_vector(Vec3::new(0.0122, -0.0122, 0.0)));
+        let (honest, err) = run(truth.attitude, sigma, true);
+        assert_eq!(honest, FixStatus::Fix, "frame {k}: honest attitude");
+        assert!(err < 10.0, "frame {k}: {err} m");
+        assert_eq!(
+            run(wrong, sigma, true).0,
+            FixStatus::Rejected,
+            "frame {k}: wrong attitude fused"
+        );
+        let (alone, err) = run(wrong, sigma, false);
+        assert_eq!(alone, FixStatus::Fix, "frame {k}: vision alone");
+        assert!(err < 10.0, "frame {k}: {err} m");
+    }
+}
+
+#[test]
+fn acquisition_recovers_priors_off_by_kilometres() {
+    use trn::{Navigator, Prior, Vec3};
+    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    let bytes = shipped_map(&ds);
     let db = trn::MapDb::parse(&bytes).unwrap();
     let cam = ds.meta.camera.camera().unwrap();
     let mut tried = 0;
