@@ -292,7 +292,9 @@ pub struct FrameFix {
     pub status: FixStatus,
     /// Estimated pose (the prior when there is none).
     pub pose: Pose,
-    /// 6x6 covariance: position (m), then camera-frame attitude (rad).
+    /// 6x6 covariance: position (m), then camera-frame attitude (rad). For a fix, an
+    /// overbound: the fit's covariance scaled for the estimated residual sigma (see
+    /// [`NavConfig::axis_exceedance`]) plus the map's common-mode error.
     pub covariance: Mat6,
     /// Altitude above the DEM below the estimate, metres (NaN when off the DEM).
     pub altitude_m: f64,

@@ -7,7 +7,9 @@
 //!   runs only when the best model improves and takes a fixed number of steps. Worst-case
 //!   work is `O(max_iterations * n)`.
 //! * Honest: the covariance is `sigma^2 (J^T J)^-1` at the solution, with `sigma` the
-//!   residual standard deviation of the inliers (never below a configured floor).
+//!   residual standard deviation of the inliers (never below a configured floor); an
+//!   optional independent attitude ([`AttitudePrior`]) adds its information to the final
+//!   refinement and to `J^T J`.
 //! * Refuses rather than guesses: too few points, non-finite input, collinear inliers, an
 //!   ill-conditioned geometry or too few inliers are errors.
 //!
