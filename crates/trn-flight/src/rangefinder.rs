@@ -146,14 +146,35 @@ impl LrfReport {
     }
 }
 
-/// The monitor's state: admission, the run of consistent readings and the last consistent
-/// reading with the pose it was judged from.
+/// The monitor's state: admission, the run of consistent readings and the two latest
+/// consistent readings with the poses they were judged from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RangefinderMonitor {
     config: RangefinderConfig,
     excluded: bool,
     run: u32,
-    last: Option<(f64, Pose)>,
+    last: Option<Reference>,
+    anchor: Option<Reference>,
+    motion_failures: u32,
+}
+
+/// A consistent reading kept to judge later readings' changes against.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Reference {
+    range: f64,
+    pose: Pose,
+    /// The inertial prior's position sigma at that reading.
+    inertial_sigma: f64,
+}
+
+/// The 1-sigma of the inertial position error accumulated between a frame whose inertial
+/// prior had position sigma `before` and one with sigma `now`: the growth of the variance,
+/// and at least a tenth of the prior's own, since inertial errors are not independent
+/// between frames.
+#[must_use]
+pub fn inertial_growth(now: f64, before: f64) -> f64 {
+    let sq = |x: f64| x * x;
+    crate::math::sqrt_clamped((sq(now) - sq(before)).max(sq(0.1 * now)))
 }
 
 impl RangefinderMonitor {
@@ -165,6 +186,8 @@ impl RangefinderMonitor {
             excluded: false,
             run: 0,
             last: None,
+            anchor: None,
+            motion_failures: 0,
         }
     }
 
@@ -248,9 +271,10 @@ impl RangefinderMonitor {
         self.update_with_motion(reading, pose, covariance, dem, f64::NAN)
     }
 
-    /// [`Self::update`], and the change since the last consistent reading judged against
-    /// the change the two poses predict, `motion_sigma_m` being the 1-sigma of the
-    /// relative position error between the two poses (an inertial displacement's error).
+    /// [`Self::update`], and the change since the latest consistent readings judged against
+    /// the change the poses predict; `inertial_sigma_m` is the inertial prior's position
+    /// sigma at this frame, and the growth of that sigma since a reference reading
+    /// ([`inertial_growth`]) is the relative pose error between the two.
     ///
     /// The absolute check cannot judge a reading once the pose is uncertain by more than
     /// the sensor's faults (below the last vision fix, with only the drifting inertial
@@ -258,14 +282,20 @@ impl RangefinderMonitor {
     /// the change, so a frozen, jumping or newly biased reading still stands out. The
     /// common error is carried by the same sigma points through both poses, so terrain
     /// relief under an uncertain position widens the predicted change instead of raising
-    /// an alarm. NaN (or a negative sigma) skips the motion check.
+    /// an alarm.
+    ///
+    /// Two references isolate which reading is wrong: a reading that disagrees with the
+    /// latest reference but agrees with the one before has shown the latest to be a fault
+    /// that passed (it is dropped, the reading is fine); one that agrees only with the
+    /// latest, against the one before, follows a fault that passed (a frozen value) and is
+    /// flagged. Two motion failures in a row clear both references. NaN skips the check.
     pub fn update_with_motion(
         &mut self,
         reading: Option<f64>,
         pose: &Pose,
         covariance: &Mat6,
         dem: &Heightfield<'_>,
-        motion_sigma_m: f64,
+        inertial_sigma_m: f64,
     ) -> LrfReport {
         let cfg = self.config;
         let mut report = LrfReport {
@@ -334,38 +364,62 @@ impl RangefinderMonitor {
         report.nis = nis;
         let gate = chi2_quantile(1, cfg.gate).unwrap_or(10.83);
         report.consistent = nis <= gate;
-        if motion_sigma_m >= 0.0
-            && let Some((z0, pose0)) = self.last
-            && let Some((dlo, dhi)) = self.predicted_change(pose, &pose0, covariance, dem)
-        {
-            // Sensor noise at both readings, DEM error at both hits, the relative pose error.
-            let s0 = cfg.sigma_m + cfg.sigma_fraction * z0;
-            let sigma = crate::math::sqrt(
-                sensor * sensor
-                    + s0 * s0
-                    + 2.0 * dem_along * dem_along
-                    + motion_sigma_m * motion_sigma_m,
-            );
-            let dz = z - z0;
-            let dist = if dz < dlo {
-                dlo - dz
-            } else if dz > dhi {
-                dz - dhi
-            } else {
-                0.0
+        if inertial_sigma_m >= 0.0 && inertial_sigma_m.is_finite() {
+            let judge = |r: Option<Reference>| -> Option<f64> {
+                let r = r?;
+                let (dlo, dhi) = self.predicted_change(pose, &r.pose, covariance, dem)?;
+                let motion = inertial_growth(inertial_sigma_m, r.inertial_sigma);
+                // Sensor noise at both readings, DEM error at both hits, the relative pose
+                // error.
+                let s0 = cfg.sigma_m + cfg.sigma_fraction * r.range;
+                let sigma = crate::math::sqrt(
+                    sensor * sensor + s0 * s0 + 2.0 * dem_along * dem_along + motion * motion,
+                );
+                let dz = z - r.range;
+                let dist = if dz < dlo {
+                    dlo - dz
+                } else if dz > dhi {
+                    dz - dhi
+                } else {
+                    0.0
+                };
+                Some((dist / sigma) * (dist / sigma))
             };
-            report.motion_nis = (dist / sigma) * (dist / sigma);
-            if report.motion_nis > gate {
-                report.consistent = false;
-                // The change is judged against one reference: if that reference was a
-                // fault that passed (a frozen reading over a slow descent), keeping it
-                // would fail every good reading after it. The next reading starts afresh
-                // from the absolute check.
+            let (m_last, m_anchor) = (judge(self.last), judge(self.anchor));
+            let pass = |m: f64| m <= gate;
+            let (motion_ok, last_was_fault) = match (m_last, m_anchor) {
+                (Some(a), Some(b)) if !pass(a) && pass(b) => (true, true),
+                (Some(a), Some(b)) => (pass(a) && pass(b), false),
+                (Some(m), None) | (None, Some(m)) => (pass(m), false),
+                (None, None) => (true, false),
+            };
+            report.motion_nis = m_last.or(m_anchor).unwrap_or(f64::NAN);
+            if last_was_fault {
                 self.last = None;
             }
-        }
-        if report.consistent {
-            self.last = Some((z, *pose));
+            if motion_ok {
+                self.motion_failures = 0;
+            } else {
+                report.consistent = false;
+                self.motion_failures = self.motion_failures.saturating_add(1);
+                if self.motion_failures >= 2 {
+                    // The references themselves may be faults that passed: start afresh
+                    // from the absolute check.
+                    self.last = None;
+                    self.anchor = None;
+                    self.motion_failures = 0;
+                }
+            }
+            if report.consistent {
+                if let Some(previous) = self.last {
+                    self.anchor = Some(previous);
+                }
+                self.last = Some(Reference {
+                    range: z,
+                    pose: *pose,
+                    inertial_sigma: inertial_sigma_m,
+                });
+            }
         }
 
         if report.consistent {

@@ -270,7 +270,8 @@ fn below_last_fix(
         );
         let est = Pose::new(truth.position + error, nadir);
         let rep = if motion {
-            mon.update_with_motion(reading, &est, &cov, &dem, 8.0)
+            // The inertial sigma grows slowly: 10 m of relative error between frames.
+            mon.update_with_motion(reading, &est, &cov, &dem, 100.0)
         } else {
             mon.update(reading, &est, &cov, &dem)
         };
