@@ -353,13 +353,7 @@ impl RangefinderMonitor {
         let sensor = cfg.sigma_m + cfg.sigma_fraction * z;
         let sigma = crate::math::sqrt(sensor * sensor + dem_along * dem_along);
         report.sigma_m = sigma;
-        let dist = if z < lo {
-            lo - z
-        } else if z > hi {
-            z - hi
-        } else {
-            0.0
-        };
+        let dist = outside(z, lo, hi);
         let nis = (dist / sigma) * (dist / sigma);
         report.nis = nis;
         let gate = chi2_quantile(1, cfg.gate).unwrap_or(10.83);
@@ -375,14 +369,7 @@ impl RangefinderMonitor {
                 let sigma = crate::math::sqrt(
                     sensor * sensor + s0 * s0 + 2.0 * dem_along * dem_along + motion * motion,
                 );
-                let dz = z - r.range;
-                let dist = if dz < dlo {
-                    dlo - dz
-                } else if dz > dhi {
-                    dz - dhi
-                } else {
-                    0.0
-                };
+                let dist = outside(z - r.range, dlo, dhi);
                 Some((dist / sigma) * (dist / sigma))
             };
             let (m_last, m_anchor) = (judge(self.last), judge(self.anchor));
@@ -439,6 +426,17 @@ impl RangefinderMonitor {
         report.excluded = self.excluded;
         report.consistent_run = self.run;
         report
+    }
+}
+
+/// How far `x` lies outside `[lo, hi]` (zero inside).
+fn outside(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo - x
+    } else if x > hi {
+        x - hi
+    } else {
+        0.0
     }
 }
 
