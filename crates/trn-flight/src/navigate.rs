@@ -282,8 +282,21 @@ impl Workspace {
     }
 }
 
-/// Search radius of the refinement passes, template pixels.
+/// Search radius of the refinement passes, template pixels: the landmarks are within a
+/// pixel of where the solved pose puts them, and a 5 x 5 search keeps the peak inside the
+/// score surface at about half the cost of the first pass.
 const REFINE_RADIUS: usize = 2;
+
+/// Search radii asked of prediction.
+#[derive(Clone, Copy)]
+enum Radii {
+    /// From the prior's covariance, unclamped (the coarse stage decides what to do).
+    Unclamped,
+    /// From the covariance, clamped to the fine stage's largest.
+    Fine,
+    /// [`REFINE_RADIUS`], for the refinement passes.
+    Refine,
+}
 
 /// What the pipeline returns for a frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -464,15 +477,17 @@ impl<'m> FrameNavigator<'m> {
         &self,
         lms: &Landmarks<'_>,
         prior: &Prior,
-        clamp: bool,
+        radii: Radii,
         out: &mut [Prediction],
     ) -> usize {
+        let (min_radius, max_radius) = match radii {
+            Radii::Unclamped => (self.cfg.predict.min_radius, usize::MAX),
+            Radii::Fine => (self.cfg.predict.min_radius, self.cfg.predict.max_radius),
+            Radii::Refine => (REFINE_RADIUS, REFINE_RADIUS),
+        };
         let cfg = PredictConfig {
-            max_radius: if clamp {
-                self.cfg.predict.max_radius
-            } else {
-                usize::MAX
-            },
+            min_radius,
+            max_radius,
             max_landmarks: self.cfg.predict.max_landmarks.min(MAX_PREDICTIONS),
             ..self.cfg.predict
         };
@@ -512,7 +527,7 @@ impl<'m> FrameNavigator<'m> {
         let mut coarse_inliers = None;
         // Predicted once with the prior, radii unclamped; the coarse stage and, when the
         // prior stands, the fine stage use these rather than predicting again.
-        let n_initial = self.predict_into(&lms, &prior, false, &mut ws.initial);
+        let n_initial = self.predict_into(&lms, &prior, Radii::Unclamped, &mut ws.initial);
         let widest = ws
             .initial
             .iter()
@@ -591,7 +606,7 @@ impl<'m> FrameNavigator<'m> {
             }
             n_initial
         } else {
-            self.predict_into(&lms, &fine_prior, true, &mut ws.preds)
+            self.predict_into(&lms, &fine_prior, Radii::Fine, &mut ws.preds)
         };
         let preds = ws.preds.get(..n_preds).unwrap_or(&[]);
         let outcomes = ws.outcomes.get_mut(..n_preds).unwrap_or(&mut []);
@@ -644,12 +659,7 @@ impl<'m> FrameNavigator<'m> {
                 sigma_att_rad: sa.x.max(sa.y).max(sa.z),
                 time_s: prior.time_s,
             };
-            let n = self.predict_into(&lms, &again, true, &mut ws.preds);
-            // The landmarks are within a pixel of where this pose puts them: a 5 x 5 search
-            // keeps the peak inside the score surface at half the cost of the first pass.
-            for p in ws.preds.iter_mut().take(n) {
-                p.radius = p.radius.min(REFINE_RADIUS);
-            }
+            let n = self.predict_into(&lms, &again, Radii::Refine, &mut ws.preds);
             let preds = ws.preds.get(..n).unwrap_or(&[]);
             let outcomes = ws.outcomes.get_mut(..n).unwrap_or(&mut []);
             let ctx = self.context(lms, frame, &again.pose);
@@ -834,7 +844,7 @@ impl<'m> FrameNavigator<'m> {
     ) -> Option<(Prior, usize)> {
         let n_src = match source {
             CoarseSource::Initial(n) => n,
-            CoarseSource::Predict => self.predict_into(lms, prior, false, &mut ws.preds),
+            CoarseSource::Predict => self.predict_into(lms, prior, Radii::Unclamped, &mut ws.preds),
         };
         let src = match source {
             CoarseSource::Initial(_) => &ws.initial,

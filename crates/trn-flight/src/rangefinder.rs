@@ -20,7 +20,7 @@
 //! A faulty sensor is excluded but never for good: it is re-admitted after
 //! `readmit_after` consecutive consistent readings.
 
-use crate::dem::{DemError, Heightfield};
+use crate::dem::{DemError, Heightfield, RayHit};
 use crate::linalg::{Mat6, Quat, Vec3, cholesky6};
 use crate::pose::Pose;
 use crate::stats::{Confidence, chi2_quantile};
@@ -219,41 +219,44 @@ impl RangefinderMonitor {
         dem.ray_cast(origin, dir, self.config.max_range_m * 1.5)
     }
 
-    /// Smallest and largest predicted change of range from `before` to `pose` over the
-    /// sigma points of `covariance` applied to both (a common pose error); `None` when any
-    /// of them has no range (then the change cannot be bounded).
+    /// Sigma-point offsets of `covariance` (position, then camera-frame rotation vector):
+    /// the centre first, then `spread` standard deviations either way along each Cholesky
+    /// column; the count used (1, the centre alone, when the covariance is not positive
+    /// definite).
+    fn sigma_offsets(&self, covariance: &Mat6) -> ([[f64; 6]; SIGMA_POINTS], usize) {
+        let mut out = [[0.0; 6]; SIGMA_POINTS];
+        let Some(l) = cholesky6(covariance) else {
+            return (out, 1);
+        };
+        for (n, d) in out.iter_mut().enumerate().skip(1) {
+            let (k, sign) = ((n - 1) / 2, if n % 2 == 1 { -1.0 } else { 1.0 });
+            for (di, row) in d.iter_mut().zip(l.iter()) {
+                *di = sign * self.config.spread * row.get(k).copied().unwrap_or(0.0);
+            }
+        }
+        (out, SIGMA_POINTS)
+    }
+
+    /// Smallest and largest predicted change of range since `before`, the same offsets
+    /// applied to both poses (a common pose error); `now[k]` is the cast already made from
+    /// the current pose with `offsets[k]`. `None` when any offset has no range at either
+    /// pose, or there are no sigma points (then the change cannot be bounded).
     fn predicted_change(
         &self,
-        pose: &Pose,
         before: &Pose,
-        covariance: &Mat6,
+        offsets: &[[f64; 6]],
+        now: &[Result<RayHit, DemError>],
         dem: &Heightfield<'_>,
     ) -> Option<(f64, f64)> {
-        let change = |d: &[f64; 6]| -> Option<f64> {
-            let shift = |p: &Pose| {
-                Pose::new(
-                    p.position + Vec3::new(d[0], d[1], d[2]),
-                    p.attitude
-                        .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
-                )
-            };
-            let now = self.predict(&shift(pose), dem).ok()?;
-            let then = self.predict(&shift(before), dem).ok()?;
-            Some(now.range - then.range)
-        };
-        let centre = change(&[0.0; 6])?;
-        let (mut lo, mut hi) = (centre, centre);
-        let l = cholesky6(covariance)?;
-        for k in 0..6 {
-            for sign in [-1.0, 1.0] {
-                let mut d = [0.0; 6];
-                for (di, row) in d.iter_mut().zip(l.iter()) {
-                    *di = sign * self.config.spread * row.get(k).copied().unwrap_or(0.0);
-                }
-                let c = change(&d)?;
-                lo = lo.min(c);
-                hi = hi.max(c);
-            }
+        if offsets.len() < 2 {
+            return None;
+        }
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (d, hit) in offsets.iter().zip(now) {
+            let then = self.predict(&shifted(before, d), dem).ok()?;
+            let c = hit.as_ref().ok()?.range - then.range;
+            lo = lo.min(c);
+            hi = hi.max(c);
         }
         Some((lo, hi))
     }
@@ -310,40 +313,35 @@ impl RangefinderMonitor {
                 return report;
             }
         };
-        let Ok(centre) = self.predict(pose, dem) else {
+        // Every sigma point is cast once; the motion check below reuses the casts.
+        let (offsets, n_points) = self.sigma_offsets(covariance);
+        let offsets = offsets.get(..n_points).unwrap_or(&[]);
+        let mut now = [Err(DemError::NonFinite); SIGMA_POINTS];
+        for (hit, d) in now.iter_mut().zip(offsets) {
+            *hit = self.predict(&shifted(pose, d), dem);
+        }
+        let now = now.get(..n_points).unwrap_or(&[]);
+        let Some(Ok(centre)) = now.first() else {
             return report;
         };
         report.predicted_m = centre.range;
 
         let (mut lo, mut hi) = (centre.range, centre.range);
-        let mut cos_inc = incidence(&centre, pose, &cfg);
-        if let Some(l) = cholesky6(covariance) {
-            for k in 0..6 {
-                for sign in [-1.0, 1.0] {
-                    let mut d = [0.0; 6];
-                    for (di, row) in d.iter_mut().zip(l.iter()) {
-                        *di = sign * cfg.spread * row.get(k).copied().unwrap_or(0.0);
-                    }
-                    let p = Pose::new(
-                        pose.position + Vec3::new(d[0], d[1], d[2]),
-                        pose.attitude
-                            .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
-                    );
-                    // A pose the covariance allows but the terrain does not (below the
-                    // surface) admits any short range; a beam that misses the terrain, any
-                    // long one. Dropping such points would narrow the span exactly when
-                    // the pose is too uncertain to judge the reading.
-                    match self.predict(&p, dem) {
-                        Ok(hit) => {
-                            lo = lo.min(hit.range);
-                            hi = hi.max(hit.range);
-                            cos_inc = cos_inc.min(incidence(&hit, &p, &cfg));
-                        }
-                        Err(DemError::StartsBelowSurface) => lo = 0.0,
-                        Err(DemError::NoIntersection) => hi = f64::INFINITY,
-                        Err(_) => {}
-                    }
+        let mut cos_inc = incidence(centre, pose, &cfg);
+        for (hit, d) in now.iter().zip(offsets).skip(1) {
+            // A pose the covariance allows but the terrain does not (below the surface)
+            // admits any short range; a beam that misses the terrain, any long one.
+            // Dropping such points would narrow the span exactly when the pose is too
+            // uncertain to judge the reading.
+            match hit {
+                Ok(hit) => {
+                    lo = lo.min(hit.range);
+                    hi = hi.max(hit.range);
+                    cos_inc = cos_inc.min(incidence(hit, &shifted(pose, d), &cfg));
                 }
+                Err(DemError::StartsBelowSurface) => lo = 0.0,
+                Err(DemError::NoIntersection) => hi = f64::INFINITY,
+                Err(_) => {}
             }
         }
         report.predicted_span_m = (lo, hi);
@@ -361,7 +359,7 @@ impl RangefinderMonitor {
         if inertial_sigma_m >= 0.0 && inertial_sigma_m.is_finite() {
             let judge = |r: Option<Reference>| -> Option<f64> {
                 let r = r?;
-                let (dlo, dhi) = self.predicted_change(pose, &r.pose, covariance, dem)?;
+                let (dlo, dhi) = self.predicted_change(&r.pose, offsets, now, dem)?;
                 let motion = inertial_growth(inertial_sigma_m, r.inertial_sigma);
                 // Sensor noise at both readings, DEM error at both hits, the relative pose
                 // error.
@@ -429,6 +427,18 @@ impl RangefinderMonitor {
     }
 }
 
+/// Sigma points of a 6-D pose covariance: the centre and two per dimension.
+const SIGMA_POINTS: usize = 13;
+
+/// `pose` moved by a sigma-point offset (position, then camera-frame rotation vector).
+fn shifted(pose: &Pose, d: &[f64; 6]) -> Pose {
+    Pose::new(
+        pose.position + Vec3::new(d[0], d[1], d[2]),
+        pose.attitude
+            .mul_quat(Quat::from_rotation_vector(Vec3::new(d[3], d[4], d[5]))),
+    )
+}
+
 /// How far `x` lies outside `[lo, hi]` (zero inside).
 fn outside(x: f64, lo: f64, hi: f64) -> f64 {
     if x < lo {
@@ -441,7 +451,7 @@ fn outside(x: f64, lo: f64, hi: f64) -> f64 {
 }
 
 /// Cosine of the angle between the beam and the terrain normal at the hit.
-fn incidence(hit: &crate::dem::RayHit, pose: &Pose, cfg: &RangefinderConfig) -> f64 {
+fn incidence(hit: &RayHit, pose: &Pose, cfg: &RangefinderConfig) -> f64 {
     let dir = pose
         .attitude
         .to_mat3()

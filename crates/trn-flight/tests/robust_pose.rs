@@ -23,7 +23,42 @@ struct Scene {
 /// `n` terrain points seen by a lander camera at `altitude`, pixel noise `sigma_px`, a
 /// share `outliers` of correspondences replaced by uniformly random image points.
 fn scene(r: &mut Rand, n: usize, altitude: f64, sigma_px: f64, outliers: f64) -> Scene {
-    let truth = common::lander_pose(r, altitude, 0.5);
+    scene_in(r, &WIDE, n, altitude, sigma_px, outliers)
+}
+
+/// Where the points of a scene are seen and how rough their terrain is.
+struct View {
+    /// Camera tilt off nadir, radians.
+    tilt: f64,
+    /// Pixel span of the observations (both axes).
+    pixels: (f64, f64),
+    /// Terrain heights, +- this fraction of the altitude.
+    relief: f64,
+}
+
+/// The whole 1024-pixel image over terrain of +-3 % relief, the camera tilted up to 0.5 rad.
+const WIDE: View = View {
+    tilt: 0.5,
+    pixels: (0.0, 1023.0),
+    relief: 0.03,
+};
+
+/// The central 512 x 512 pixels (a 32 degree view) over gentle relief (+-1 %).
+const NARROW: View = View {
+    tilt: 0.3,
+    pixels: (256.0, 767.0),
+    relief: 0.01,
+};
+
+fn scene_in(
+    r: &mut Rand,
+    view: &View,
+    n: usize,
+    altitude: f64,
+    sigma_px: f64,
+    outliers: f64,
+) -> Scene {
+    let truth = common::lander_pose(r, altitude, view.tilt);
     let rot = truth.attitude.to_mat3();
     let mut s = Scene {
         truth,
@@ -31,14 +66,15 @@ fn scene(r: &mut Rand, n: usize, altitude: f64, sigma_px: f64, outliers: f64) ->
         world: vec![],
         outlier: vec![],
     };
+    let (lo, hi) = view.pixels;
     while s.world.len() < n {
-        let (u, v) = (r.uniform(0.0, 1023.0), r.uniform(0.0, 1023.0));
+        let (u, v) = (r.uniform(lo, hi), r.uniform(lo, hi));
         let b = rot.mul_vec(Vec3::new((u - C) / F, (v - C) / F, 1.0));
         if b.z > -0.2 {
             continue;
         }
-        // Intersect with rough terrain: a plane at a random height of +-3 % of altitude.
-        let h = r.uniform(-0.03, 0.03) * altitude;
+        // Intersect with rough terrain: a plane at a random height within the relief.
+        let h = r.uniform(-view.relief, view.relief) * altitude;
         let t = (h - truth.position.z) / b.z;
         let x = truth.position + b * t;
         let is_out = r.0.next_f64() < outliers;
@@ -277,33 +313,6 @@ fn exact_data_gives_exact_pose_and_floor_limited_covariance() {
     assert!(est.position_sigma().x > 0.0 && est.attitude_sigma().z > 0.0);
 }
 
-/// `n` points seen through the central 512 x 512 pixels (a 32 degree view) over gentle
-/// relief (+-1 % of altitude), pixel noise `sigma_px`.
-fn narrow_scene(r: &mut Rand, n: usize, altitude: f64, sigma_px: f64) -> Scene {
-    let truth = common::lander_pose(r, altitude, 0.3);
-    let rot = truth.attitude.to_mat3();
-    let mut s = Scene {
-        truth,
-        image: vec![],
-        world: vec![],
-        outlier: vec![],
-    };
-    while s.world.len() < n {
-        let (u, v) = (r.uniform(256.0, 767.0), r.uniform(256.0, 767.0));
-        let b = rot.mul_vec(Vec3::new((u - C) / F, (v - C) / F, 1.0));
-        if b.z > -0.2 {
-            continue;
-        }
-        let h = r.uniform(-0.01, 0.01) * altitude;
-        let x = truth.position + b * ((h - truth.position.z) / b.z);
-        let (mu, mv) = (u + sigma_px * r.normal(), v + sigma_px * r.normal());
-        s.image.push([(mu - C) / F, (mv - C) / F]);
-        s.world.push(x);
-        s.outlier.push(false);
-    }
-    s
-}
-
 /// Few landmarks over a narrow view: vision alone trades a camera translation for a
 /// rotation that keeps the image in place; an inertial attitude good to 0.1 degree pins
 /// the position, and the fused covariance stays honest (mean NEES near 6).
@@ -313,7 +322,7 @@ fn attitude_prior_pins_the_position_of_a_few_landmark_fix() {
     let sigma_att = 0.1f64.to_radians();
     let (mut sq_vision, mut sq_fused, mut nees_sum, mut trials) = (0.0, 0.0, 0.0, 0);
     for _ in 0..300 {
-        let s = narrow_scene(&mut r, 15, 1500.0, 0.3);
+        let s = scene_in(&mut r, &NARROW, 15, 1500.0, 0.3, 0.0);
         let noise = Vec3::new(r.normal(), r.normal(), r.normal()) * sigma_att;
         let measured = s.truth.attitude.mul_quat(Quat::from_rotation_vector(noise));
         let mut mask = vec![false; s.image.len()];
