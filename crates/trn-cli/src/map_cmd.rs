@@ -86,6 +86,12 @@ pub struct BuildArgs {
     /// Most landmarks to choose.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     max_landmarks: usize,
+    /// Rings of landmark coverage around the site: the coverage cells halve in side each
+    /// time the distance to the site halves (down to the minimum separation), so a descent
+    /// closing on the site keeps landmarks in its shrinking view. 1: one even grid over the
+    /// map.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
+    nested_rings: u8,
     /// Image the landmarks are chosen on.
     #[arg(long, value_enum, default_value_t = Source::Render)]
     landmarks_on: Source,
@@ -196,6 +202,7 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
     p.landmarks.template_side = a.template_side;
     p.landmarks.levels = a.levels;
     p.landmarks.max_landmarks = a.max_landmarks;
+    p.landmarks.nested_rings = usize::from(a.nested_rings);
     p.landmarks.max_self_similarity = a.max_self_similarity;
     p.landmark_source = match a.landmarks_on {
         Source::Render => LandmarkSource::Render,

@@ -249,6 +249,7 @@ const NO_PREDICTION: Prediction = Prediction {
     level: 0,
     pixel: [0.0; 2],
     radius: 0,
+    template_half: 0,
     scale_ratio: 0.0,
 };
 

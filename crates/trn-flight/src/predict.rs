@@ -2,7 +2,9 @@
 //! search for each.
 //!
 //! For each landmark: project its position with the prior pose; keep it when it falls
-//! inside the image with room for its template, faces the camera, and the frame's ground
+//! inside the image with room for its search window (the window's corners projected, the
+//! template cropped towards [`PredictConfig::min_template_side`] when the whole one does
+//! not fit), faces the camera, and the frame's ground
 //! sample distance there is within [`PredictConfig::max_scale_ratio`] of one of its
 //! template levels (the level closest in scale is chosen, as LVS switches maps with
 //! altitude). The search radius comes from the prior covariance: the pixel displacement that
@@ -19,6 +21,9 @@ use crate::pose::Pose;
 /// a prediction with a larger radius (a [`PredictConfig::max_radius`] above this) fails to
 /// match rather than overrun the scratch.
 pub const MAX_SEARCH_RADIUS: usize = 64;
+
+/// Room kept between a search window's projected corners and the frame's edge, pixels.
+const WINDOW_MARGIN_PX: f64 = 2.0;
 
 /// Prediction settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +42,12 @@ pub struct PredictConfig {
     pub max_landmarks: usize,
     /// Smallest cosine between the landmark's normal and the direction to the camera.
     pub min_facing: f64,
+    /// Smallest template side (odd, at least [`crate::ncc::MIN_TEMPLATE`]) a landmark's
+    /// template is cropped to, about its centre, when the window of the whole template
+    /// with the smallest radius does not fit in the frame: low over the site a frame spans
+    /// few map pixels, and a smaller template keeps landmarks near its edges. The
+    /// database's side (or more) never crops.
+    pub min_template_side: usize,
 }
 
 impl Default for PredictConfig {
@@ -48,6 +59,7 @@ impl Default for PredictConfig {
             max_scale_ratio: 1.6,
             max_landmarks: 200,
             min_facing: 0.3,
+            min_template_side: 13,
         }
     }
 }
@@ -63,6 +75,9 @@ pub struct Prediction {
     pub pixel: [f64; 2],
     /// Search radius, template pixels at `level`.
     pub radius: usize,
+    /// Half-side of the template searched, template pixels: the database's, or less when
+    /// cropped to fit the frame ([`PredictConfig::min_template_side`]).
+    pub template_half: usize,
     /// Frame ground sample distance at the landmark over the template's, (> 1: the frame is
     /// coarser).
     pub scale_ratio: f64,
@@ -125,7 +140,7 @@ struct Context<'c> {
     f: f64,
     w: f64,
     h: f64,
-    half: f64,
+    half: usize,
     levels: usize,
     sigma_pos_m: f64,
     sigma_att_rad: f64,
@@ -148,7 +163,7 @@ impl<'c> Context<'c> {
             f: 0.5 * (fx + fy),
             w: f64::from(camera.width()),
             h: f64::from(camera.height()),
-            half: (lms.template_side() / 2) as f64,
+            half: lms.template_side() / 2,
             levels: lms.levels(),
             sigma_pos_m,
             sigma_att_rad,
@@ -194,24 +209,65 @@ impl<'c> Context<'c> {
         // Image pixels to template pixels at this level (saturating for huge values).
         let radius = math::ceil(radius_img * gsd / tpl_px) as usize;
         let radius = radius.clamp(cfg.min_radius, cfg.max_radius.max(cfg.min_radius));
-        // The search window (in image pixels) must fit inside the frame: shrink the radius
-        // to the room there is, and drop the landmark when even the smallest does not fit.
-        let px_per_tpl = tpl_px / gsd;
-        let room = uv[0]
-            .min(uv[1])
-            .min(self.w - 1.0 - uv[0])
-            .min(self.h - 1.0 - uv[1])
-            - 2.0;
-        let fits = math::floor(room / px_per_tpl - self.half);
-        if !(fits >= cfg.min_radius as f64) {
+        // The search window must fit inside the frame. It is the template's square grown by
+        // the radius on the landmark's plane, so its corners are projected with the prior: a
+        // yawed view turns the square (its corners reach sqrt 2 further than its half-side)
+        // and an oblique one stretches it. The radius shrinks to the room there is, assuming
+        // the corners move linearly with the window's half-side; the landmark is dropped when
+        // even the smallest radius does not fit, with the template cropped to its smallest.
+        let half_side = (self.half + radius) as f64;
+        let mut grow = f64::INFINITY;
+        for (dj, di) in [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)] {
+            let q = plane_point(
+                lm.position,
+                lm.normal,
+                tpl_px,
+                dj * half_side,
+                di * half_side,
+            );
+            let qc = self.prior.to_camera(q);
+            if qc.z <= 1.0 {
+                return None;
+            }
+            let corner = self.camera.project(qc).ok()?;
+            for axis in 0..2 {
+                let (c, centre, size) = match axis {
+                    0 => (corner[0], uv[0], self.w),
+                    _ => (corner[1], uv[1], self.h),
+                };
+                let d = c - centre;
+                // Bilinear sampling needs the next pixel too; relief lifts samples off the
+                // plane by a little: a margin of two pixels either side.
+                let room = if d < 0.0 {
+                    centre - WINDOW_MARGIN_PX
+                } else {
+                    size - 1.0 - WINDOW_MARGIN_PX - centre
+                };
+                if !(room > 0.0) {
+                    return None;
+                }
+                if math::abs(d) > 1e-9 {
+                    grow = grow.min(room / math::abs(d));
+                }
+            }
+        }
+        // Largest half-side of template plus radius that fits.
+        let reach = math::floor(grow * half_side);
+        if !(reach >= (cfg.min_radius + crate::ncc::MIN_TEMPLATE / 2) as f64) {
             return None;
         }
-        let radius = radius.min(fits as usize);
+        let reach = reach as usize;
+        let template_half = self.half.min(reach - cfg.min_radius);
+        if 2 * template_half + 1 < cfg.min_template_side.max(crate::ncc::MIN_TEMPLATE) {
+            return None;
+        }
+        let radius = radius.min(reach - template_half);
         Some(Prediction {
             index,
             level,
             pixel: uv,
             radius,
+            template_half,
             scale_ratio: gsd / tpl_px,
         })
     }

@@ -41,8 +41,16 @@ pub struct LandmarkParams {
     /// Most landmarks to choose.
     pub max_landmarks: usize,
     /// Side of a coverage cell in level-0 pixels (0: chosen so the cells number about
-    /// `max_landmarks`).
+    /// `max_landmarks`). With [`LandmarkParams::nested_rings`] above 1 this is the outermost
+    /// ring's cell.
     pub cell_px: usize,
+    /// Rings of coverage around the landing site (the site frame's origin): beyond half the
+    /// map's half-side the cells have the base side, and each time the distance to the site
+    /// halves so does the cell side (down to the minimum separation), the innermost ring
+    /// holding everything nearer. A descent's footprint shrinks with its altitude as it
+    /// closes on the site, so equal landmark counts per ring keep about as many landmarks in
+    /// view low down as high up. 1: one even grid.
+    pub nested_rings: usize,
     /// Half-width of the structure-tensor window, pixels (the window is `2r+1` square).
     pub tensor_radius: usize,
     /// Smallest Förstner roundness `q` at every level (0..1).
@@ -62,6 +70,7 @@ impl Default for LandmarkParams {
             levels: 3,
             max_landmarks: 2000,
             cell_px: 0,
+            nested_rings: 4,
             tensor_radius: 2,
             min_roundness: 0.3,
             min_separation_px: 11,
@@ -240,6 +249,115 @@ struct Candidate {
     score: f32,
 }
 
+/// The coverage cells of the selection: one even grid, or nested rings of finer grids
+/// around the site ([`LandmarkParams::nested_rings`]).
+#[derive(Clone, Debug, PartialEq)]
+struct Coverage {
+    /// The site's pixel (column, row).
+    site: [f64; 2],
+    /// Chebyshev distance from the site to the farthest map edge, pixels.
+    reach: f64,
+    /// Per ring, outermost first: cell side, columns of its grid, index of its first cell.
+    rings: Vec<(usize, usize, usize)>,
+    /// Cells over all rings.
+    len: usize,
+}
+
+impl Coverage {
+    /// Rings for a `w` x `h` map with the site at pixel `site`, with the outermost cell
+    /// `p.cell_px` or, when that is 0, the one that makes the cells number about
+    /// `p.max_landmarks`.
+    fn sized(w: usize, h: usize, site: [f64; 2], p: &LandmarkParams) -> Result<Self, MapError> {
+        let rings = p.nested_rings.max(1);
+        if rings > 16 {
+            return Err(invalid("nested_rings", format!("{rings} (1..=16)")));
+        }
+        let reach = [site[0], w as f64 - site[0], site[1], h as f64 - site[1]]
+            .into_iter()
+            .fold(1.0f64, f64::max);
+        let make = |base: usize| Self::with_base(w, h, site, reach, rings, base, p);
+        if p.cell_px > 0 {
+            return Ok(make(p.cell_px));
+        }
+        // Fewer cells as the base grows: bisect for the smallest base with at most
+        // max_landmarks cells in use.
+        let target = p.max_landmarks.max(1) as f64;
+        let (mut lo, mut hi) = (1usize, w.max(h).max(2));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if make(mid).cells_in_use(w, h) <= target {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(make(lo))
+    }
+
+    fn with_base(
+        w: usize,
+        h: usize,
+        site: [f64; 2],
+        reach: f64,
+        rings: usize,
+        base: usize,
+        p: &LandmarkParams,
+    ) -> Self {
+        let floor = p.min_separation_px.max(8);
+        let mut out = Vec::with_capacity(rings);
+        let mut len = 0;
+        for k in 0..rings {
+            let side = (base >> k.min(63)).max(floor);
+            let cols = w.div_ceil(side);
+            out.push((side, cols, len));
+            len += cols * h.div_ceil(side);
+        }
+        Self {
+            site,
+            reach,
+            rings: out,
+            len,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The ring of a pixel: 0 beyond half the reach, one more each time the distance halves.
+    fn ring(&self, col: usize, row: usize) -> usize {
+        let d = (col as f64 - self.site[0])
+            .abs()
+            .max((row as f64 - self.site[1]).abs());
+        let (mut k, mut limit) = (0, 0.5 * self.reach);
+        while k + 1 < self.rings.len() && d < limit {
+            k += 1;
+            limit *= 0.5;
+        }
+        k
+    }
+
+    /// The cell holding a pixel.
+    fn cell(&self, col: usize, row: usize) -> usize {
+        let (side, cols, first) = self.rings[self.ring(col, row)];
+        first + (row / side) * cols + col / side
+    }
+
+    /// About how many cells hold map pixels: each pixel counts as its share of its cell,
+    /// sampled every few pixels.
+    fn cells_in_use(&self, w: usize, h: usize) -> f64 {
+        let step = 4;
+        let mut n = 0.0;
+        for row in (0..h).step_by(step) {
+            for col in (0..w).step_by(step) {
+                let side = self.rings[self.ring(col, row)].0 as f64;
+                n += (step * step) as f64 / (side * side);
+            }
+        }
+        n
+    }
+}
+
 /// Chooses landmarks on `pyramid` (level 0 on `dem`'s grid; see [`crate::pyramid::build`])
 /// and cuts their templates. `site_z` is the site-frame `z` of every DEM node
 /// ([`crate::render::site_z`]); positions and normals come from it.
@@ -344,13 +462,8 @@ pub fn select(
     });
 
     // 2. Local maxima, best few per cell.
-    let cell = if p.cell_px > 0 {
-        p.cell_px
-    } else {
-        let area = (w * h) as f64 / p.max_landmarks.max(1) as f64;
-        (area.sqrt() as usize).max(p.min_separation_px).max(8)
-    };
-    let (ncx, ncy) = (w.div_ceil(cell), h.div_ceil(cell));
+    let site = [-g.x0 / g.dx, -g.y0 / g.dy];
+    let coverage = Coverage::sized(w, h, site, p)?;
     const PER_CELL: usize = 6;
     let rows: Vec<Vec<Candidate>> = (0..h)
         .into_par_iter()
@@ -386,11 +499,13 @@ pub fn select(
             out
         })
         .collect();
-    let mut cells: Vec<Vec<Candidate>> = vec![Vec::new(); ncx * ncy];
+    let mut cells: Vec<Vec<Candidate>> = vec![Vec::new(); coverage.len()];
     let mut stats = SelectionStats::default();
     for cand in rows.into_iter().flatten() {
         stats.candidates += 1;
-        cells[(cand.row / cell) * ncx + cand.col / cell].push(cand);
+        if let Some(c) = cells.get_mut(coverage.cell(cand.col, cand.row)) {
+            c.push(cand);
+        }
     }
     for c in &mut cells {
         c.sort_by(|a, b| {

@@ -120,9 +120,56 @@ fn params() -> LandmarkParams {
         levels: 2,
         max_landmarks: 400,
         cell_px: 48,
+        nested_rings: 1,
         uniqueness_radius: 12,
         ..LandmarkParams::default()
     }
+}
+
+/// Nested rings: the cells shrink towards the site (the map's centre here), so landmarks
+/// per unit area grow as the distance to the site halves, and the total stays within
+/// `max_landmarks`; one ring is the even grid.
+#[test]
+fn nested_rings_concentrate_landmarks_near_the_site() {
+    let (w, h) = (480, 480);
+    let img = image(w, h, {
+        let n = fractal_noise(w, h, 5);
+        move |c, r| n[r * w + c]
+    });
+    let dem = flat_dem(w, h, 2.0);
+    let pyr = pyramid::build(img, 2);
+    // Landmarks per 10^4 px^2 beyond half the reach, and within an eighth of it.
+    let density = |rings: usize| {
+        let p = LandmarkParams {
+            cell_px: 0,
+            max_landmarks: 150,
+            nested_rings: rings,
+            ..params()
+        };
+        let (lms, stats) = select(&pyr, &dem, &site_z(&dem), &p).unwrap();
+        assert!(lms.len() <= p.max_landmarks, "{stats:?}");
+        let reach = 240.0;
+        let d = |l: &trn_map::mapdb::MapLandmark| {
+            (l.position[0] / 2.0).abs().max((l.position[1] / 2.0).abs())
+        };
+        let outer = lms.iter().filter(|l| d(l) >= reach / 2.0).count() as f64;
+        let inner = lms.iter().filter(|l| d(l) < reach / 8.0).count() as f64;
+        let outer_area = (480.0f64 * 480.0 - 240.0 * 240.0) / 1e4;
+        let inner_area = (60.0f64 * 60.0) / 1e4;
+        (lms.len(), outer / outer_area, inner / inner_area)
+    };
+    let (n1, outer1, inner1) = density(1);
+    let (n4, outer4, inner4) = density(4);
+    eprintln!(
+        "one ring: {n1} landmarks, {outer1:.2} / {inner1:.2} per 1e4 px^2 outer / inner; \
+         four rings: {n4}, {outer4:.2} / {inner4:.2}"
+    );
+    assert!(
+        inner1 < 2.5 * outer1.max(0.1),
+        "even grid concentrated anyway"
+    );
+    assert!(inner4 > 4.0 * outer4, "four rings: {inner4} vs {outer4}");
+    assert!(inner4 > 3.0 * inner1, "{inner4} vs {inner1}");
 }
 
 #[test]
