@@ -230,11 +230,7 @@ impl<'c> Context<'c> {
                 return None;
             }
             let corner = self.camera.project(qc).ok()?;
-            for axis in 0..2 {
-                let (c, centre, size) = match axis {
-                    0 => (corner[0], uv[0], self.w),
-                    _ => (corner[1], uv[1], self.h),
-                };
+            for (c, centre, size) in [(corner[0], uv[0], self.w), (corner[1], uv[1], self.h)] {
                 let d = c - centre;
                 // Bilinear sampling needs the next pixel too; relief lifts samples off the
                 // plane by a little: a margin of two pixels either side.
