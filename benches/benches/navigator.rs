@@ -2,7 +2,8 @@
 //! (4 m map), with a tight prior (fine matching only) and with a 150 m prior (coarse stage
 //! first). `TRN_BENCH_THREADS=1` runs it on one core. The `flight_*` cases run the flight
 //! build's path instead (trn-flight alone: its pyramid, one thread, caller buffers);
-//! `*_one_fine_pass` leaves out the fine stage's refinement pass, to show its cost.
+//! `*_one_fine_pass` leaves out the fine stage's refinement pass, to show its cost;
+//! `predict_200_of_map` times landmark prediction alone.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use trn::{NavConfig, Navigator, Prior};
@@ -178,6 +179,22 @@ fn bench(c: &mut Criterion) {
                 };
                 nav.process(&pyr, &prior, None, &mut ws, &mut exec).status
             })
+        });
+    }
+    // Prediction alone (every landmark of the map projected, the windows fitted corner by
+    // corner): more landmarks are in view than kept, so the second, striding pass runs too.
+    {
+        use trn_flight::predict::{PredictConfig, Prediction, predict};
+        let lms = db.landmarks().expect("landmarks");
+        let cfg = PredictConfig {
+            max_landmarks: 200,
+            ..PredictConfig::default()
+        };
+        let mut out = [Prediction::default(); 256];
+        let n = predict(&lms, &cam, &truth, 10.0, 1e-3, &cfg, &mut out);
+        eprintln!("predict: {} landmarks in the map, {n} kept", lms.len());
+        g.bench_function("predict_200_of_map", |b| {
+            b.iter(|| predict(&lms, &cam, &truth, 10.0, 1e-3, &cfg, &mut out))
         });
     }
     g.finish();

@@ -50,11 +50,10 @@ impl Distortion {
     #[must_use]
     pub fn distort_with_jacobian(&self, x: f64, y: f64) -> ([f64; 2], [[f64; 2]; 2]) {
         let Self { k1, k2, p1, p2, k3 } = *self;
+        let [xd, yd] = self.distort(x, y);
         let r2 = x * x + y * y;
         let radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
         let dradial = k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2); // d radial / d r2
-        let xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x);
-        let yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y;
         let dxdx = radial + 2.0 * x * x * dradial + 2.0 * p1 * y + 6.0 * p2 * x;
         let dxdy = 2.0 * x * y * dradial + 2.0 * p1 * x + 2.0 * p2 * y;
         let dydx = 2.0 * x * y * dradial + 2.0 * p1 * x + 2.0 * p2 * y;
@@ -65,7 +64,13 @@ impl Distortion {
     /// Distorts a normalised point.
     #[must_use]
     pub fn distort(&self, x: f64, y: f64) -> [f64; 2] {
-        self.distort_with_jacobian(x, y).0
+        let Self { k1, k2, p1, p2, k3 } = *self;
+        let r2 = x * x + y * y;
+        let radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
+        [
+            x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x),
+            y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y,
+        ]
     }
 
     /// The undistorted normalised point that distorts onto `(xd, yd)`, with the Newton
@@ -225,14 +230,7 @@ impl Camera {
     ///
     /// [`CameraError::BehindCamera`] for `z <= 1e-9`, [`CameraError::NonFinite`].
     pub fn project_with_jacobian(&self, p: Vec3) -> Result<([f64; 2], [[f64; 3]; 2]), CameraError> {
-        if !p.is_finite() {
-            return Err(CameraError::NonFinite);
-        }
-        if !(p.z > 1e-9) {
-            return Err(CameraError::BehindCamera);
-        }
-        let iz = 1.0 / p.z;
-        let (x, y) = (p.x * iz, p.y * iz);
+        let (x, y, iz) = Self::perspective(p)?;
         let ([xd, yd], [[a, b], [c, d]]) = self.distortion.distort_with_jacobian(x, y);
         // d(x, y)/dp = [[iz, 0, -x iz], [0, iz, -y iz]].
         let ju = [
@@ -254,7 +252,22 @@ impl Camera {
     ///
     /// As [`Camera::project_with_jacobian`].
     pub fn project(&self, p: Vec3) -> Result<[f64; 2], CameraError> {
-        self.project_with_jacobian(p).map(|(uv, _)| uv)
+        // Without the Jacobian: prediction projects every landmark of the map each frame.
+        let (x, y, _) = Self::perspective(p)?;
+        let [xd, yd] = self.distortion.distort(x, y);
+        Ok([self.fx * xd + self.cx, self.fy * yd + self.cy])
+    }
+
+    /// The normalised coordinates `(X/Z, Y/Z)` of a camera-frame point and `1/Z`.
+    fn perspective(p: Vec3) -> Result<(f64, f64, f64), CameraError> {
+        if !p.is_finite() {
+            return Err(CameraError::NonFinite);
+        }
+        if !(p.z > 1e-9) {
+            return Err(CameraError::BehindCamera);
+        }
+        let iz = 1.0 / p.z;
+        Ok((p.x * iz, p.y * iz, iz))
     }
 
     /// The undistorted normalised coordinates `(X/Z, Y/Z)` of a pixel: what

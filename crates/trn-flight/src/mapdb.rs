@@ -282,16 +282,34 @@ impl Landmark<'_> {
     /// Copies the template of pyramid `level` into `out` (row-major, side x side) and returns
     /// the side; `None` for a missing level or a short buffer.
     pub fn template_into(&self, level: usize, out: &mut [f32]) -> Option<usize> {
-        if level >= self.levels {
+        self.template_centre_into(level, self.side, out)
+    }
+
+    /// Copies the central `side` x `side` block of the template of pyramid `level` into
+    /// `out` (row-major; a cropped template, centred on the landmark like the whole one) and
+    /// returns `side`; `None` for a missing level, a short buffer, or a `side` that is even
+    /// or larger than the template's.
+    pub fn template_centre_into(
+        &self,
+        level: usize,
+        side: usize,
+        out: &mut [f32],
+    ) -> Option<usize> {
+        if level >= self.levels || side > self.side || side.is_multiple_of(2) {
             return None;
         }
         let n = self.side * self.side;
         let px = self.pixels.get(level * n * 4..(level + 1) * n * 4)?;
-        let out = out.get_mut(..n)?;
-        for (o, c) in out.iter_mut().zip(px.chunks_exact(4)) {
-            *o = f32::from_le_bytes([*c.first()?, *c.get(1)?, *c.get(2)?, *c.get(3)?]);
+        let crop = (self.side - side) / 2;
+        let out = out.get_mut(..side * side)?;
+        for (i, row) in out.chunks_exact_mut(side).enumerate() {
+            let start = ((i + crop) * self.side + crop) * 4;
+            let src = px.get(start..start + side * 4)?;
+            for (o, c) in row.iter_mut().zip(src.chunks_exact(4)) {
+                *o = f32::from_le_bytes([*c.first()?, *c.get(1)?, *c.get(2)?, *c.get(3)?]);
+            }
         }
-        Some(self.side)
+        Some(side)
     }
 }
 

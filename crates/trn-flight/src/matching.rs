@@ -308,31 +308,16 @@ pub fn match_landmark(
     let r = p.radius;
     let wside = side + 2 * r;
     let n = 2 * r + 1;
-    let (Some(stored), Some(win), Some(scores)) = (
-        scratch.tpl.get_mut(..full * full),
+    let (Some(tpl), Some(win), Some(scores)) = (
+        scratch.tpl.get_mut(..side * side),
         scratch.win.get_mut(..wside * wside),
         scratch.scores.get_mut(..n * n),
     ) else {
         return MatchOutcome::Failed;
     };
-    if lm.template_into(p.level, stored).is_none() {
+    if lm.template_centre_into(p.level, side, tpl).is_none() {
         return MatchOutcome::Failed;
     }
-    // A cropped template: its rows moved forward to a packed side x side block (each row's
-    // destination starts at or before its source, so the in-place copy is safe).
-    let crop = full / 2 - half;
-    if crop > 0 {
-        for i in 0..side {
-            let src = (i + crop) * full + crop;
-            if src + side > stored.len() {
-                return MatchOutcome::Failed;
-            }
-            stored.copy_within(src..src + side, i * side);
-        }
-    }
-    let Some(tpl) = stored.get(..side * side) else {
-        return MatchOutcome::Failed;
-    };
     let s = f64::from(lm.scale_m) * f64::from(1u32 << p.level.min(31));
     let rot = prior.attitude.to_mat3();
     let origin = lm.position;

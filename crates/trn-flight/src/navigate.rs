@@ -283,6 +283,14 @@ impl Workspace {
     }
 }
 
+/// A frame's rangefinder reading and what the monitor's motion check needs with it.
+#[derive(Clone, Copy)]
+struct LrfInput {
+    reading: Option<f64>,
+    /// The raw inertial prior's position sigma (NaN: no motion check).
+    inertial_sigma_m: f64,
+}
+
 /// Search radius of the refinement passes, template pixels: the landmarks are within a
 /// pixel of where the solved pose puts them, and a 5 x 5 search keeps the peak inside the
 /// score surface at about half the cost of the first pass.
@@ -371,8 +379,6 @@ pub struct FrameNavigator<'m> {
     dem_sigma_m: f64,
     /// The last fix, its largest position sigma and the raw prior of its frame.
     last: Option<(Pose, f64, Prior)>,
-    /// This frame's raw (inertial) prior position sigma, for the rangefinder's motion check.
-    raw_sigma_pos: f64,
 }
 
 fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
@@ -414,7 +420,6 @@ impl<'m> FrameNavigator<'m> {
             monitor: RangefinderMonitor::new(rf),
             dem_sigma_m,
             last: None,
-            raw_sigma_pos: f64::NAN,
         }
     }
 
@@ -440,7 +445,6 @@ impl<'m> FrameNavigator<'m> {
     /// descent.
     pub fn reset(&mut self) {
         self.last = None;
-        self.raw_sigma_pos = f64::NAN;
         self.monitor = RangefinderMonitor::new(*self.monitor.config());
     }
 
@@ -517,7 +521,14 @@ impl<'m> FrameNavigator<'m> {
         ws.solved = false;
         ws.n_outcomes = 0;
         let prior = self.corrected_prior(raw_prior);
-        self.raw_sigma_pos = raw_prior.sigma_pos_m;
+        let lrf = LrfInput {
+            reading: lrf,
+            inertial_sigma_m: if self.cfg.lrf_motion_check {
+                raw_prior.sigma_pos_m
+            } else {
+                f64::NAN
+            },
+        };
         let Some(lms) = self.landmarks else {
             return self.without_pose(&prior, times, 0, MatchStats::default(), lrf, exec);
         };
@@ -891,18 +902,17 @@ impl<'m> FrameNavigator<'m> {
         ))
     }
 
-    fn checks(&mut self, pose: &Pose, cov: &Mat6, lrf: Option<f64>) -> (f64, LrfReport) {
+    fn checks(&mut self, pose: &Pose, cov: &Mat6, lrf: LrfInput) -> (f64, LrfReport) {
         match &self.dem {
             Some(dem) => {
                 let alt = dem.altitude(pose.position).map_or(f64::NAN, |a| a.altitude);
-                let inertial = if self.cfg.lrf_motion_check {
-                    self.raw_sigma_pos
-                } else {
-                    f64::NAN
-                };
-                let report = self
-                    .monitor
-                    .update_with_motion(lrf, pose, cov, dem, inertial);
+                let report = self.monitor.update_with_motion(
+                    lrf.reading,
+                    pose,
+                    cov,
+                    dem,
+                    lrf.inertial_sigma_m,
+                );
                 (alt, report)
             }
             None => (f64::NAN, LrfReport::unchecked()),
@@ -915,7 +925,7 @@ impl<'m> FrameNavigator<'m> {
         mut times: StageTimes,
         predicted: usize,
         stats: MatchStats,
-        lrf: Option<f64>,
+        lrf: LrfInput,
         exec: &mut E,
     ) -> FrameFix {
         let cov = diag_cov(prior.sigma_pos_m, prior.sigma_att_rad);

@@ -12,7 +12,7 @@
 //! times [`PredictConfig::sigmas`].
 
 use crate::camera::Camera;
-use crate::linalg::Vec3;
+use crate::linalg::{Mat3, Vec3};
 use crate::mapdb::{Landmark, Landmarks};
 use crate::math;
 use crate::pose::Pose;
@@ -136,6 +136,10 @@ pub fn predict(
 struct Context<'c> {
     camera: &'c Camera,
     prior: &'c Pose,
+    /// The prior's camera-to-site rotation, formed once for every landmark.
+    rot: Mat3,
+    /// `ln(cfg.max_scale_ratio)`.
+    log_max_scale_ratio: f64,
     cfg: &'c PredictConfig,
     f: f64,
     w: f64,
@@ -159,6 +163,8 @@ impl<'c> Context<'c> {
         Self {
             camera,
             prior,
+            rot: prior.attitude.to_mat3(),
+            log_max_scale_ratio: math::ln(cfg.max_scale_ratio),
             cfg,
             f: 0.5 * (fx + fy),
             w: f64::from(camera.width()),
@@ -172,11 +178,17 @@ impl<'c> Context<'c> {
 
     fn consider(&self, index: usize, lm: &Landmark<'_>) -> Option<Prediction> {
         let (cfg, f) = (self.cfg, self.f);
-        let pc = self.prior.to_camera(lm.position);
+        let pc = self.rot.tr_mul_vec(lm.position - self.prior.position);
         if pc.z <= 1.0 {
             return None;
         }
         let uv = self.camera.project(pc).ok()?;
+        // Most of a map is out of view: refuse those before any other work (the window's
+        // fit below needs the centre this far inside anyway).
+        let inside = |x: f64, size: f64| x > WINDOW_MARGIN_PX && x < size - 1.0 - WINDOW_MARGIN_PX;
+        if !(inside(uv[0], self.w) && inside(uv[1], self.h)) {
+            return None;
+        }
         let to_cam = self.prior.position - lm.position;
         let range = to_cam.norm();
         let facing = lm.normal.dot(to_cam) / range.max(1e-9);
@@ -186,10 +198,12 @@ impl<'c> Context<'c> {
         // Ground sample distance of the frame at the landmark, on its plane.
         let gsd = range / f * (pc.norm() / pc.z) / facing.max(0.2);
         let s0 = f64::from(lm.scale_m);
-        // Level whose pixel is closest to the frame's in log scale.
+        // Level whose pixel is closest to the frame's in log scale (level k's pixel is 2^k
+        // times level 0's).
+        let log0 = math::ln(gsd / s0);
         let mut best = (f64::INFINITY, 0usize);
         for level in 0..self.levels {
-            let r = math::abs(math::ln(gsd / (s0 * f64::from(1u32 << level.min(31)))));
+            let r = math::abs(log0 - level as f64 * core::f64::consts::LN_2);
             if r < best.0 {
                 best = (r, level);
             }
@@ -199,7 +213,7 @@ impl<'c> Context<'c> {
         // the template's spacing; only a frame coarser than the coarsest, or between levels
         // by more than the tolerance, is refused.
         let finer_than_all = level == 0 && gsd < s0;
-        if log_ratio > math::ln(cfg.max_scale_ratio) && !finer_than_all {
+        if log_ratio > self.log_max_scale_ratio && !finer_than_all {
             return None;
         }
         let tpl_px = s0 * f64::from(1u32 << level.min(31));
@@ -216,16 +230,18 @@ impl<'c> Context<'c> {
         // the corners move linearly with the window's half-side; the landmark is dropped when
         // even the smallest radius does not fit, with the template cropped to its smallest.
         let half_side = (self.half + radius) as f64;
+        // The plane's template-pixel steps in the camera frame: the corners are the centre
+        // plus or minus the half-side times each.
+        let p = lm.position;
+        let step_j = self
+            .rot
+            .tr_mul_vec(plane_point(p, lm.normal, tpl_px, half_side, 0.0) - p);
+        let step_i = self
+            .rot
+            .tr_mul_vec(plane_point(p, lm.normal, tpl_px, 0.0, half_side) - p);
         let mut grow = f64::INFINITY;
         for (dj, di) in [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)] {
-            let q = plane_point(
-                lm.position,
-                lm.normal,
-                tpl_px,
-                dj * half_side,
-                di * half_side,
-            );
-            let qc = self.prior.to_camera(q);
+            let qc = pc + step_j * dj + step_i * di;
             if qc.z <= 1.0 {
                 return None;
             }

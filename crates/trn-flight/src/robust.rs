@@ -70,6 +70,14 @@ pub struct AttitudePrior {
     pub sigma_rad: f64,
 }
 
+impl AttitudePrior {
+    /// Weight of this attitude's residuals against reprojection errors of sigma
+    /// `sigma_image` (normalised image units): the ratio of their variances.
+    fn weight(&self, sigma_image: f64) -> f64 {
+        (sigma_image / self.sigma_rad) * (sigma_image / self.sigma_rad)
+    }
+}
+
 impl RansacConfig {
     /// Defaults for a camera of focal length `focal_px`: 2 px threshold, 99.99 %
     /// confidence, at most 1000 samples, at least 6 inliers.
@@ -308,19 +316,16 @@ pub fn estimate_pose(
     }
     let floor = config.sigma_floor_px / config.focal_px;
     let mut normal = model.normal_equations(image, world, th2);
-    let mut prior = None;
-    if let Some(a) = config.attitude_prior {
-        // The attitude's weight against the reprojection errors is the ratio of their
-        // variances; the image one comes from the vision-only fit's residuals.
-        let dof = 2.0 * normal.count as f64 - 6.0;
-        if dof > 0.0 {
-            let sigma = crate::math::sqrt(normal.cost / dof).max(floor);
-            let w = (sigma / a.sigma_rad) * (sigma / a.sigma_rad);
-            let p = (a.attitude.to_mat3(), w);
-            model = refine(model, image, world, th2, config.refine_iterations, Some(p));
-            normal = model.normal_equations(image, world, th2);
-            prior = Some(p);
-        }
+    // The attitude's weight against the reprojection errors is the ratio of their
+    // variances; the image one comes from the vision-only fit's residuals.
+    let fused = config
+        .attitude_prior
+        .filter(|_| 2.0 * normal.count as f64 - 6.0 > 0.0);
+    if let Some(a) = fused {
+        let sigma = crate::math::sqrt(normal.cost / (2.0 * normal.count as f64 - 6.0)).max(floor);
+        let p = (a.attitude.to_mat3(), a.weight(sigma));
+        model = refine(model, image, world, th2, config.refine_iterations, Some(p));
+        normal = model.normal_equations(image, world, th2);
     }
     let mut inliers = 0usize;
     for ((m, w), flag) in image.iter().zip(world).zip(inlier_mask.iter_mut()) {
@@ -340,14 +345,10 @@ pub fn estimate_pose(
     }
     let sigma = crate::math::sqrt(normal.cost / dof);
     let sigma_used = sigma.max(floor);
-    if let (Some(_), Some(a)) = (prior, config.attitude_prior) {
-        // The attitude's information, in the reprojection errors' units.
-        let w = (sigma_used / a.sigma_rad) * (sigma_used / a.sigma_rad);
-        for (i, row) in normal.h.iter_mut().enumerate().skip(3) {
-            if let Some(d) = row.get_mut(i) {
-                *d += w;
-            }
-        }
+    if let Some(a) = fused {
+        // The attitude's information, in the reprojection errors' units (its residual does
+        // not enter the sigma, which is the image's).
+        normal.add_attitude(Vec3::ZERO, a.weight(sigma_used));
     }
     let h_inv = invert_spd6(&normal.h).ok_or(PoseError::IllConditioned)?;
     let mut covariance = [[0.0; 6]; 6];
@@ -465,6 +466,24 @@ struct Normal {
     count: usize,
 }
 
+impl Normal {
+    /// Adds an attitude residual `e` (camera-frame rotation vector) of weight `w`: its
+    /// Jacobian in this parametrisation is the identity on the rotation block.
+    fn add_attitude(&mut self, e: Vec3, w: f64) {
+        for (i, ei) in e.to_array().into_iter().enumerate() {
+            if let Some(d) = self.h.get_mut(3 + i).and_then(|row| row.get_mut(3 + i)) {
+                *d += w;
+            }
+            if let Some(g) = self.g.get_mut(3 + i) {
+                *g += w * ei;
+            }
+        }
+        let e2 = w * e.norm_squared();
+        self.cost += e2;
+        self.truncated_cost += e2;
+    }
+}
+
 impl Model {
     fn from_w2c(s: &WorldToCamera) -> Self {
         Self {
@@ -563,17 +582,7 @@ impl Model {
         // R_c2s = r^T; the attitude error is R_prior^T R_c2s = (r R_prior)^T.
         let e = Quat::from_mat3(&self.r.mul_mat(&r_prior).transpose())
             .map_or(Vec3::ZERO, Quat::to_rotation_vector);
-        let e2 = w * e.norm_squared();
-        for (i, ei) in e.to_array().into_iter().enumerate() {
-            if let Some(d) = ne.h.get_mut(3 + i).and_then(|row| row.get_mut(3 + i)) {
-                *d += w;
-            }
-            if let Some(g) = ne.g.get_mut(3 + i) {
-                *g += w * ei;
-            }
-        }
-        ne.cost += e2;
-        ne.truncated_cost += e2;
+        ne.add_attitude(e, w);
         ne
     }
 

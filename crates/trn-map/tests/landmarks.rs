@@ -114,6 +114,15 @@ fn missing_samples_do_not_spread_and_grids_keep_their_origin() {
     assert_eq!(up.grid.x0 + 16.0 * up.grid.dx, last_fine);
 }
 
+/// Fractal-noise texture on flat ground at 2 m: its two-level pyramid and its DEM.
+fn noise_scene(w: usize, h: usize, seed: u64) -> (Vec<Image>, SiteDem) {
+    let img = image(w, h, {
+        let n = fractal_noise(w, h, seed);
+        move |c, r| n[r * w + c]
+    });
+    (pyramid::build(img, 2), flat_dem(w, h, 2.0))
+}
+
 fn params() -> LandmarkParams {
     LandmarkParams {
         template_side: 21,
@@ -132,12 +141,7 @@ fn params() -> LandmarkParams {
 #[test]
 fn nested_rings_concentrate_landmarks_near_the_site() {
     let (w, h) = (480, 480);
-    let img = image(w, h, {
-        let n = fractal_noise(w, h, 5);
-        move |c, r| n[r * w + c]
-    });
-    let dem = flat_dem(w, h, 2.0);
-    let pyr = pyramid::build(img, 2);
+    let (pyr, dem) = noise_scene(w, h, 5);
     // Landmarks per 10^4 px^2 beyond half the reach, and within an eighth of it.
     let density = |rings: usize| {
         let p = LandmarkParams {
@@ -237,12 +241,7 @@ fn edges_without_corners_are_refused() {
 #[test]
 fn landmarks_are_spread_separated_and_cut_exactly() {
     let (w, h) = (480, 480);
-    let img = image(w, h, {
-        let n = fractal_noise(w, h, 3);
-        move |c, r| n[r * w + c]
-    });
-    let dem = flat_dem(w, h, 2.0);
-    let pyr = pyramid::build(img, 2);
+    let (pyr, dem) = noise_scene(w, h, 3);
     let p = params();
     let (lms, stats) = select(&pyr, &dem, &site_z(&dem), &p).unwrap();
     assert!(lms.len() >= 40, "{stats:?}");

@@ -139,6 +139,15 @@ fn round_trip_through_the_flight_parser() {
         }
         assert_eq!(got.template_into(2, &mut buf), None);
         assert_eq!(got.template_into(0, &mut buf[..100]), None);
+        // A cropped template is the central block of the whole one.
+        let mut crop = [0.0f32; 49];
+        assert_eq!(got.template_centre_into(1, 7, &mut crop), Some(7));
+        for (i, row) in crop.chunks_exact(7).enumerate() {
+            assert_eq!(row, &want.templates[1][(i + 2) * 11 + 2..(i + 2) * 11 + 9]);
+        }
+        assert_eq!(got.template_centre_into(0, 13, &mut buf), None);
+        assert_eq!(got.template_centre_into(0, 8, &mut buf), None);
+        assert_eq!(got.template_centre_into(0, 7, &mut crop[..40]), None);
     }
 }
 

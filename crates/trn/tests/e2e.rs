@@ -149,6 +149,18 @@ fn thread_count_does_not_change_the_result() {
     }
 }
 
+/// The shipped dataset, the map the evaluation builds from it (serialised) and its camera.
+fn shipped() -> (
+    trn_sim::dataset::Dataset,
+    Vec<u8>,
+    trn_flight::camera::Camera,
+) {
+    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    let bytes = shipped_map(&ds);
+    let cam = ds.meta.camera.camera().unwrap();
+    (ds, bytes, cam)
+}
+
 /// The map the evaluation builds from the shipped dataset, serialised.
 fn shipped_map(ds: &trn_sim::dataset::Dataset) -> Vec<u8> {
     let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem)).unwrap();
@@ -174,10 +186,8 @@ fn shipped_map(ds: &trn_sim::dataset::Dataset) -> Vec<u8> {
 #[test]
 fn a_wrong_inertial_attitude_is_refused_not_fused() {
     use trn::{Navigator, Prior, Quat, Vec3};
-    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
-    let bytes = shipped_map(&ds);
+    let (ds, bytes, cam) = shipped();
     let db = trn::MapDb::parse(&bytes).unwrap();
-    let cam = ds.meta.camera.camera().unwrap();
     let sigma = 0.1f64.to_radians();
     for k in [6usize, 10] {
         let f = &ds.frames[k];
@@ -222,11 +232,9 @@ fn a_wrong_inertial_attitude_is_refused_not_fused() {
 #[test]
 fn prediction_windows_fit_the_frame_and_low_frames_crop_templates() {
     use trn_flight::predict::{PredictConfig, Prediction, plane_point, predict};
-    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
-    let bytes = shipped_map(&ds);
+    let (ds, bytes, cam) = shipped();
     let db = trn::MapDb::parse(&bytes).unwrap();
     let lms = db.landmarks().unwrap();
-    let cam = ds.meta.camera.camera().unwrap();
     let (w, h) = (f64::from(cam.width()), f64::from(cam.height()));
     let full_half = lms.template_side() / 2;
     let cfg = PredictConfig::default();
@@ -323,10 +331,8 @@ fn prediction_windows_fit_the_frame_and_low_frames_crop_templates() {
 #[test]
 fn acquisition_recovers_priors_off_by_kilometres() {
     use trn::{Navigator, Prior, Vec3};
-    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
-    let bytes = shipped_map(&ds);
+    let (ds, bytes, cam) = shipped();
     let db = trn::MapDb::parse(&bytes).unwrap();
-    let cam = ds.meta.camera.camera().unwrap();
     let mut tried = 0;
     for (k, off) in [
         (12usize, Vec3::new(1500.0, -1100.0, 80.0)),
