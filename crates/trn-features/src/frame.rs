@@ -13,8 +13,9 @@ mod tests {
 
     #[test]
     fn equals_the_flight_build() {
+        // Tall enough that level 1 runs in several bands.
         let px = |s: u32| -> Vec<f32> {
-            (0..97 * 64u32)
+            (0..97 * 203u32)
                 .map(|i| (i.wrapping_mul(2_654_435_761) ^ s) % 251)
                 .map(|v| v as f32)
                 .collect()
@@ -22,10 +23,10 @@ mod tests {
         let mut p = FramePyramid::default();
         for seed in 0..3 {
             let frame = px(seed);
-            p.rebuild(97, 64, frame.clone(), 6);
-            let mut buf = vec![0.0; buffer_len(97, 64, 6)];
-            let mut tmp = vec![0.0; scratch_len(97, 64)];
-            let q = Pyramid::build(&frame, 97, 64, 6, &mut buf, &mut tmp).unwrap();
+            p.rebuild(97, 203, frame.clone(), 6);
+            let mut buf = vec![0.0; buffer_len(97, 203, 6)];
+            let mut tmp = vec![0.0; scratch_len(97, 203)];
+            let q = Pyramid::build(&frame, 97, 203, 6, &mut buf, &mut tmp).unwrap();
             let v = p.view();
             assert_eq!(v.len(), 6);
             for k in 0..6 {

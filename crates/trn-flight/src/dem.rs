@@ -218,20 +218,35 @@ impl<'a> Heightfield<'a> {
         v.is_finite() && self.nodata != Some(v)
     }
 
-    fn cell(&self, col: usize, row: usize) -> Option<f64> {
-        let v = self
-            .data
-            .get(row.checked_mul(self.grid.stride)?.checked_add(col)?)?;
-        self.valid(v).then_some(f64::from(v))
+    /// Two neighbouring samples of one row, `(col, row)` and `(col + 1, row)`, as heights
+    /// (`None` off the data or where either is missing): one bounds check and, for a
+    /// database's bytes, one slice for both.
+    #[inline]
+    fn cell_pair(&self, col: usize, row: usize) -> Option<(f64, f64)> {
+        let i = row.checked_mul(self.grid.stride)?.checked_add(col)?;
+        let (a, b) = match self.data {
+            Samples::F32(d) => match d.get(i..i.checked_add(2)?)? {
+                &[a, b] => (a, b),
+                _ => return None,
+            },
+            Samples::LeBytes(bytes) => {
+                let start = i.checked_mul(4)?;
+                match bytes.get(start..start.checked_add(8)?)? {
+                    &[a0, a1, a2, a3, b0, b1, b2, b3] => (
+                        f32::from_le_bytes([a0, a1, a2, a3]),
+                        f32::from_le_bytes([b0, b1, b2, b3]),
+                    ),
+                    _ => return None,
+                }
+            }
+        };
+        (self.valid(a) && self.valid(b)).then_some((f64::from(a), f64::from(b)))
     }
 
-    /// Bilinear height above the sphere at site `(x, y)`, with its gradient `(dh/dx, dh/dy)`.
-    ///
-    /// # Errors
-    ///
-    /// [`DemError::OffMap`] outside the grid's cell centres, [`DemError::NoData`] when a
-    /// corner is missing, [`DemError::NonFinite`] for NaN input.
-    pub fn height_and_gradient(&self, x: f64, y: f64) -> Result<(f64, [f64; 2]), DemError> {
+    /// The cell holding site `(x, y)`: its four corner heights `[h00, h10, h01, h11]` and
+    /// the fractional position `(u, v)` inside it.
+    #[inline]
+    fn locate(&self, x: f64, y: f64) -> Result<([f64; 4], f64, f64), DemError> {
         if !(x.is_finite() && y.is_finite()) {
             return Err(DemError::NonFinite);
         }
@@ -246,24 +261,36 @@ impl<'a> Heightfield<'a> {
         let c = (fc as usize).min(g.width - 2);
         let r = (fr as usize).min(g.height - 2);
         let (u, v) = (fc - c as f64, fr - r as f64);
-        let h00 = self.cell(c, r).ok_or(DemError::NoData)?;
-        let h10 = self.cell(c + 1, r).ok_or(DemError::NoData)?;
-        let h01 = self.cell(c, r + 1).ok_or(DemError::NoData)?;
-        let h11 = self.cell(c + 1, r + 1).ok_or(DemError::NoData)?;
-        let h =
-            h00 * (1.0 - u) * (1.0 - v) + h10 * u * (1.0 - v) + h01 * (1.0 - u) * v + h11 * u * v;
-        let dhdu = (h10 - h00) * (1.0 - v) + (h11 - h01) * v;
-        let dhdv = (h01 - h00) * (1.0 - u) + (h11 - h10) * u;
-        Ok((h, [dhdu / g.dx, dhdv / g.dy]))
+        let (h00, h10) = self.cell_pair(c, r).ok_or(DemError::NoData)?;
+        let (h01, h11) = self.cell_pair(c, r + 1).ok_or(DemError::NoData)?;
+        Ok(([h00, h10, h01, h11], u, v))
     }
 
-    /// Bilinear height above the sphere at site `(x, y)`.
+    /// Bilinear height above the sphere at site `(x, y)`, with its gradient `(dh/dx, dh/dy)`.
+    ///
+    /// # Errors
+    ///
+    /// [`DemError::OffMap`] outside the grid's cell centres, [`DemError::NoData`] when a
+    /// corner of the cell is missing, [`DemError::NonFinite`] for a non-finite position.
+    pub fn height_and_gradient(&self, x: f64, y: f64) -> Result<(f64, [f64; 2]), DemError> {
+        let ([h00, h10, h01, h11], u, v) = self.locate(x, y)?;
+        let h = bilinear_height([h00, h10, h01, h11], u, v);
+        let dhdu = (h10 - h00) * (1.0 - v) + (h11 - h01) * v;
+        let dhdv = (h01 - h00) * (1.0 - u) + (h11 - h10) * u;
+        Ok((h, [dhdu / self.grid.dx, dhdv / self.grid.dy]))
+    }
+
+    /// Bilinear height above the sphere at site `(x, y)` (the height of
+    /// [`Heightfield::height_and_gradient`], without the gradient: window
+    /// orthorectification asks for hundreds per landmark).
     ///
     /// # Errors
     ///
     /// As [`Heightfield::height_and_gradient`].
+    #[inline]
     pub fn height_at(&self, x: f64, y: f64) -> Result<f64, DemError> {
-        self.height_and_gradient(x, y).map(|(h, _)| h)
+        let (h, u, v) = self.locate(x, y)?;
+        Ok(bilinear_height(h, u, v))
     }
 
     /// Height above the reference sphere of a site-frame point.
@@ -413,4 +440,10 @@ impl<'a> Heightfield<'a> {
             normal,
         })
     }
+}
+
+/// Bilinear interpolation of a cell's corner heights `[h00, h10, h01, h11]` at `(u, v)`.
+#[inline]
+fn bilinear_height([h00, h10, h01, h11]: [f64; 4], u: f64, v: f64) -> f64 {
+    h00 * (1.0 - u) * (1.0 - v) + h10 * u * (1.0 - v) + h01 * (1.0 - u) * v + h11 * u * v
 }

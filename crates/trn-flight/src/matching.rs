@@ -149,6 +149,8 @@ pub struct MatchScratch {
     scores: [f32; MAX_SCORES],
     lift: [f64; MAX_LIFT],
     lift_row: [f64; MAX_WINDOW],
+    /// The plane's camera-frame point of each window column on the landmark's row.
+    columns: [Vec3; MAX_WINDOW],
 }
 
 impl Default for MatchScratch {
@@ -167,6 +169,7 @@ impl MatchScratch {
             scores: [0.0; MAX_SCORES],
             lift: [0.0; MAX_LIFT],
             lift_row: [0.0; MAX_WINDOW],
+            columns: [Vec3::ZERO; MAX_WINDOW],
         }
     }
 }
@@ -273,7 +276,7 @@ impl PlaneView<'_> {
     }
 
     fn cam(&self, dj: f64, di: f64) -> Vec3 {
-        let c = self.c0 + self.a * dj + self.b * di;
+        let c = self.plane_cam(dj, di);
         let Some(dem) = self.dem else {
             return c;
         };
@@ -362,15 +365,24 @@ pub fn match_landmark(
     let Some(lift) = view.lift_grid(wside, off, &mut scratch.lift) else {
         return MatchOutcome::Failed;
     };
-    let (Some(level), Some(lift_row)) = (frame.level(k), scratch.lift_row.get_mut(..wside)) else {
+    let (Some(level), Some(lift_row), Some(columns)) = (
+        frame.level(k),
+        scratch.lift_row.get_mut(..wside),
+        scratch.columns.get_mut(..wside),
+    ) else {
         return MatchOutcome::Failed;
     };
+    // The plane's point is c0 + a dj + b di: the column part is the same on every row.
+    for (j, c) in columns.iter_mut().enumerate() {
+        *c = view.c0 + view.a * (j as f64 - off);
+    }
     // Level-k pixels per level-0 pixel: a power of two, so the product is exact.
     let to_level = 1.0 / f64::from(1u32 << k.min(31));
     for (i, row) in win.chunks_exact_mut(wside).enumerate() {
         lift.row_into(i, lift_row);
-        for ((j, px), l) in row.iter_mut().enumerate().zip(lift_row.iter()) {
-            let c = view.plane_cam(j as f64 - off, i as f64 - off) + view.up * *l;
+        let down = view.b * (i as f64 - off);
+        for ((px, l), column) in row.iter_mut().zip(lift_row.iter()).zip(columns.iter()) {
+            let c = *column + down + view.up * *l;
             let Some((_, [u, v])) = to_pixel(c) else {
                 return MatchOutcome::Failed;
             };

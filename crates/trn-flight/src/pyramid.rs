@@ -6,7 +6,7 @@
 //! is exactly pixel `(j 2^k, i 2^k)` of level 0, so level-0 coordinates scale without a
 //! half-pixel shift.
 //!
-//! The two passes are exposed per row ([`reduce_row`], [`reduce_column_row`]) so that a
+//! A reduction is exposed by bands of output rows ([`reduce_band`]) so that a
 //! multi-threaded caller (trn-map, trn-features) runs the very arithmetic the flight build
 //! runs in [`Pyramid::build`]: the same frame gives the same pyramid, bit for bit, on any
 //! number of threads.
@@ -72,50 +72,96 @@ pub fn buffer_len(width: usize, height: usize, levels: usize) -> usize {
     n
 }
 
-/// Scratch samples [`Pyramid::build`] needs (the horizontal pass of the first reduction).
+/// Scratch samples [`Pyramid::build`] needs: the horizontal passes of the five input rows
+/// one output row is filtered from ([`band_scratch_len`] of the frame's width).
 #[must_use]
-pub fn scratch_len(width: usize, height: usize) -> usize {
-    width.div_ceil(2).saturating_mul(height)
+pub fn scratch_len(width: usize, _height: usize) -> usize {
+    band_scratch_len(width)
+}
+
+/// Scratch samples [`reduce_band`] needs for a level `width` samples wide.
+#[must_use]
+pub const fn band_scratch_len(width: usize) -> usize {
+    width.div_ceil(2).saturating_mul(5)
 }
 
 /// Horizontal pass of a reduction for one row: `out[j]` is the binomial mean of `row`
 /// around column `2 j` (`out` holds `ceil(row.len() / 2)` samples; extra ones are left).
 pub fn reduce_row(row: &[f32], out: &mut [f32]) {
+    // Interior outputs per block: its inputs split into even and odd columns on the stack,
+    // the filter is then five contiguous streams, which the compiler vectorises (the taps
+    // at stride two, read in place, it does not).
+    const BLOCK: usize = 64;
     let w = row.len();
-    for (j, o) in out.iter_mut().enumerate().take(w.div_ceil(2)) {
-        let c = 2 * j;
-        let full = c.checked_sub(2).and_then(|s| row.get(s..s + 5));
-        *o = match full {
-            Some(&[a, b, m, d, e]) => (a + e + 4.0 * (b + d) + 6.0 * m) * (1.0 / 16.0),
-            _ => {
-                let (mut s, mut ww) = (0.0f32, 0.0f32);
-                for (t, k) in K.iter().enumerate() {
-                    if let Some(v) = (c + t).checked_sub(2).and_then(|cc| row.get(cc)) {
-                        s += k * v;
-                        ww += k;
-                    }
-                }
-                s / ww
-            }
+    let n = w.div_ceil(2).min(out.len());
+    // Interior samples j = 1..=(w - 3) / 2: column 2 j has two neighbours on each side.
+    let interior = if w >= 5 { (w - 3) / 2 } else { 0 };
+    let mut j = 1usize;
+    while j + BLOCK <= interior + 1 {
+        // Inputs 2 j - 2 ..= 2 (j + BLOCK - 1) + 2.
+        let (Some(src), Some(dst)) = (
+            row.get(2 * j - 2..2 * j + 2 * BLOCK + 1),
+            out.get_mut(j..j + BLOCK),
+        ) else {
+            break;
         };
+        let mut even = [0.0f32; BLOCK + 2];
+        let mut odd = [0.0f32; BLOCK + 1];
+        for ((e, o), p) in even.iter_mut().zip(odd.iter_mut()).zip(src.chunks_exact(2)) {
+            if let &[x, y] = p {
+                (*e, *o) = (x, y);
+            }
+        }
+        if let (Some(last), Some(&x)) = (even.last_mut(), src.last()) {
+            *last = x;
+        }
+        let taps = even
+            .iter()
+            .zip(&even[1..])
+            .zip(&even[2..])
+            .zip(odd.iter().zip(&odd[1..]));
+        for (o, (((a, m), e), (b, d))) in dst.iter_mut().zip(taps) {
+            *o = (a + e + 4.0 * (b + d) + 6.0 * m) * (1.0 / 16.0);
+        }
+        j += BLOCK;
+    }
+    // The rest of the interior: pairs (row[2 k], row[2 k + 1]) for k = j - 1 and j, and
+    // row[2 j + 2], so that no tap needs a bounds check of its own.
+    let (pairs, _) = row.as_chunks::<2>();
+    let taps = pairs
+        .iter()
+        .skip(j - 1)
+        .zip(pairs.iter().skip(j))
+        .zip(row.iter().skip(2 * j + 2).step_by(2));
+    for (o, ((&[a, b], &[m, d]), &e)) in out.iter_mut().skip(j).zip(taps) {
+        *o = (a + e + 4.0 * (b + d) + 6.0 * m) * (1.0 / 16.0);
+    }
+    let border_from = (1 + interior).min(n);
+    // The borders: taps off the row left out and the rest renormalised.
+    let borders = (n > 0)
+        .then_some(0)
+        .into_iter()
+        .chain(border_from.max(1)..n);
+    for j in borders {
+        let Some(o) = out.get_mut(j) else {
+            break;
+        };
+        let c = 2 * j;
+        let (mut s, mut ww) = (0.0f32, 0.0f32);
+        for (t, k) in K.iter().enumerate() {
+            if let Some(v) = (c + t).checked_sub(2).and_then(|cc| row.get(cc)) {
+                s += k * v;
+                ww += k;
+            }
+        }
+        *o = s / ww;
     }
 }
 
-/// Vertical pass of a reduction: output row `i` from `rows`, the horizontal passes of all
-/// `height` input rows (each `out.len()` wide, packed).
-pub fn reduce_column_row(rows: &[f32], height: usize, i: usize, out: &mut [f32]) {
-    let w2 = out.len();
-    let r = 2 * i;
-    let row = |k: usize| rows.get(k * w2..(k + 1) * w2);
-    let full = if r >= 2 && r + 2 < height {
-        match (row(r - 2), row(r - 1), row(r), row(r + 1), row(r + 2)) {
-            (Some(a), Some(b), Some(c), Some(d), Some(e)) => Some((a, b, c, d, e)),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    if let Some((a, b, c, d, e)) = full {
+/// Vertical pass of one output row from the horizontal passes of its five input rows
+/// (`None` for rows off the image, whose taps are left out and the rest renormalised).
+fn reduce_column_taps(taps: [Option<&[f32]>; 5], out: &mut [f32]) {
+    if let [Some(a), Some(b), Some(c), Some(d), Some(e)] = taps {
         let taps = a.iter().zip(b).zip(c).zip(d).zip(e);
         for (o, ((((a, b), c), d), e)) in out.iter_mut().zip(taps) {
             *o = (a + e + 4.0 * (b + d) + 6.0 * c) * (1.0 / 16.0);
@@ -124,17 +170,61 @@ pub fn reduce_column_row(rows: &[f32], height: usize, i: usize, out: &mut [f32])
     }
     for (j, o) in out.iter_mut().enumerate() {
         let (mut s, mut ww) = (0.0f32, 0.0f32);
-        for (t, k) in K.iter().enumerate() {
-            let v = (r + t)
-                .checked_sub(2)
-                .filter(|rr| *rr < height)
-                .and_then(|rr| rows.get(rr * w2 + j));
-            if let Some(v) = v {
+        for (tap, k) in taps.iter().zip(K) {
+            if let Some(v) = tap.and_then(|row| row.get(j)) {
                 s += k * v;
                 ww += k;
             }
         }
         *o = s / ww;
+    }
+}
+
+/// Output rows `first..` of the reduction of `src` into `out` (whole rows of
+/// `ceil(src.width / 2)` samples, as many as it holds and the level has), with `ring` (at
+/// least [`band_scratch_len`]) holding the horizontal passes of the five input rows the
+/// current output row needs. Each input row's horizontal pass is made once per band and
+/// used while it is still in cache, instead of a whole level's passes written out and read
+/// back; bands may run on separate threads, and any split gives the same samples, bit for
+/// bit, as one band over the whole level. A short `ring` leaves `out` untouched.
+pub fn reduce_band(src: &Level<'_>, first: usize, out: &mut [f32], ring: &mut [f32]) {
+    let (w, h) = (src.width, src.height);
+    let w2 = w.div_ceil(2);
+    let Some(ring) = ring.get_mut(..band_scratch_len(w)) else {
+        return;
+    };
+    if w2 == 0 {
+        return;
+    }
+    // The input row held in each of the ring's five slots.
+    let mut held = [usize::MAX; 5];
+    for (k, o) in out.chunks_exact_mut(w2).enumerate() {
+        let r = 2 * (first + k);
+        if r >= h {
+            break;
+        }
+        for rr in r.saturating_sub(2)..(r + 3).min(h) {
+            let slot = rr % 5;
+            if held.get(slot) != Some(&rr) {
+                if let (Some(row), Some(dst)) = (
+                    src.data.get(rr * w..(rr + 1) * w),
+                    ring.get_mut(slot * w2..(slot + 1) * w2),
+                ) {
+                    reduce_row(row, dst);
+                }
+                if let Some(hd) = held.get_mut(slot) {
+                    *hd = rr;
+                }
+            }
+        }
+        let ring = &*ring;
+        let taps: [Option<&[f32]>; 5] = core::array::from_fn(|t| {
+            (r + t)
+                .checked_sub(2)
+                .filter(|rr| *rr < h)
+                .and_then(|rr| ring.get((rr % 5) * w2..(rr % 5 + 1) * w2))
+        });
+        reduce_column_taps(taps, o);
     }
 }
 
@@ -230,7 +320,7 @@ impl<'a> Pyramid<'a> {
     /// Builds `levels` levels of a `width x height` row-major `frame`: levels `1..` go into
     /// `buf` (at least [`buffer_len`] samples), `tmp` is scratch (at least
     /// [`scratch_len`]). Single-threaded; the same arithmetic as any caller of
-    /// [`reduce_row`] and [`reduce_column_row`].
+    /// [`reduce_band`].
     ///
     /// # Errors
     ///
@@ -271,7 +361,7 @@ impl<'a> Pyramid<'a> {
                 return Err(PyramidError::BufferTooSmall);
             };
             rest = r;
-            reduce_into(&prev, tmp, dst);
+            reduce_band(&prev, 0, dst, tmp);
             prev = Level {
                 width: w2,
                 height: h2,
@@ -307,26 +397,6 @@ impl<'a> Pyramid<'a> {
     pub fn sample(&self, k: usize, u: f64, v: f64) -> Option<f32> {
         let s = f64::from(1u32 << k.min(31));
         self.level(k)?.bilinear(u / s, v / s)
-    }
-}
-
-/// One reduction of `src` into `dst` (`reduced_size` samples), `tmp` holding the horizontal
-/// pass.
-fn reduce_into(src: &Level<'_>, tmp: &mut [f32], dst: &mut [f32]) {
-    let w2 = src.width.div_ceil(2);
-    if w2 == 0 {
-        return;
-    }
-    for (row, out) in src
-        .data
-        .chunks_exact(src.width)
-        .zip(tmp.chunks_exact_mut(w2))
-    {
-        reduce_row(row, out);
-    }
-    let rows = tmp.get(..w2 * src.height).unwrap_or(&[]);
-    for (i, out) in dst.chunks_exact_mut(w2).enumerate() {
-        reduce_column_row(rows, src.height, i, out);
     }
 }
 
@@ -369,7 +439,15 @@ mod tests {
 
     #[test]
     fn levels_match_the_definition() {
-        for (w, h) in [(37, 23), (64, 64), (5, 9), (1, 1), (2, 7)] {
+        for (w, h) in [
+            (37, 23),
+            (64, 64),
+            (5, 9),
+            (1, 1),
+            (2, 7),
+            (300, 17),
+            (261, 5),
+        ] {
             let frame: Vec<f32> = (0..w * h)
                 .map(|k: usize| ((k.wrapping_mul(2_654_435_761) >> 7) % 251) as f32)
                 .collect();
@@ -391,6 +469,91 @@ mod tests {
                 prev = got.data.to_vec();
                 (pw, ph) = (got.width, got.height);
             }
+        }
+    }
+
+    /// The blocked row pass gives, bit for bit, the filter written tap by tap, at every
+    /// width (blocks, the rest of the interior and the borders).
+    #[test]
+    fn row_pass_equals_the_tap_by_tap_filter() {
+        for w in 0..300usize {
+            let row: Vec<f32> = (0..w)
+                .map(|k| ((k.wrapping_mul(2_654_435_761) >> 5) % 1009) as f32 * 0.37)
+                .collect();
+            let mut got = vec![f32::NAN; w.div_ceil(2) + 3];
+            reduce_row(&row, &mut got);
+            for (j, g) in got.iter().enumerate() {
+                if j >= w.div_ceil(2) {
+                    assert!(g.is_nan(), "width {w}: extra sample {j} written");
+                    continue;
+                }
+                let c = 2 * j;
+                let want = match c.checked_sub(2).and_then(|s| row.get(s..s + 5)) {
+                    Some(&[a, b, m, d, e]) => (a + e + 4.0 * (b + d) + 6.0 * m) * (1.0 / 16.0),
+                    _ => {
+                        let (mut s, mut ww) = (0.0f32, 0.0f32);
+                        for (t, k) in K.iter().enumerate() {
+                            if let Some(v) = (c + t).checked_sub(2).and_then(|cc| row.get(cc)) {
+                                s += k * v;
+                                ww += k;
+                            }
+                        }
+                        s / ww
+                    }
+                };
+                assert_eq!(g.to_bits(), want.to_bits(), "width {w}, sample {j}");
+            }
+        }
+    }
+
+    /// Bands of any height, started anywhere, give the samples of one band over the whole
+    /// level bit for bit (what lets trn-features split a level across threads); a short
+    /// ring writes nothing.
+    #[test]
+    fn bands_split_anywhere_equal_one_band() {
+        for (w, h) in [
+            (37usize, 23usize),
+            (64, 64),
+            (5, 9),
+            (1, 1),
+            (2, 7),
+            (11, 40),
+            (300, 17),
+        ] {
+            let frame: Vec<f32> = (0..w * h)
+                .map(|k: usize| ((k.wrapping_mul(2_654_435_761) >> 7) % 251) as f32)
+                .collect();
+            let src = Level {
+                width: w,
+                height: h,
+                data: &frame,
+            };
+            let (w2, h2) = reduced_size(w, h);
+            let mut ring = vec![0.0; band_scratch_len(w)];
+            let mut whole = vec![f32::NAN; w2 * h2];
+            reduce_band(&src, 0, &mut whole, &mut ring);
+            assert!(
+                whole.iter().all(|v| v.is_finite()),
+                "{w}x{h}: row left unwritten"
+            );
+            for rows in [1usize, 2, 3, 7] {
+                let mut split = vec![f32::NAN; w2 * h2];
+                for (b, band) in split.chunks_mut(rows * w2).enumerate() {
+                    // A ring holding another band's rows must not leak into this one.
+                    ring.fill(1e9);
+                    reduce_band(&src, b * rows, band, &mut ring);
+                }
+                assert!(
+                    split
+                        .iter()
+                        .zip(&whole)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{w}x{h} in bands of {rows}"
+                );
+            }
+            let mut untouched = vec![-1.0; w2 * h2];
+            reduce_band(&src, 0, &mut untouched, &mut [0.0; 4]);
+            assert!(untouched.iter().all(|v| *v == -1.0));
         }
     }
 

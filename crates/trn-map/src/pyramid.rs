@@ -118,26 +118,35 @@ impl Image {
 
     /// [`Image::reduce`] into `out`, reusing its buffer and `tmp` (no allocation once they
     /// have grown to size), without the check for missing samples: for images known to be
-    /// finite (descent frames). Rows run on rayon through trn-flight's row kernels, so the
-    /// result equals `trn_flight::pyramid::Pyramid::build`'s bit for bit.
+    /// finite (descent frames). Bands of rows run on rayon through trn-flight's band
+    /// kernel, so the result equals `trn_flight::pyramid::Pyramid::build`'s bit for bit.
     pub fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {
+        use trn_flight::pyramid::{Level, band_scratch_len, reduce_band};
+        // Output rows per band: enough that re-filtering the three input rows a band
+        // shares with the one before costs little, few enough for every thread to get
+        // several.
+        const BAND_ROWS: usize = 32;
         let (w, h) = (self.width, self.height);
         let (w2, h2) = (w.div_ceil(2), h.div_ceil(2));
-        // trn-flight's row kernels, so a frame pyramid built here equals the flight build.
-        tmp.clear();
-        tmp.resize(w2 * h, 0.0);
-        tmp.par_chunks_mut(w2)
-            .zip(self.data.par_chunks(w))
-            .for_each(|(out, row)| trn_flight::pyramid::reduce_row(row, out));
         out.width = w2;
         out.height = h2;
-        out.data.clear();
+        // Every sample is written below: resize only (no clearing pass over the level).
         out.data.resize(w2 * h2, 0.0);
-        let tmp = &*tmp;
+        if w2 == 0 || h2 == 0 {
+            return;
+        }
+        let ring = band_scratch_len(w);
+        tmp.resize(h2.div_ceil(BAND_ROWS) * ring, 0.0);
+        let src = Level {
+            width: w,
+            height: h,
+            data: &self.data,
+        };
         out.data
-            .par_chunks_mut(w2)
+            .par_chunks_mut(BAND_ROWS * w2)
+            .zip(tmp.par_chunks_mut(ring))
             .enumerate()
-            .for_each(|(i, out)| trn_flight::pyramid::reduce_column_row(tmp, h, i, out));
+            .for_each(|(b, (band, ring))| reduce_band(&src, b * BAND_ROWS, band, ring));
     }
 }
 
