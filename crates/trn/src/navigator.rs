@@ -20,6 +20,7 @@
 //!    or `no_fix` (not enough matches). Altitude above the DEM from the estimate, and the
 //!    rangefinder judged by trn-flight's monitor against the estimate (or the prior).
 
+use crate::acquisition::Acquirer;
 use crate::velocity::TrackFrame;
 use std::time::Instant;
 use trn_features::{FramePyramid, ParallelMatcher};
@@ -28,7 +29,7 @@ use trn_flight::camera::Camera;
 use trn_flight::dem::{Grid, Heightfield};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::{MatchContext, MatchOutcome};
-use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, Workspace};
+use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, MAX_HYPOTHESES, Workspace};
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::Pyramid;
 use trn_map::pyramid::Image;
@@ -99,12 +100,15 @@ pub struct Navigator<'a> {
     prev_track: Option<TrackFrame>,
     /// The overview and two coarser levels, for acquisition.
     overview: Vec<(Grid, Image)>,
+    /// Acquisition's FFT plans and buffers, made by the first acquisition.
+    acquirer: Acquirer,
 }
 
 /// trn's executor: rayon matching, FFT acquisition, a wall clock.
 struct StdExecutor<'e> {
     matcher: &'e ParallelMatcher,
     overview: &'e [(Grid, Image)],
+    acquirer: &'e mut Acquirer,
     camera: &'e Camera,
     dem: Option<&'e Heightfield<'e>>,
     start: Instant,
@@ -129,19 +133,21 @@ impl Executor for StdExecutor<'_> {
         if self.overview.is_empty() {
             return None;
         }
-        let Some(acq) = crate::acquisition::acquire(
+        let mut found = [crate::acquisition::Hypothesis::default(); MAX_HYPOTHESES];
+        let cap = out.len().min(MAX_HYPOTHESES);
+        let Some(acq) = self.acquirer.acquire(
             frame,
             self.camera,
             &prior.pose,
             self.overview,
             self.dem,
             3.0 * prior.sigma_pos_m,
-            out.len(),
+            &mut found[..cap],
         ) else {
             return Some(0);
         };
         let mut n = 0;
-        for (o, h) in out.iter_mut().zip(&acq.hypotheses) {
+        for (o, h) in out.iter_mut().zip(&found[..acq.found]) {
             *o = Hypothesis {
                 shift_m: h.shift_m,
                 sigma_pos_m: (2.0 * acq.pixel_m).max(0.05 * prior.sigma_pos_m),
@@ -160,30 +166,7 @@ impl<'a> Navigator<'a> {
     /// A navigator over a parsed map database.
     #[must_use]
     pub fn new(db: MapDb<'a>, camera: Camera, cfg: NavConfig) -> Self {
-        let overview = db.overview().map_or_else(Vec::new, |ov| {
-            let g = ov.grid;
-            let data = (0..g.width * g.height)
-                .map(|k| ov.value(k % g.width, k / g.width).unwrap_or(f32::NAN))
-                .collect();
-            let base = Image {
-                width: g.width,
-                height: g.height,
-                data,
-            };
-            trn_map::pyramid::build(base, 3)
-                .into_iter()
-                .enumerate()
-                .map(|(k, img)| {
-                    let mut gk = g;
-                    gk.width = img.width;
-                    gk.height = img.height;
-                    gk.stride = img.width;
-                    gk.dx *= f64::from(1u32 << k);
-                    gk.dy *= f64::from(1u32 << k);
-                    (gk, img)
-                })
-                .collect()
-        });
+        let overview = crate::acquisition::overview_levels(&db);
         Self {
             core: FrameNavigator::new(&db, camera, cfg),
             workspace: Box::default(),
@@ -192,6 +175,7 @@ impl<'a> Navigator<'a> {
             frame_buf: FramePyramid::default(),
             prev_track: None,
             overview,
+            acquirer: Acquirer::new(),
         }
     }
 
@@ -230,6 +214,7 @@ impl<'a> Navigator<'a> {
         let mut exec = StdExecutor {
             matcher: &self.matcher,
             overview: &self.overview,
+            acquirer: &mut self.acquirer,
             camera: &camera,
             dem: dem.as_ref(),
             start,

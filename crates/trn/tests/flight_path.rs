@@ -114,7 +114,8 @@ fn flight_path_gives_the_navigator_pose() {
 
 /// The std Navigator's allocations per frame in a descent's steady state, reported (the
 /// flight path above makes none): what is left is the per-frame results (the observation
-/// list) and the work rayon, FFT acquisition and feature tracking do.
+/// list) and the work rayon and feature tracking do (FFT acquisition allocates on its first
+/// run only: see `acquisition_reuses_its_plans_and_buffers`).
 #[test]
 fn navigator_allocations_per_frame() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
@@ -160,4 +161,90 @@ fn navigator_allocations_per_frame() {
     for p in per_frame.iter().skip(1).filter(|p| !p.2) {
         assert!(p.4 <= 2, "frame {}: {} allocations", p.0, p.4);
     }
+}
+
+/// FFT acquisition makes its plans and buffers on its first run; later runs (other frames,
+/// other FFT sizes) allocate nothing and give what a fresh acquirer gives. Counted inside a
+/// one-thread pool: called from outside a pool, rayon's job queue (not acquisition) takes a
+/// block every 63 jobs, which would make the count depend on the jobs before.
+#[test]
+fn acquisition_reuses_its_plans_and_buffers() {
+    use trn::acquisition::{Acquirer, Hypothesis, overview_levels};
+    use trn_flight::Vec3;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
+    let map = std::env::temp_dir().join(format!("trn-acq-{}.trnmap", std::process::id()));
+    evaluate_saving_map(&dir, &EvalOptions::default(), Some(&map), &|_, _, _| {}).unwrap();
+    let bytes = std::fs::read(&map).unwrap();
+    std::fs::remove_file(&map).ok();
+    let ds = trn_sim::dataset::Dataset::read(&dir).unwrap();
+    let db = MapDb::parse(&bytes).unwrap();
+    let camera = ds.meta.camera.camera().unwrap();
+    let dem = db.dem().and_then(|g| g.heightfield().ok());
+    assert!(dem.is_some());
+    let overview = overview_levels(&db);
+    assert_eq!(overview.len(), 3);
+    let (w, h) = (camera.width() as usize, camera.height() as usize);
+    let mut levels = vec![0.0f32; buffer_len(w, h, 6)];
+    let mut tmp = vec![0.0f32; scratch_len(w, h)];
+    let mut reused = Acquirer::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut sizes = Vec::new();
+    // High and low frames, priors 1-2 km off: several FFT sizes and overview levels.
+    for (k, off, reach) in [
+        (12usize, Vec3::new(1500.0, -1100.0, 80.0), 2100.0),
+        (30, Vec3::new(600.0, 400.0, 40.0), 2100.0),
+        (18, Vec3::new(-1300.0, 1400.0, -60.0), 2100.0),
+        (40, Vec3::new(-200.0, 300.0, 10.0), 600.0),
+    ] {
+        let f = &ds.frames[k];
+        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let pyr = Pyramid::build(&px, w, h, 6, &mut levels, &mut tmp).unwrap();
+        let prior = trn_flight::Pose::new(f.truth.unwrap().position + off, f.prior.attitude);
+        let mut fresh = [Hypothesis::default(); 4];
+        let first = Acquirer::new()
+            .acquire(
+                &pyr,
+                &camera,
+                &prior,
+                &overview,
+                dem.as_ref(),
+                reach,
+                &mut fresh,
+            )
+            .expect("footprint on the overview");
+        let warm = !sizes.is_empty();
+        let mut again = [Hypothesis::default(); 4];
+        let (second, allocations) = pool.install(|| {
+            ALLOCATIONS.with(|a| a.set(0));
+            COUNTING.with(|c| c.set(true));
+            let r = reused.acquire(
+                &pyr,
+                &camera,
+                &prior,
+                &overview,
+                dem.as_ref(),
+                reach,
+                &mut again,
+            );
+            COUNTING.with(|c| c.set(false));
+            (r, ALLOCATIONS.with(Cell::get))
+        });
+        if warm {
+            assert_eq!(allocations, 0, "frame {k}: acquisition allocated");
+        } else {
+            // The counter sees the first run's plans and buffers.
+            assert!(allocations > 0, "frame {k}: first run not counted");
+        }
+        assert_eq!(second, Some(first), "frame {k}");
+        assert_eq!(again, fresh, "frame {k}");
+        assert!(first.found > 0, "frame {k}: no hypothesis");
+        sizes.push(first.size);
+    }
+    sizes.sort_unstable();
+    sizes.dedup();
+    eprintln!("FFT sizes used: {sizes:?}");
+    assert!(sizes.len() >= 2, "one FFT size only: {sizes:?}");
 }
