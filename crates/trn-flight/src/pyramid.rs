@@ -437,20 +437,29 @@ mod tests {
         out
     }
 
+    /// Test frames: odd and even sizes, single pixels, rows wider than a row-pass block.
+    const SIZES: [(usize, usize); 8] = [
+        (37, 23),
+        (64, 64),
+        (5, 9),
+        (1, 1),
+        (2, 7),
+        (11, 40),
+        (300, 17),
+        (261, 5),
+    ];
+
+    /// A `w x h` frame of scrambled values.
+    fn scrambled(w: usize, h: usize) -> Vec<f32> {
+        (0..w * h)
+            .map(|k: usize| ((k.wrapping_mul(2_654_435_761) >> 7) % 251) as f32)
+            .collect()
+    }
+
     #[test]
     fn levels_match_the_definition() {
-        for (w, h) in [
-            (37, 23),
-            (64, 64),
-            (5, 9),
-            (1, 1),
-            (2, 7),
-            (300, 17),
-            (261, 5),
-        ] {
-            let frame: Vec<f32> = (0..w * h)
-                .map(|k: usize| ((k.wrapping_mul(2_654_435_761) >> 7) % 251) as f32)
-                .collect();
+        for (w, h) in SIZES {
+            let frame = scrambled(w, h);
             let mut buf = vec![0.0; buffer_len(w, h, 4)];
             let mut tmp = vec![0.0; scratch_len(w, h)];
             let p = Pyramid::build(&frame, w, h, 4, &mut buf, &mut tmp).unwrap();
@@ -511,18 +520,8 @@ mod tests {
     /// ring writes nothing.
     #[test]
     fn bands_split_anywhere_equal_one_band() {
-        for (w, h) in [
-            (37usize, 23usize),
-            (64, 64),
-            (5, 9),
-            (1, 1),
-            (2, 7),
-            (11, 40),
-            (300, 17),
-        ] {
-            let frame: Vec<f32> = (0..w * h)
-                .map(|k: usize| ((k.wrapping_mul(2_654_435_761) >> 7) % 251) as f32)
-                .collect();
+        for (w, h) in SIZES {
+            let frame = scrambled(w, h);
             let src = Level {
                 width: w,
                 height: h,

@@ -203,32 +203,17 @@ fn acquisition_reuses_its_plans_and_buffers() {
         let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
         let pyr = Pyramid::build(&px, w, h, 6, &mut levels, &mut tmp).unwrap();
         let prior = trn_flight::Pose::new(f.truth.unwrap().position + off, f.prior.attitude);
+        let run = |acq: &mut Acquirer, out: &mut [Hypothesis]| {
+            acq.acquire(&pyr, &camera, &prior, &overview, dem.as_ref(), reach, out)
+        };
         let mut fresh = [Hypothesis::default(); 4];
-        let first = Acquirer::new()
-            .acquire(
-                &pyr,
-                &camera,
-                &prior,
-                &overview,
-                dem.as_ref(),
-                reach,
-                &mut fresh,
-            )
-            .expect("footprint on the overview");
+        let first = run(&mut Acquirer::new(), &mut fresh).expect("footprint on the overview");
         let warm = !sizes.is_empty();
         let mut again = [Hypothesis::default(); 4];
         let (second, allocations) = pool.install(|| {
             ALLOCATIONS.with(|a| a.set(0));
             COUNTING.with(|c| c.set(true));
-            let r = reused.acquire(
-                &pyr,
-                &camera,
-                &prior,
-                &overview,
-                dem.as_ref(),
-                reach,
-                &mut again,
-            );
+            let r = run(&mut reused, &mut again);
             COUNTING.with(|c| c.set(false));
             (r, ALLOCATIONS.with(Cell::get))
         });
