@@ -30,8 +30,10 @@ pub struct EvalArgs {
     /// campaign.json, from `trn sim campaign`).
     #[arg(value_name = "DATASET")]
     dataset: Option<PathBuf>,
-    /// Output directory for results.csv, summary.json, report.html and its plots (for a
-    /// campaign: one directory per dataset, and summary.json over all of them).
+    /// Output directory for results.csv, summary.json, report.html and its plots, and
+    /// altitude_bands.csv (availability, error and integrity by band of true altitude); for
+    /// a campaign: one directory per dataset, and summary.json and altitude_bands.csv over
+    /// all of them.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run only shard K of N of a campaign: every dataset whose index is K modulo N
@@ -167,7 +169,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             crate::progress::print_json(&s)?;
         } else {
             println!(
-                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json",
+                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json and altitude_bands.csv",
                 s.frames,
                 s.fixes,
                 100.0 * s.availability,
@@ -212,7 +214,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         })
     };
     println!(
-        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv, summary.json and report.html",
+        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv, summary.json, altitude_bands.csv and report.html",
         summary.frames,
         summary.fixes,
         100.0 * summary.availability,

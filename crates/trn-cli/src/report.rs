@@ -366,6 +366,37 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             )
         })
     };
+    let bands: String = trn::eval::by_altitude(rows)
+        .iter()
+        .map(|b| {
+            let to = if b.to_m.is_finite() {
+                format!("{:.0}", b.to_m)
+            } else {
+                "up".to_string()
+            };
+            let err = b.pos_err_m.map_or("-".to_string(), |e| {
+                format!("{:.2} / {:.2} / {:.2}", e.median, e.p99, e.max)
+            });
+            format!(
+                "<tr><td>{:.0}-{to}</td><td>{}</td><td>{} ({:.1}%)</td><td>{}</td><td>{err}</td><td>{}</td></tr>\n",
+                b.from_m,
+                b.frames,
+                b.fixes,
+                100.0 * b.fixes as f64 / b.frames.max(1) as f64,
+                b.rejected,
+                b.outside_3sigma
+            )
+        })
+        .collect();
+    let bands_html = if bands.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>By true altitude</h2>\n<table>\n<tr><th>altitude, m</th><th>frames</th><th>fixes</th><th>rejected</th>\
+             <th>position error, m (median / p99 / max)</th><th>outside 3-sigma</th></tr>\n{bands}</table>\n\
+             <p>Also in <a href=\"altitude_bands.csv\">altitude_bands.csv</a>.</p>\n"
+        )
+    };
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>trn report: {name}</title>\n\
          <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}td,th{{padding:4px 12px;text-align:left}}img{{max-width:100%}}</style></head><body>\n\
@@ -378,7 +409,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
          <tr><th>fixes outside 3-sigma</th><td>{out3}</td></tr>\n\
          <tr><th>rangefinder</th><td>{rd} readings, {ft} faulty, {ff} flagged, {miss} missed, {fa} false alarms</td></tr>\n\
          <tr><th>latency, ms (median / p95 / max)</th><td>{lm:.1} / {lp:.1} / {lx:.1}</td></tr>\n\
-         </table>\n<h2>Position error</h2><img src=\"error.png\">\n<h2>Trajectory</h2><img src=\"trajectory.png\">\n\
+         </table>\n{bands_html}<h2>Position error</h2><img src=\"error.png\">\n<h2>Trajectory</h2><img src=\"trajectory.png\">\n\
          <h2>Altitude and rangefinder</h2><img src=\"altitude.png\">\n<h2>Latency</h2><img src=\"latency.png\">\n{frame_html}\
          <p>Per-frame results: <a href=\"results.csv\">results.csv</a>, summary: <a href=\"summary.json\">summary.json</a>.</p>\n</body></html>\n",
         name = ds.meta.name,

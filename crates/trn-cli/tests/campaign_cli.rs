@@ -74,6 +74,24 @@ fn merged_shards_equal_the_unsharded_run() {
         summary_without_latency(&all.join("summary.json")),
         summary_without_latency(&merged.join("summary.json"))
     );
+    // The altitude bands over the campaign: every frame counted once, merged as unsharded.
+    let bands = std::fs::read_to_string(all.join("altitude_bands.csv")).unwrap();
+    assert_eq!(
+        bands,
+        std::fs::read_to_string(merged.join("altitude_bands.csv")).unwrap()
+    );
+    let counted: usize = bands
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<usize>().unwrap())
+        .sum();
+    let frames = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(all.join("summary.json")).unwrap(),
+    )
+    .unwrap()["frames"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(counted as u64, frames);
     for d in ["descent-000", "descent-001", "descent-002"] {
         assert_eq!(
             without_latency(&all.join(d).join("results.csv")),

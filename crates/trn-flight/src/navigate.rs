@@ -128,12 +128,13 @@ pub struct Prior {
     pub time_s: f64,
 }
 
-/// Outcome of a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Outcome of a frame (by default `NoFix`: nothing is claimed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum FixStatus {
     /// A pose passed every check.
     Fix,
     /// Not enough matches for a pose.
+    #[default]
     NoFix,
     /// A pose was found but failed an integrity check.
     Rejected,

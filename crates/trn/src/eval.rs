@@ -78,7 +78,7 @@ pub enum EvalError {
 }
 
 /// One row of `results.csv`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResultRow {
     /// Frame id.
     pub frame: u64,
@@ -205,6 +205,131 @@ pub struct Summary {
     pub lrf: LrfSummary,
     /// Latency of `process`, ms.
     pub latency_ms: Latency,
+}
+
+/// Whether a row's position error exceeds 3 times its reported 1-sigma along any axis
+/// (false without truth).
+fn outside_3sigma(r: &ResultRow) -> bool {
+    r.err_xyz
+        .is_some_and(|e| (0..3).any(|i| e[i].abs() > 3.0 * r.sigma_pos[i]))
+}
+
+/// Edges of the bands of [`by_altitude`], metres of true altitude above the DEM.
+pub const ALTITUDE_BANDS_M: [f64; 10] = [
+    0.0,
+    100.0,
+    300.0,
+    600.0,
+    1000.0,
+    1500.0,
+    2500.0,
+    5000.0,
+    10_000.0,
+    f64::INFINITY,
+];
+
+/// The frames of one band of true altitude and how they fared.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AltitudeBand {
+    /// Lower edge, metres (included).
+    pub from_m: f64,
+    /// Upper edge, metres (excluded).
+    pub to_m: f64,
+    /// Frames with truth in the band.
+    pub frames: usize,
+    /// Of those, fixes.
+    pub fixes: usize,
+    /// Of those, `rejected` (a solution that failed its integrity checks).
+    pub rejected: usize,
+    /// Position error of the fixes, metres.
+    pub pos_err_m: Option<Stats>,
+    /// Fixes outside their 3-sigma along any axis.
+    pub outside_3sigma: usize,
+}
+
+/// Availability, error and integrity by band of true altitude ([`ALTITUDE_BANDS_M`]):
+/// where a descent's fixes stop is what an analyst asks first. Bands without frames and
+/// frames without truth are left out.
+///
+/// ```
+/// use trn::eval::{ResultRow, by_altitude};
+/// use trn::FixStatus;
+/// let row = |alt: f64, status| ResultRow {
+///     status,
+///     true_altitude_m: Some(alt),
+///     pos_err_m: (status == FixStatus::Fix).then_some(1.0),
+///     err_xyz: (status == FixStatus::Fix).then_some([1.0, 0.0, 0.0]),
+///     sigma_pos: [0.5, 0.5, 0.5],
+///     ..ResultRow::default()
+/// };
+/// let bands = by_altitude(&[row(3000.0, FixStatus::Fix), row(700.0, FixStatus::NoFix)]);
+/// assert_eq!(bands.len(), 2);
+/// assert_eq!((bands[0].from_m, bands[0].frames, bands[0].fixes), (600.0, 1, 0));
+/// assert_eq!((bands[1].from_m, bands[1].fixes, bands[1].outside_3sigma), (2500.0, 1, 0));
+/// ```
+#[must_use]
+pub fn by_altitude(rows: &[ResultRow]) -> Vec<AltitudeBand> {
+    ALTITUDE_BANDS_M
+        .windows(2)
+        .filter_map(|edge| {
+            let (from_m, to_m) = (edge[0], edge[1]);
+            let band: Vec<&ResultRow> = rows
+                .iter()
+                .filter(|r| r.true_altitude_m.is_some_and(|a| a >= from_m && a < to_m))
+                .collect();
+            if band.is_empty() {
+                return None;
+            }
+            let fixes: Vec<&&ResultRow> =
+                band.iter().filter(|r| r.status == FixStatus::Fix).collect();
+            Some(AltitudeBand {
+                from_m,
+                to_m,
+                frames: band.len(),
+                fixes: fixes.len(),
+                rejected: band
+                    .iter()
+                    .filter(|r| r.status == FixStatus::Rejected)
+                    .count(),
+                pos_err_m: stats(fixes.iter().filter_map(|r| r.pos_err_m).collect()),
+                outside_3sigma: fixes.iter().filter(|r| outside_3sigma(r)).count(),
+            })
+        })
+        .collect()
+}
+
+/// `altitude_bands.csv`: one row per band of [`by_altitude`] (the last band's upper edge
+/// written `inf`; errors empty without fixes).
+#[must_use]
+pub fn altitude_bands_csv(bands: &[AltitudeBand]) -> String {
+    let mut s = String::from(
+        "from_m,to_m,frames,fixes,availability,rejected,pos_err_median_m,pos_err_p99_m,pos_err_max_m,outside_3sigma\n",
+    );
+    for b in bands {
+        let e = |f: fn(&Stats) -> f64| {
+            b.pos_err_m
+                .as_ref()
+                .map_or(String::new(), |st| format!("{:.3}", f(st)))
+        };
+        s += &format!(
+            "{},{},{},{},{:.4},{},{},{},{},{}\n",
+            b.from_m,
+            if b.to_m.is_finite() {
+                b.to_m.to_string()
+            } else {
+                "inf".to_string()
+            },
+            b.frames,
+            b.fixes,
+            b.fixes as f64 / b.frames.max(1) as f64,
+            b.rejected,
+            e(|st| st.median),
+            e(|st| st.p99),
+            e(|st| st.max),
+            b.outside_3sigma
+        );
+    }
+    s
 }
 
 /// Runs a dataset. `progress(stage, done, total)` after every frame.
@@ -398,13 +523,7 @@ pub fn summarise(rows: &[ResultRow]) -> Summary {
         .filter(|v| v.is_finite())
         .collect();
     let att = with_truth.iter().filter_map(|r| r.att_err_deg).collect();
-    let outside = with_truth
-        .iter()
-        .filter(|r| {
-            r.err_xyz
-                .is_some_and(|e| (0..3).any(|i| e[i].abs() > 3.0 * r.sigma_pos[i]))
-        })
-        .count();
+    let outside = with_truth.iter().filter(|r| outside_3sigma(r)).count();
     let mut lrf = LrfSummary::default();
     for r in rows {
         lrf.frames_with_reading += usize::from(r.lrf_reading);
@@ -493,8 +612,9 @@ pub fn results_csv(rows: &[ResultRow]) -> String {
     s
 }
 
-/// Writes `results.csv`, `summary.json` and `rows.json` (for merging and re-rendering
-/// reports) into `out` (created), each through a temporary name and a rename.
+/// Writes `results.csv`, `summary.json`, `rows.json` (for merging and re-rendering
+/// reports) and `altitude_bands.csv` ([`by_altitude`]) into `out` (created), each through a
+/// temporary name and a rename.
 ///
 /// # Errors
 ///
@@ -512,14 +632,9 @@ pub fn write_results(out: &Path, rows: &[ResultRow], summary: &Summary) -> Resul
         ("results.csv", results_csv(rows)),
         ("summary.json", json + "\n"),
         ("rows.json", rows_json + "\n"),
+        ("altitude_bands.csv", altitude_bands_csv(&by_altitude(rows))),
     ] {
-        let path = out.join(name);
-        let tmp = out.join(format!("{name}.partial"));
-        std::fs::write(&tmp, text).map_err(|source| EvalError::Io {
-            file: path.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| EvalError::Io { file: path, source })?;
+        write_text(&out.join(name), &text)?;
     }
     Ok(())
 }
@@ -651,8 +766,14 @@ pub struct ShardJson {
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), EvalError> {
     let text = serde_json::to_string_pretty(v).map_err(|e| EvalError::Invalid(e.to_string()))?;
-    let tmp = path.with_extension("json.partial");
-    std::fs::write(&tmp, text + "\n").map_err(|source| EvalError::Io {
+    write_text(path, &(text + "\n"))
+}
+
+/// Writes `text` to `path` through a `.partial` file renamed into place (never half a file).
+fn write_text(path: &Path, text: &str) -> Result<(), EvalError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    std::fs::write(&tmp, text).map_err(|source| EvalError::Io {
         file: path.to_path_buf(),
         source,
     })?;
@@ -660,6 +781,17 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), EvalError> {
         file: path.to_path_buf(),
         source,
     })
+}
+
+/// The summary and the altitude bands over a campaign's rows, written into `out`.
+fn write_campaign_summary(out: &Path, all: &[ResultRow]) -> Result<Summary, EvalError> {
+    let summary = summarise(all);
+    write_json(&out.join("summary.json"), &summary)?;
+    write_text(
+        &out.join("altitude_bands.csv"),
+        &altitude_bands_csv(&by_altitude(all)),
+    )?;
+    Ok(summary)
 }
 
 /// Reads the `rows.json` that [`write_results`] writes beside `results.csv` (every field
@@ -713,8 +845,7 @@ pub fn evaluate_campaign(
         all.extend(rows);
         progress(name, i + 1, mine.len());
     }
-    let summary = summarise(&all);
-    write_json(&out.join("summary.json"), &summary)?;
+    let summary = write_campaign_summary(out, &all)?;
     write_json(
         &out.join("shard.json"),
         &ShardJson {
@@ -781,8 +912,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Summary, EvalError> {
         }
         all.extend(read_rows(&from)?);
     }
-    let summary = summarise(&all);
-    write_json(&out.join("summary.json"), &summary)?;
+    let summary = write_campaign_summary(out, &all)?;
     write_json(
         &out.join("shard.json"),
         &ShardJson {
@@ -791,4 +921,64 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Summary, EvalError> {
         },
     )?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(alt: Option<f64>, status: FixStatus, err: f64, sigma: f64) -> ResultRow {
+        let fix = status == FixStatus::Fix;
+        ResultRow {
+            status,
+            true_altitude_m: alt,
+            pos_err_m: fix.then_some(err),
+            err_xyz: fix.then_some([0.0, err, 0.0]),
+            sigma_pos: [sigma; 3],
+            ..ResultRow::default()
+        }
+    }
+
+    /// Frames fall in the band their true altitude opens (edges belong to the band above),
+    /// frames without truth in none; fixes, rejections, errors and 3-sigma exceedances are
+    /// counted per band, and the CSV says the same.
+    #[test]
+    fn altitude_bands_count_what_each_band_holds() {
+        let rows = [
+            row(Some(1000.0), FixStatus::Fix, 2.0, 1.0),
+            row(Some(1499.9), FixStatus::Fix, 4.0, 1.0),
+            row(Some(1200.0), FixStatus::Rejected, 0.0, 1.0),
+            row(Some(999.9), FixStatus::NoFix, 0.0, 1.0),
+            row(Some(20_000.0), FixStatus::Fix, 1.0, 1.0),
+            row(None, FixStatus::Fix, 9.0, 1.0),
+        ];
+        let b = by_altitude(&rows);
+        assert_eq!(b.len(), 3);
+        assert_eq!(
+            (b[0].from_m, b[0].to_m, b[0].frames, b[0].fixes),
+            (600.0, 1000.0, 1, 0)
+        );
+        assert_eq!(b[0].pos_err_m, None);
+        assert_eq!(
+            (b[1].from_m, b[1].frames, b[1].fixes, b[1].rejected),
+            (1000.0, 3, 2, 1)
+        );
+        assert_eq!(b[1].outside_3sigma, 1);
+        assert_eq!(b[1].pos_err_m.map(|s| s.max), Some(4.0));
+        assert_eq!((b[2].from_m, b[2].to_m), (10_000.0, f64::INFINITY));
+        let csv = altitude_bands_csv(&b);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[1], "600,1000,1,0,0.0000,0,,,,0");
+        assert!(
+            lines[2].starts_with("1000,1500,3,2,0.6667,1,"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("10000,inf,1,1,1.0000,0,"),
+            "{}",
+            lines[3]
+        );
+    }
 }
