@@ -31,9 +31,9 @@ pub struct EvalArgs {
     #[arg(value_name = "DATASET")]
     dataset: Option<PathBuf>,
     /// Output directory for results.csv, summary.json, report.html and its plots, and
-    /// altitude_bands.csv (availability, error and integrity by band of true altitude); for
-    /// a campaign: one directory per dataset, and summary.json and altitude_bands.csv over
-    /// all of them.
+    /// altitude_bands.csv and sun_bands.csv (availability, error and integrity by band of
+    /// true altitude and of sun elevation); for a campaign: one directory per dataset, and
+    /// summary.json and the two band tables over all of them.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run only shard K of N of a campaign: every dataset whose index is K modulo N
@@ -169,7 +169,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             crate::progress::print_json(&s)?;
         } else {
             println!(
-                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json and altitude_bands.csv",
+                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json, altitude_bands.csv and sun_bands.csv",
                 s.frames,
                 s.fixes,
                 100.0 * s.availability,
@@ -214,7 +214,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         })
     };
     println!(
-        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv, summary.json, altitude_bands.csv and report.html",
+        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv, summary.json, altitude_bands.csv, sun_bands.csv and report.html",
         summary.frames,
         summary.fixes,
         100.0 * summary.availability,

@@ -366,37 +366,49 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             )
         })
     };
-    let bands: String = trn::eval::by_altitude(rows)
-        .iter()
-        .map(|b| {
-            let to = if b.to_m.is_finite() {
-                format!("{:.0}", b.to_m)
-            } else {
-                "up".to_string()
-            };
-            let err = b.pos_err_m.map_or("-".to_string(), |e| {
-                format!("{:.2} / {:.2} / {:.2}", e.median, e.p99, e.max)
-            });
-            format!(
-                "<tr><td>{:.0}-{to}</td><td>{}</td><td>{} ({:.1}%)</td><td>{}</td><td>{err}</td><td>{}</td></tr>\n",
-                b.from_m,
-                b.frames,
-                b.fixes,
-                100.0 * b.fixes as f64 / b.frames.max(1) as f64,
-                b.rejected,
-                b.outside_3sigma
-            )
-        })
-        .collect();
-    let bands_html = if bands.is_empty() {
-        String::new()
-    } else {
+    let band_table = |title: &str, unit: &str, file: &str, bands: &[trn::eval::Band]| {
+        if bands.is_empty() {
+            return String::new();
+        }
+        let body: String = bands
+            .iter()
+            .map(|b| {
+                let to = if b.to.is_finite() {
+                    format!("{}", b.to)
+                } else {
+                    "up".to_string()
+                };
+                let err = b.pos_err_m.map_or("-".to_string(), |e| {
+                    format!("{:.2} / {:.2} / {:.2}", e.median, e.p99, e.max)
+                });
+                format!(
+                    "<tr><td>{}-{to}</td><td>{}</td><td>{} ({:.1}%)</td><td>{}</td><td>{err}</td><td>{}</td></tr>\n",
+                    b.from,
+                    b.frames,
+                    b.fixes,
+                    100.0 * b.fixes as f64 / b.frames.max(1) as f64,
+                    b.rejected,
+                    b.outside_3sigma
+                )
+            })
+            .collect();
         format!(
-            "<h2>By true altitude</h2>\n<table>\n<tr><th>altitude, m</th><th>frames</th><th>fixes</th><th>rejected</th>\
-             <th>position error, m (median / p99 / max)</th><th>outside 3-sigma</th></tr>\n{bands}</table>\n\
-             <p>Also in <a href=\"altitude_bands.csv\">altitude_bands.csv</a>.</p>\n"
+            "<h2>{title}</h2>\n<table>\n<tr><th>{unit}</th><th>frames</th><th>fixes</th><th>rejected</th>\
+             <th>position error, m (median / p99 / max)</th><th>outside 3-sigma</th></tr>\n{body}</table>\n\
+             <p>Also in <a href=\"{file}\">{file}</a>.</p>\n"
         )
     };
+    let bands_html = band_table(
+        "By true altitude",
+        "altitude, m",
+        "altitude_bands.csv",
+        &trn::eval::by_altitude(rows),
+    ) + &band_table(
+        "By sun elevation",
+        "sun elevation, deg",
+        "sun_bands.csv",
+        &trn::eval::by_sun_elevation(rows),
+    );
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>trn report: {name}</title>\n\
          <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}td,th{{padding:4px 12px;text-align:left}}img{{max-width:100%}}</style></head><body>\n\

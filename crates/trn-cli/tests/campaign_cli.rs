@@ -74,12 +74,15 @@ fn merged_shards_equal_the_unsharded_run() {
         summary_without_latency(&all.join("summary.json")),
         summary_without_latency(&merged.join("summary.json"))
     );
-    // The altitude bands over the campaign: every frame counted once, merged as unsharded.
+    // The band tables over the campaign: merged as unsharded, every frame counted once.
+    for t in ["altitude_bands.csv", "sun_bands.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(all.join(t)).unwrap(),
+            std::fs::read_to_string(merged.join(t)).unwrap(),
+            "{t}"
+        );
+    }
     let bands = std::fs::read_to_string(all.join("altitude_bands.csv")).unwrap();
-    assert_eq!(
-        bands,
-        std::fs::read_to_string(merged.join("altitude_bands.csv")).unwrap()
-    );
     let counted: usize = bands
         .lines()
         .skip(1)

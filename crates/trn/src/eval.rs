@@ -108,6 +108,8 @@ pub struct ResultRow {
     pub err_xyz: Option<[f64; 3]>,
     /// Truth altitude above the DEM (for the altitude statistics).
     pub true_altitude_m: Option<f64>,
+    /// The sun's elevation at the site, degrees (from frames.csv).
+    pub sun_el_deg: Option<f64>,
     /// Rangefinder fault truth.
     pub lrf_fault: Option<bool>,
     /// Whether the rangefinder's reading itself was judged consistent (a `fault` status
@@ -228,28 +230,68 @@ pub const ALTITUDE_BANDS_M: [f64; 10] = [
     f64::INFINITY,
 ];
 
-/// The frames of one band of true altitude and how they fared.
+/// Edges of the bands of [`by_sun_elevation`], degrees (1.5 and 5 are the availability
+/// target's thresholds).
+pub const SUN_BANDS_DEG: [f64; 7] = [-90.0, 1.5, 5.0, 10.0, 20.0, 45.0, 90.01];
+
+/// The frames of one band (of true altitude or sun elevation) and how they fared.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct AltitudeBand {
-    /// Lower edge, metres (included).
-    pub from_m: f64,
-    /// Upper edge, metres (excluded).
-    pub to_m: f64,
-    /// Frames with truth in the band.
+pub struct Band {
+    /// Lower edge (included).
+    pub from: f64,
+    /// Upper edge (excluded).
+    pub to: f64,
+    /// Frames in the band.
     pub frames: usize,
     /// Of those, fixes.
     pub fixes: usize,
     /// Of those, `rejected` (a solution that failed its integrity checks).
     pub rejected: usize,
-    /// Position error of the fixes, metres.
+    /// Position error of the fixes with truth, metres.
     pub pos_err_m: Option<Stats>,
     /// Fixes outside their 3-sigma along any axis.
     pub outside_3sigma: usize,
 }
 
+/// Frames grouped by `key` into the bands between consecutive `edges`; empty bands and
+/// frames without a key are left out.
+fn by_band(
+    rows: &[ResultRow],
+    edges: &[f64],
+    key: impl Fn(&ResultRow) -> Option<f64>,
+) -> Vec<Band> {
+    edges
+        .windows(2)
+        .filter_map(|edge| {
+            let (from, to) = (edge[0], edge[1]);
+            let band: Vec<&ResultRow> = rows
+                .iter()
+                .filter(|r| key(r).is_some_and(|a| a >= from && a < to))
+                .collect();
+            if band.is_empty() {
+                return None;
+            }
+            let fixes: Vec<&&ResultRow> =
+                band.iter().filter(|r| r.status == FixStatus::Fix).collect();
+            Some(Band {
+                from,
+                to,
+                frames: band.len(),
+                fixes: fixes.len(),
+                rejected: band
+                    .iter()
+                    .filter(|r| r.status == FixStatus::Rejected)
+                    .count(),
+                pos_err_m: stats(fixes.iter().filter_map(|r| r.pos_err_m).collect()),
+                outside_3sigma: fixes.iter().filter(|r| outside_3sigma(r)).count(),
+            })
+        })
+        .collect()
+}
+
 /// Availability, error and integrity by band of true altitude ([`ALTITUDE_BANDS_M`]):
-/// where a descent's fixes stop is what an analyst asks first. Bands without frames and
-/// frames without truth are left out.
+/// where a descent's fixes stop is what an analyst asks first. Frames without truth are
+/// left out.
 ///
 /// ```
 /// use trn::eval::{ResultRow, by_altitude};
@@ -264,46 +306,28 @@ pub struct AltitudeBand {
 /// };
 /// let bands = by_altitude(&[row(3000.0, FixStatus::Fix), row(700.0, FixStatus::NoFix)]);
 /// assert_eq!(bands.len(), 2);
-/// assert_eq!((bands[0].from_m, bands[0].frames, bands[0].fixes), (600.0, 1, 0));
-/// assert_eq!((bands[1].from_m, bands[1].fixes, bands[1].outside_3sigma), (2500.0, 1, 0));
+/// assert_eq!((bands[0].from, bands[0].frames, bands[0].fixes), (600.0, 1, 0));
+/// assert_eq!((bands[1].from, bands[1].fixes, bands[1].outside_3sigma), (2500.0, 1, 0));
 /// ```
 #[must_use]
-pub fn by_altitude(rows: &[ResultRow]) -> Vec<AltitudeBand> {
-    ALTITUDE_BANDS_M
-        .windows(2)
-        .filter_map(|edge| {
-            let (from_m, to_m) = (edge[0], edge[1]);
-            let band: Vec<&ResultRow> = rows
-                .iter()
-                .filter(|r| r.true_altitude_m.is_some_and(|a| a >= from_m && a < to_m))
-                .collect();
-            if band.is_empty() {
-                return None;
-            }
-            let fixes: Vec<&&ResultRow> =
-                band.iter().filter(|r| r.status == FixStatus::Fix).collect();
-            Some(AltitudeBand {
-                from_m,
-                to_m,
-                frames: band.len(),
-                fixes: fixes.len(),
-                rejected: band
-                    .iter()
-                    .filter(|r| r.status == FixStatus::Rejected)
-                    .count(),
-                pos_err_m: stats(fixes.iter().filter_map(|r| r.pos_err_m).collect()),
-                outside_3sigma: fixes.iter().filter(|r| outside_3sigma(r)).count(),
-            })
-        })
-        .collect()
+pub fn by_altitude(rows: &[ResultRow]) -> Vec<Band> {
+    by_band(rows, &ALTITUDE_BANDS_M, |r| r.true_altitude_m)
 }
 
-/// `altitude_bands.csv`: one row per band of [`by_altitude`] (the last band's upper edge
-/// written `inf`; errors empty without fixes).
+/// The same by band of the sun's elevation at the site ([`SUN_BANDS_DEG`]): the
+/// availability target is stated for frames with the sun at 5 degrees or more, and
+/// reported for 1.5-5 degrees.
 #[must_use]
-pub fn altitude_bands_csv(bands: &[AltitudeBand]) -> String {
-    let mut s = String::from(
-        "from_m,to_m,frames,fixes,availability,rejected,pos_err_median_m,pos_err_p99_m,pos_err_max_m,outside_3sigma\n",
+pub fn by_sun_elevation(rows: &[ResultRow]) -> Vec<Band> {
+    by_band(rows, &SUN_BANDS_DEG, |r| r.sun_el_deg)
+}
+
+/// A band table as CSV, the edges' unit in the first two column names (`from_m`, ...): one
+/// row per band, an unbounded edge written `inf`, errors empty without fixes.
+#[must_use]
+pub fn bands_csv(bands: &[Band], unit: &str) -> String {
+    let mut s = format!(
+        "from_{unit},to_{unit},frames,fixes,availability,rejected,pos_err_median_m,pos_err_p99_m,pos_err_max_m,outside_3sigma\n",
     );
     for b in bands {
         let e = |f: fn(&Stats) -> f64| {
@@ -313,9 +337,9 @@ pub fn altitude_bands_csv(bands: &[AltitudeBand]) -> String {
         };
         s += &format!(
             "{},{},{},{},{:.4},{},{},{},{},{}\n",
-            b.from_m,
-            if b.to_m.is_finite() {
-                b.to_m.to_string()
+            b.from,
+            if b.to.is_finite() {
+                b.to.to_string()
             } else {
                 "inf".to_string()
             },
@@ -330,6 +354,14 @@ pub fn altitude_bands_csv(bands: &[AltitudeBand]) -> String {
         );
     }
     s
+}
+
+/// The band tables written beside a summary: (file name, CSV).
+fn band_files(rows: &[ResultRow]) -> [(&'static str, String); 2] {
+    [
+        ("altitude_bands.csv", bands_csv(&by_altitude(rows), "m")),
+        ("sun_bands.csv", bands_csv(&by_sun_elevation(rows), "deg")),
+    ]
 }
 
 /// Runs a dataset. `progress(stage, done, total)` after every frame.
@@ -486,6 +518,7 @@ pub fn evaluate_saving_map(
             att_err_deg: att_err,
             err_xyz,
             true_altitude_m: true_alt,
+            sun_el_deg: Some(fr.sun_el_deg),
             lrf_fault: fr.lrf_fault,
             lrf_consistent: fix.lrf.consistent,
             lrf_reading: fr.lrf_range_m.is_some(),
@@ -613,8 +646,8 @@ pub fn results_csv(rows: &[ResultRow]) -> String {
 }
 
 /// Writes `results.csv`, `summary.json`, `rows.json` (for merging and re-rendering
-/// reports) and `altitude_bands.csv` ([`by_altitude`]) into `out` (created), each through a
-/// temporary name and a rename.
+/// reports), `altitude_bands.csv` ([`by_altitude`]) and `sun_bands.csv`
+/// ([`by_sun_elevation`]) into `out` (created), each through a temporary name and a rename.
 ///
 /// # Errors
 ///
@@ -632,8 +665,10 @@ pub fn write_results(out: &Path, rows: &[ResultRow], summary: &Summary) -> Resul
         ("results.csv", results_csv(rows)),
         ("summary.json", json + "\n"),
         ("rows.json", rows_json + "\n"),
-        ("altitude_bands.csv", altitude_bands_csv(&by_altitude(rows))),
-    ] {
+    ]
+    .into_iter()
+    .chain(band_files(rows))
+    {
         write_text(&out.join(name), &text)?;
     }
     Ok(())
@@ -656,6 +691,8 @@ struct RowRecord {
     att_err_deg: Option<f64>,
     err_xyz: Option<[f64; 3]>,
     true_altitude_m: Option<f64>,
+    #[serde(default)]
+    sun_el_deg: Option<f64>,
     lrf_fault: Option<bool>,
     lrf_consistent: bool,
     lrf_reading: bool,
@@ -694,6 +731,7 @@ impl From<&ResultRow> for RowRecord {
             att_err_deg: r.att_err_deg,
             err_xyz: r.err_xyz,
             true_altitude_m: r.true_altitude_m,
+            sun_el_deg: r.sun_el_deg,
             lrf_fault: r.lrf_fault,
             lrf_consistent: r.lrf_consistent,
             lrf_reading: r.lrf_reading,
@@ -743,6 +781,7 @@ impl RowRecord {
             att_err_deg: self.att_err_deg,
             err_xyz: self.err_xyz,
             true_altitude_m: self.true_altitude_m,
+            sun_el_deg: self.sun_el_deg,
             lrf_fault: self.lrf_fault,
             lrf_consistent: self.lrf_consistent,
             lrf_reading: self.lrf_reading,
@@ -783,14 +822,13 @@ fn write_text(path: &Path, text: &str) -> Result<(), EvalError> {
     })
 }
 
-/// The summary and the altitude bands over a campaign's rows, written into `out`.
+/// The summary and the band tables over a campaign's rows, written into `out`.
 fn write_campaign_summary(out: &Path, all: &[ResultRow]) -> Result<Summary, EvalError> {
     let summary = summarise(all);
     write_json(&out.join("summary.json"), &summary)?;
-    write_text(
-        &out.join("altitude_bands.csv"),
-        &altitude_bands_csv(&by_altitude(all)),
-    )?;
+    for (name, text) in band_files(all) {
+        write_text(&out.join(name), &text)?;
+    }
     Ok(summary)
 }
 
@@ -955,20 +993,21 @@ mod tests {
         let b = by_altitude(&rows);
         assert_eq!(b.len(), 3);
         assert_eq!(
-            (b[0].from_m, b[0].to_m, b[0].frames, b[0].fixes),
+            (b[0].from, b[0].to, b[0].frames, b[0].fixes),
             (600.0, 1000.0, 1, 0)
         );
         assert_eq!(b[0].pos_err_m, None);
         assert_eq!(
-            (b[1].from_m, b[1].frames, b[1].fixes, b[1].rejected),
+            (b[1].from, b[1].frames, b[1].fixes, b[1].rejected),
             (1000.0, 3, 2, 1)
         );
         assert_eq!(b[1].outside_3sigma, 1);
         assert_eq!(b[1].pos_err_m.map(|s| s.max), Some(4.0));
-        assert_eq!((b[2].from_m, b[2].to_m), (10_000.0, f64::INFINITY));
-        let csv = altitude_bands_csv(&b);
+        assert_eq!((b[2].from, b[2].to), (10_000.0, f64::INFINITY));
+        let csv = bands_csv(&b, "m");
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 4);
+        assert!(lines[0].starts_with("from_m,to_m,frames,"));
         assert_eq!(lines[1], "600,1000,1,0,0.0000,0,,,,0");
         assert!(
             lines[2].starts_with("1000,1500,3,2,0.6667,1,"),
@@ -980,5 +1019,15 @@ mod tests {
             "{}",
             lines[3]
         );
+
+        // By sun elevation: the target's thresholds are band edges; no sun, no band.
+        let mut rows = rows.to_vec();
+        for (r, sun) in rows.iter_mut().zip([3.0, 4.99, 5.0, 12.0, 1.0]) {
+            r.sun_el_deg = Some(sun);
+        }
+        let b = by_sun_elevation(&rows);
+        let got: Vec<(f64, usize, usize)> = b.iter().map(|b| (b.from, b.frames, b.fixes)).collect();
+        assert_eq!(got, [(-90.0, 1, 1), (1.5, 2, 2), (5.0, 1, 0), (10.0, 1, 0)]);
+        assert!(bands_csv(&b, "deg").starts_with("from_deg,to_deg,"));
     }
 }
