@@ -260,8 +260,8 @@ struct WindowRows<'w> {
 /// linear by a few thousandths of a pixel of the level sampled (0.0035 in a test built to be
 /// worse than practice: 45 degrees off nadir from 300 m through a strong barrel lens), and
 /// relief is followed at the DEM's own spacing (a template pixel) at a quarter of the
-/// lookups and projections. Two node rows at a time: the rows
-/// between them halfway. `None` when a node is behind the camera or `sample` refuses.
+/// lookups and projections. Two node rows at a time, the window rows between them
+/// halfway. `None` when a node is behind the camera or `sample` refuses.
 fn warp_window(
     view: &PlaneView<'_>,
     camera: &Camera,

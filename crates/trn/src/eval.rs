@@ -526,7 +526,7 @@ pub fn evaluate_saving_map(
             gsd_ratio: fix.gsd_ratio.is_finite().then_some(fix.gsd_ratio),
             map_sigma_m: fix.map_sigma_m.is_finite().then_some(fix.map_sigma_m),
             velocity: fix.velocity,
-            observations: fix.observations,
+            observations: nav.observations().collect(),
         });
         progress("navigating", k + 1, ds.frames.len());
     }

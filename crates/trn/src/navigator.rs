@@ -71,8 +71,6 @@ pub struct Fix {
     pub frame: FrameFix,
     /// Velocity from this fix and the previous frame's, when both are fixes.
     pub velocity: Option<Velocity>,
-    /// The fine-stage matches (empty when the pose could not be solved).
-    pub observations: Vec<Observation>,
 }
 
 impl std::ops::Deref for Fix {
@@ -223,17 +221,6 @@ impl<'a> Navigator<'a> {
             .core
             .process(&frame.view(), prior, lrf, &mut self.workspace, &mut exec);
         ff.times.pyramid_ms = pyramid_ms;
-        // The frame's one allocation in the steady state: the observation list it returns.
-        let mut observations = Vec::with_capacity(ff.matched);
-        observations.extend(
-            self.workspace
-                .observations()
-                .map(|(m, inlier)| Observation {
-                    id: m.id,
-                    pixel: m.pixel,
-                    inlier,
-                }),
-        );
         let mut velocity = None;
         if ff.status == FixStatus::Fix {
             let tv = Instant::now();
@@ -255,8 +242,20 @@ impl<'a> Navigator<'a> {
         Fix {
             frame: ff,
             velocity,
-            observations,
         }
+    }
+
+    /// The last frame's fine-stage matches (none when its pose could not be solved), read
+    /// from the navigator's workspace until the next [`Navigator::process`]: nothing is
+    /// copied or allocated for them.
+    pub fn observations(&self) -> impl Iterator<Item = Observation> + '_ {
+        self.workspace
+            .observations()
+            .map(|(m, inlier)| Observation {
+                id: m.id,
+                pixel: m.pixel,
+                inlier,
+            })
     }
 
     /// Velocity from features tracked since the previous fix's frame, or from the two fixes;
