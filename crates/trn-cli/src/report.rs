@@ -394,8 +394,13 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             .collect();
         format!(
             "<h2>{title}</h2>\n<table>\n<tr><th>{unit}</th><th>frames</th><th>fixes</th><th>rejected</th>\
-             <th>position error, m (median / p99 / max)</th><th>outside 3-sigma</th></tr>\n{body}</table>\n\
-             <p>Also in <a href=\"{file}\">{file}</a>.</p>\n"
+             <th>position error, m (median / p99 / max)</th><th>outside 3-sigma</th></tr>\n{body}</table>\n{link}",
+            // Results written before the band tables existed have no file to link.
+            link = if out.join(file).is_file() {
+                format!("<p>Also in <a href=\"{file}\">{file}</a>.</p>\n")
+            } else {
+                String::new()
+            }
         )
     };
     let bands_html = band_table(

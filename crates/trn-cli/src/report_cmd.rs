@@ -21,7 +21,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> Result<(), CliError> {
-    let rows = trn::eval::read_rows(&a.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let mut rows = trn::eval::read_rows(&a.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
     let ds = trn_sim::dataset::Dataset::read(&a.dataset)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
     if ds.frames.len() != rows.len() {
@@ -32,6 +32,10 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
             a.dataset.display(),
             ds.frames.len()
         )));
+    }
+    // rows.json written before it kept the sun: the dataset has it.
+    for (r, f) in rows.iter_mut().zip(&ds.frames) {
+        r.sun_el_deg.get_or_insert(f.sun_el_deg);
     }
     let summary = trn::eval::summarise(&rows);
     crate::report::write(&a.dir, &ds, &rows, &summary).map_err(CliError::Failed)?;
