@@ -214,7 +214,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         })
     };
     println!(
-        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}\nwrote {}/results.csv, summary.json, altitude_bands.csv, sun_bands.csv and report.html",
+        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}",
         summary.frames,
         summary.fixes,
         100.0 * summary.availability,
@@ -231,6 +231,24 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         summary.latency_ms.median,
         summary.latency_ms.p95,
         summary.latency_ms.max,
+    );
+    // Where the fixes stop, in one line (the whole table is in altitude_bands.csv).
+    let bands: Vec<String> = trn::eval::by_altitude(&rows)
+        .iter()
+        .map(|b| {
+            let to = if b.to.is_finite() {
+                format!("{}", b.to)
+            } else {
+                String::new()
+            };
+            format!("{}-{to} m {}/{}", b.from, b.fixes, b.frames)
+        })
+        .collect();
+    if !bands.is_empty() {
+        println!("  fixes by altitude {}", bands.join(", "));
+    }
+    println!(
+        "wrote {}/results.csv, summary.json, altitude_bands.csv, sun_bands.csv and report.html",
         out.display()
     );
     Ok(())
