@@ -165,7 +165,16 @@ struct Reference {
     pose: Pose,
     /// The inertial prior's position sigma at that reading.
     inertial_sigma: f64,
+    /// The motion NIS the reading had against its own latest reference when it was kept
+    /// (NaN when it had none).
+    motion_nis: f64,
 }
+
+/// A latest reference whose motion NIS against its own reference stayed below this agreed
+/// with it too well to be the fault a new reading disagrees with: a new reading that fails
+/// against it and passes only against the older (two-frame, looser) reference is flagged
+/// rather than taken to show the reference wrong.
+const REFERENCE_SUSPECT_NIS: f64 = 1.0;
 
 /// The 1-sigma of the inertial position error accumulated between a frame whose inertial
 /// prior had position sigma `before` and one with sigma `now`: the growth of the variance,
@@ -372,8 +381,13 @@ impl RangefinderMonitor {
             };
             let (m_last, m_anchor) = (judge(self.last), judge(self.anchor));
             let pass = |m: f64| m <= gate;
+            // The latest reference can only be the fault when it sat off its own reference
+            // (or was never checked against one).
+            let last_suspect = self
+                .last
+                .is_some_and(|r| !(r.motion_nis < REFERENCE_SUSPECT_NIS));
             let (motion_ok, last_was_fault) = match (m_last, m_anchor) {
-                (Some(a), Some(b)) if !pass(a) && pass(b) => (true, true),
+                (Some(a), Some(b)) if !pass(a) && pass(b) && last_suspect => (true, true),
                 (Some(a), Some(b)) => (pass(a) && pass(b), false),
                 (Some(m), None) | (None, Some(m)) => (pass(m), false),
                 (None, None) => (true, false),
@@ -403,6 +417,9 @@ impl RangefinderMonitor {
                     range: z,
                     pose: *pose,
                     inertial_sigma: inertial_sigma_m,
+                    // Against the reference it was judged by: the older one when the
+                    // latest was just shown to be a fault.
+                    motion_nis: if last_was_fault { m_anchor } else { m_last }.unwrap_or(f64::NAN),
                 });
             }
         }
