@@ -386,7 +386,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
                     b.from,
                     b.frames,
                     b.fixes,
-                    100.0 * b.fixes as f64 / b.frames.max(1) as f64,
+                    100.0 * b.availability(),
                     b.rejected,
                     b.outside_3sigma
                 )

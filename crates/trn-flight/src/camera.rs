@@ -252,10 +252,20 @@ impl Camera {
     ///
     /// As [`Camera::project_with_jacobian`].
     pub fn project(&self, p: Vec3) -> Result<[f64; 2], CameraError> {
-        // Without the Jacobian: prediction projects every landmark of the map each frame.
+        self.project_normalized(p).map(|(_, uv)| uv)
+    }
+
+    /// Projects a camera-frame point to pixels, with its undistorted normalised coordinates
+    /// `(X/Z, Y/Z)` (what [`crate::robust::estimate_pose`] takes); no Jacobian: prediction
+    /// and matching project hundreds of points per landmark and frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`Camera::project_with_jacobian`].
+    pub fn project_normalized(&self, p: Vec3) -> Result<([f64; 2], [f64; 2]), CameraError> {
         let (x, y, _) = Self::perspective(p)?;
         let [xd, yd] = self.distortion.distort(x, y);
-        Ok([self.fx * xd + self.cx, self.fy * yd + self.cy])
+        Ok(([x, y], [self.fx * xd + self.cx, self.fy * yd + self.cy]))
     }
 
     /// The normalised coordinates `(X/Z, Y/Z)` of a camera-frame point and `1/Z`.

@@ -225,24 +225,6 @@ impl PlaneView<'_> {
     }
 }
 
-/// Normalised (undistorted) and pixel (distorted, level 0) coordinates of a camera-frame
-/// point in front of the camera.
-fn to_pixel(camera: &Camera, c: Vec3) -> Option<([f64; 2], [f64; 2])> {
-    if c.z <= 1e-6 {
-        return None;
-    }
-    let (x, y) = (c.x / c.z, c.y / c.z);
-    let dist = camera.distortion();
-    let [xd, yd] = if dist.is_zero() {
-        [x, y]
-    } else {
-        dist.distort(x, y)
-    };
-    let (fx, fy) = camera.focal();
-    let (cx, cy) = camera.principal_point();
-    Some(([x, y], [fx * xd + cx, fy * yd + cy]))
-}
-
 /// A window's samples and the node rows its warp works in.
 struct WindowRows<'w> {
     nodes: &'w mut [[[f64; 2]; MAX_NODES]; 2],
@@ -280,7 +262,7 @@ fn warp_window(
     let node_row = |bi: usize, out: &mut [[f64; 2]]| -> Option<()> {
         for (bj, o) in out.iter_mut().enumerate() {
             let c = view.cam((2 * bj) as f64 - off, (2 * bi) as f64 - off);
-            let (_, [u, v]) = to_pixel(camera, c)?;
+            let [u, v] = camera.project(c).ok()?;
             *o = [u * to_level, v * to_level];
         }
         Some(())
@@ -420,7 +402,7 @@ pub fn match_landmark(
         return MatchOutcome::Ambiguous;
     }
     let (dj, di) = (f64::from(peak.x) - off, f64::from(peak.y) - off);
-    let Some((normalized, pixel)) = to_pixel(camera, view.cam(dj, di)) else {
+    let Ok((normalized, pixel)) = camera.project_normalized(view.cam(dj, di)) else {
         return MatchOutcome::Failed;
     };
     MatchOutcome::Match(LandmarkMatch {
@@ -534,7 +516,7 @@ mod tests {
                     j as f64 - off,
                     i as f64 - off,
                 ));
-                let (_, [u, v]) = to_pixel(&camera, c).unwrap();
+                let [u, v] = camera.project(c).unwrap();
                 let exact = [u * to_level, v * to_level];
                 worst = worst.max((got[0] - exact[0]).hypot(got[1] - exact[1]));
                 span = [span[0].min(exact[0]), span[1].max(exact[0])];

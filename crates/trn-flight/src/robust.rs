@@ -318,11 +318,10 @@ pub fn estimate_pose(
     let mut normal = model.normal_equations(image, world, th2);
     // The attitude's weight against the reprojection errors is the ratio of their
     // variances; the image one comes from the vision-only fit's residuals.
-    let fused = config
-        .attitude_prior
-        .filter(|_| 2.0 * normal.count as f64 - 6.0 > 0.0);
+    let vision_dof = 2.0 * normal.count as f64 - 6.0;
+    let fused = config.attitude_prior.filter(|_| vision_dof > 0.0);
     if let Some(a) = fused {
-        let sigma = crate::math::sqrt(normal.cost / (2.0 * normal.count as f64 - 6.0)).max(floor);
+        let sigma = crate::math::sqrt(normal.cost / vision_dof).max(floor);
         let p = (a.attitude.to_mat3(), a.weight(sigma));
         model = refine(model, image, world, th2, config.refine_iterations, Some(p));
         normal = model.normal_equations(image, world, th2);

@@ -55,8 +55,7 @@ pub struct Acquisition {
 
 /// The database's overview and two coarser levels, each with its grid: what
 /// [`Acquirer::acquire`] correlates against (empty without an overview).
-#[must_use]
-pub fn overview_levels(db: &MapDb<'_>) -> Vec<(Grid, Image)> {
+fn overview_levels(db: &MapDb<'_>) -> Vec<(Grid, Image)> {
     let Some(ov) = db.overview() else {
         return Vec::new();
     };
@@ -95,12 +94,14 @@ struct Plans {
     inverse: Arc<dyn Fft<f32>>,
 }
 
-/// Acquisition's working memory: FFT plans for every size it uses and buffers for the
-/// largest, made on the first acquisition and reused after it, so that no later one
-/// allocates.
-#[derive(Default)]
+/// Acquisition: the map's overview levels it correlates against, and its working memory,
+/// FFT plans for every size it uses and buffers for the largest, made on the first
+/// acquisition and reused after it, so that no later one allocates.
 pub struct Acquirer {
+    overview: Vec<(Grid, Image)>,
     plans: Vec<Plans>,
+    /// The Hann taper of the current size, one value per row (and column).
+    taper: Vec<f64>,
     warped: Vec<f64>,
     mask: Vec<bool>,
     map: Vec<f64>,
@@ -113,6 +114,7 @@ pub struct Acquirer {
 impl std::fmt::Debug for Acquirer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Acquirer")
+            .field("overview_levels", &self.overview.len())
             .field(
                 "plans",
                 &self.plans.iter().map(|p| p.size).collect::<Vec<_>>(),
@@ -145,9 +147,9 @@ fn fft2(data: &mut [Complex<f32>], n: usize, fft: &dyn Fft<f32>, scratch: &mut [
     transpose(data);
 }
 
-/// Zero-mean inside the mask `m`, scaled to unit deviation, Hann-tapered, zero outside,
-/// into `out`.
-fn prepare(img: &[f64], m: &[bool], n: usize, out: &mut [Complex<f32>]) {
+/// Zero-mean inside the mask `m`, scaled to unit deviation, tapered by `taper` along rows
+/// and columns, zero outside, into `out`.
+fn prepare(img: &[f64], m: &[bool], n: usize, taper: &[f64], out: &mut [Complex<f32>]) {
     let cnt = m.iter().filter(|v| **v).count().max(1) as f64;
     let mean = img
         .iter()
@@ -167,7 +169,7 @@ fn prepare(img: &[f64], m: &[bool], n: usize, out: &mut [Complex<f32>]) {
     for (k, o) in out.iter_mut().enumerate().take(n * n) {
         let (i, j) = (k / n, k % n);
         let v = if m[k] {
-            (img[k] - mean) / sd * hann(n, i) * hann(n, j)
+            (img[k] - mean) / sd * taper[i] * taper[j]
         } else {
             0.0
         };
@@ -176,10 +178,34 @@ fn prepare(img: &[f64], m: &[bool], n: usize, out: &mut [Complex<f32>]) {
 }
 
 impl Acquirer {
-    /// No plans or buffers yet (they are made by the first acquisition).
+    /// Acquisition over `db`'s overview (none without one: [`Acquirer::has_overview`]); no
+    /// plans or buffers yet (the first acquisition makes them).
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(db: &MapDb<'_>) -> Self {
+        Self {
+            overview: overview_levels(db),
+            plans: Vec::new(),
+            taper: Vec::new(),
+            warped: Vec::new(),
+            mask: Vec::new(),
+            map: Vec::new(),
+            map_mask: Vec::new(),
+            a: Vec::new(),
+            b: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Whether the map has an overview to acquire on.
+    #[must_use]
+    pub fn has_overview(&self) -> bool {
+        !self.overview.is_empty()
+    }
+
+    /// Overview levels held (the overview and its coarser reductions).
+    #[must_use]
+    pub fn overview_levels(&self) -> usize {
+        self.overview.len()
     }
 
     /// Plans for every size and buffers for the largest, once.
@@ -206,6 +232,7 @@ impl Acquirer {
             .unwrap_or(0)
             .max(1);
         let len = MAX_SIZE * MAX_SIZE;
+        self.taper = vec![0.0; MAX_SIZE];
         self.warped = vec![0.0; len];
         self.mask = vec![false; len];
         self.map = vec![0.0; len];
@@ -215,22 +242,22 @@ impl Acquirer {
         self.scratch = vec![Complex::new(0.0, 0.0); per * FFT_BLOCKS];
     }
 
-    /// Correlates the frame, warped with `prior`, against `overview` within `max_shift_m`
-    /// of the prior; writes up to `out.len()` hypotheses, best first. `None` when the
-    /// frame's footprint is not on the overview.
-    #[allow(clippy::too_many_arguments)]
+    /// Correlates the frame, warped with `prior`, against the overview within
+    /// `max_shift_m` of the prior; writes up to `out.len()` hypotheses, best first. `None`
+    /// without an overview or when the frame's footprint is not on it.
     pub fn acquire(
         &mut self,
         frame: &Pyramid<'_>,
         camera: &Camera,
         prior: &Pose,
-        overview: &[(Grid, Image)],
         dem: Option<&Heightfield<'_>>,
         max_shift_m: f64,
         out: &mut [Hypothesis],
     ) -> Option<Acquisition> {
+        let overview = &self.overview;
         overview.first()?;
         self.warm_up();
+        let overview = &self.overview;
         // Where the boresight meets the ground (or the nadir point): the window's centre.
         let bore = prior.boresight();
         let centre = match dem.and_then(|d| d.ray_cast(prior.position, bore, 1e6).ok()) {
@@ -311,8 +338,12 @@ impl Acquirer {
         }
         let plans = self.plans.iter().find(|p| p.size == n)?;
         let (a, b) = (&mut self.a[..nn], &mut self.b[..nn]);
-        prepare(warped, mask, n, a);
-        prepare(map, map_mask, n, b);
+        let taper = &mut self.taper[..n];
+        for (i, t) in taper.iter_mut().enumerate() {
+            *t = hann(n, i);
+        }
+        prepare(warped, mask, n, taper, a);
+        prepare(map, map_mask, n, taper, b);
         fft2(a, n, &*plans.forward, &mut self.scratch);
         fft2(b, n, &*plans.forward, &mut self.scratch);
         // Whitened cross-power spectrum, the map relative to the warped frame, in `a`.

@@ -253,6 +253,14 @@ pub struct Band {
     pub outside_3sigma: usize,
 }
 
+impl Band {
+    /// Fixes over frames (0 for an empty band).
+    #[must_use]
+    pub fn availability(&self) -> f64 {
+        self.fixes as f64 / self.frames.max(1) as f64
+    }
+}
+
 /// Frames grouped by `key` into the bands between consecutive `edges`; empty bands and
 /// frames without a key are left out.
 fn by_band(
@@ -345,7 +353,7 @@ pub fn bands_csv(bands: &[Band], unit: &str) -> String {
             },
             b.frames,
             b.fixes,
-            b.fixes as f64 / b.frames.max(1) as f64,
+            b.availability(),
             b.rejected,
             e(|st| st.median),
             e(|st| st.p99),

@@ -26,13 +26,12 @@ use std::time::Instant;
 use trn_features::{FramePyramid, ParallelMatcher};
 use trn_flight::Vec3;
 use trn_flight::camera::Camera;
-use trn_flight::dem::{Grid, Heightfield};
+use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::{MatchContext, MatchOutcome};
 use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, MAX_HYPOTHESES, Workspace};
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::Pyramid;
-use trn_map::pyramid::Image;
 
 pub use trn_flight::navigate::{FixStatus, FrameFix, NavConfig, Prior, StageTimes};
 
@@ -96,16 +95,13 @@ pub struct Navigator<'a> {
     frame_buf: FramePyramid,
     /// The previous frame with a fix, kept for feature tracking.
     prev_track: Option<TrackFrame>,
-    /// The overview and two coarser levels, for acquisition.
-    overview: Vec<(Grid, Image)>,
-    /// Acquisition's FFT plans and buffers, made by the first acquisition.
+    /// Acquisition: the overview levels, and FFT plans and buffers made by its first run.
     acquirer: Acquirer,
 }
 
 /// trn's executor: rayon matching, FFT acquisition, a wall clock.
 struct StdExecutor<'e> {
     matcher: &'e ParallelMatcher,
-    overview: &'e [(Grid, Image)],
     acquirer: &'e mut Acquirer,
     camera: &'e Camera,
     dem: Option<&'e Heightfield<'e>>,
@@ -128,7 +124,7 @@ impl Executor for StdExecutor<'_> {
         prior: &Prior,
         out: &mut [Hypothesis],
     ) -> Option<usize> {
-        if self.overview.is_empty() {
+        if !self.acquirer.has_overview() {
             return None;
         }
         let mut found = [crate::acquisition::Hypothesis::default(); MAX_HYPOTHESES];
@@ -137,7 +133,6 @@ impl Executor for StdExecutor<'_> {
             frame,
             self.camera,
             &prior.pose,
-            self.overview,
             self.dem,
             3.0 * prior.sigma_pos_m,
             &mut found[..cap],
@@ -164,7 +159,6 @@ impl<'a> Navigator<'a> {
     /// A navigator over a parsed map database.
     #[must_use]
     pub fn new(db: MapDb<'a>, camera: Camera, cfg: NavConfig) -> Self {
-        let overview = crate::acquisition::overview_levels(&db);
         Self {
             core: FrameNavigator::new(&db, camera, cfg),
             workspace: Box::default(),
@@ -172,8 +166,7 @@ impl<'a> Navigator<'a> {
             previous_fix: None,
             frame_buf: FramePyramid::default(),
             prev_track: None,
-            overview,
-            acquirer: Acquirer::new(),
+            acquirer: Acquirer::new(&db),
         }
     }
 
@@ -211,7 +204,6 @@ impl<'a> Navigator<'a> {
         let dem = self.core.dem().copied();
         let mut exec = StdExecutor {
             matcher: &self.matcher,
-            overview: &self.overview,
             acquirer: &mut self.acquirer,
             camera: &camera,
             dem: dem.as_ref(),

@@ -182,7 +182,7 @@ fn navigator_allocations_per_frame() {
 /// block every 63 jobs, which would make the count depend on the jobs before.
 #[test]
 fn acquisition_reuses_its_plans_and_buffers() {
-    use trn::acquisition::{Acquirer, Hypothesis, overview_levels};
+    use trn::acquisition::{Acquirer, Hypothesis};
     use trn_flight::Vec3;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
     let map = std::env::temp_dir().join(format!("trn-acq-{}.trnmap", std::process::id()));
@@ -194,12 +194,11 @@ fn acquisition_reuses_its_plans_and_buffers() {
     let camera = ds.meta.camera.camera().unwrap();
     let dem = db.dem().and_then(|g| g.heightfield().ok());
     assert!(dem.is_some());
-    let overview = overview_levels(&db);
-    assert_eq!(overview.len(), 3);
+    let mut reused = Acquirer::new(&db);
+    assert_eq!(reused.overview_levels(), 3);
     let (w, h) = (camera.width() as usize, camera.height() as usize);
     let mut levels = vec![0.0f32; buffer_len(w, h, 6)];
     let mut tmp = vec![0.0f32; scratch_len(w, h)];
-    let mut reused = Acquirer::new();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -217,10 +216,10 @@ fn acquisition_reuses_its_plans_and_buffers() {
         let pyr = Pyramid::build(&px, w, h, 6, &mut levels, &mut tmp).unwrap();
         let prior = trn_flight::Pose::new(f.truth.unwrap().position + off, f.prior.attitude);
         let run = |acq: &mut Acquirer, out: &mut [Hypothesis]| {
-            acq.acquire(&pyr, &camera, &prior, &overview, dem.as_ref(), reach, out)
+            acq.acquire(&pyr, &camera, &prior, dem.as_ref(), reach, out)
         };
         let mut fresh = [Hypothesis::default(); 4];
-        let first = run(&mut Acquirer::new(), &mut fresh).expect("footprint on the overview");
+        let first = run(&mut Acquirer::new(&db), &mut fresh).expect("footprint on the overview");
         let warm = !sizes.is_empty();
         let mut again = [Hypothesis::default(); 4];
         let (second, allocations) = pool.install(|| {
