@@ -14,8 +14,10 @@ else
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# A 20 km x 20 km south-polar site at 10 m, sun 12 degrees high from the south-east.
+# A 20 km x 20 km south-polar site: a DEM at 10 m, an orthoimage of the central 2 km at
+# 1 m (as landing sites are mapped), sun 12 degrees high from the south-east.
 trn sim site --seed 1 --lat-deg -85.3 --lon-deg 31.2 --size-m 20000 --gsd-m 10 \
+  --ortho-gsd-m 1 --ortho-size-m 2000 \
   --projection polar --sun-az-deg 135 --sun-el-deg 12 -o "$work/site" --json > /dev/null
 rm -rf "$out"
 # 60 frames from 15 km to 50 m, 512 x 512 px with a 45 degree field of view; a rangefinder

@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
         lon_deg: 30.0,
         projection: Projection::Equirectangular,
         ortho_sun: sun,
+        fine_ortho: None,
     })
     .expect("site");
     let frame = SiteFrame::from_degrees(-20.0, 30.0, MOON_RADIUS_M).expect("frame");
@@ -76,7 +77,7 @@ fn bench(c: &mut Criterion) {
         Vec3::new(-200.0, -300.0, 3000.0),
         look_rotation(bore, Vec3::new(0.0, -1.0, 0.0)).expect("pose"),
     );
-    let img = render_frame(&scene, &cam, &truth, &Sensor::default(), 3).expect("frame");
+    let img = render_frame(&[&scene], &cam, &truth, &Sensor::default(), 3).expect("frame");
     let pixels: Vec<f32> = img.pixels.iter().map(|v| f32::from(*v)).collect();
     let priors = [
         ("prior_10m_150_landmarks", 10.0, Vec3::new(6.0, -8.0, 4.0)),

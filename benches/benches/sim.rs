@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
         look_rotation(bore, Vec3::new(0.0, -1.0, 0.0)).expect("pose"),
     );
     g.bench_function("render_frame_1024", |b| {
-        b.iter(|| render_frame(black_box(&scene), &cam, &pose, &Sensor::default(), 1))
+        b.iter(|| render_frame(black_box(&[&scene]), &cam, &pose, &Sensor::default(), 1))
     });
     g.finish();
 }

@@ -12,7 +12,7 @@ use trn_sim::camera_render::Sensor;
 use trn_sim::dataset::{CameraJson, DistortionJson};
 use trn_sim::descent::{DescentSpec, simulate};
 use trn_sim::sensors::{Fault, LrfParams, PriorParams};
-use trn_sim::site::{Projection, SiteSpec, make_site, write_site};
+use trn_sim::site::{FineOrtho, Projection, SiteSpec, make_site, write_site};
 use trn_sim::terrain::TerrainParams;
 use trn_sim::trajectory::DescentParams;
 
@@ -59,6 +59,17 @@ pub struct CampaignArgs {
     /// Image width and height, pixels (45 degree field of view).
     #[arg(long, default_value_t = 512)]
     image_px: u32,
+    /// Spacing of a fine orthoimage of each landing region, metres (as `trn sim site`).
+    #[arg(long, value_name = "M")]
+    ortho_gsd_m: Option<f64>,
+    /// Side of the square each fine orthoimage covers, metres.
+    #[arg(
+        long,
+        value_name = "M",
+        default_value_t = 2000.0,
+        requires = "ortho_gsd_m"
+    )]
+    ortho_size_m: f64,
     /// Output directory (must not exist or be empty).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
@@ -122,6 +133,19 @@ pub struct SiteArgs {
     /// Sun elevation of the orthoimage, degrees.
     #[arg(long, default_value_t = 12.0)]
     sun_el_deg: f64,
+    /// Spacing of a fine orthoimage of the landing region, metres (finer than --gsd-m; the
+    /// terrain below the DEM's spacing is rendered into it, as a mission's landing-site
+    /// mosaic shows what its DEM cannot). Without it the orthoimage is on the DEM's grid.
+    #[arg(long, value_name = "M")]
+    ortho_gsd_m: Option<f64>,
+    /// Side of the square the fine orthoimage covers, centred on the site, metres.
+    #[arg(
+        long,
+        value_name = "M",
+        default_value_t = 2000.0,
+        requires = "ortho_gsd_m"
+    )]
+    ortho_size_m: f64,
     /// Output directory.
     #[arg(short, long, value_name = "SITE_DIR")]
     output: PathBuf,
@@ -208,9 +232,11 @@ pub struct DescentArgs {
     /// dropout@F1-F2, spurious:FRACTION@F (frames are 0-based, ranges inclusive).
     #[arg(long = "lrf-fault", value_name = "SPEC")]
     lrf_faults: Vec<String>,
-    /// 1-sigma DEM error written to dataset.json, metres.
-    #[arg(long, default_value_t = 0.5)]
-    dem_sigma_m: f64,
+    /// 1-sigma DEM error written to dataset.json, metres [default: the RMS height of the
+    /// site's terrain below its DEM's spacing, which the DEM leaves out; 0.5 for a site
+    /// made before trn-sim rendered that terrain].
+    #[arg(long, value_name = "M")]
+    dem_sigma_m: Option<f64>,
     /// Output dataset directory (must not exist or be empty).
     #[arg(short, long, value_name = "DATASET_DIR")]
     output: PathBuf,
@@ -265,6 +291,10 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
             gsd_m: a.gsd_m,
             frames: a.frames,
             image_px: a.image_px,
+            fine_ortho: a.ortho_gsd_m.map(|gsd_m| FineOrtho {
+                gsd_m,
+                size_m: a.ortho_size_m,
+            }),
         },
         &|done, _| bar.set_position(done as u64),
     )
@@ -316,6 +346,10 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
             azimuth_deg: a.sun_az_deg,
             elevation_deg: a.sun_el_deg,
         },
+        fine_ortho: a.ortho_gsd_m.map(|gsd_m| FineOrtho {
+            gsd_m,
+            size_m: a.ortho_size_m,
+        }),
     };
     if !(0.5..=1.0).contains(&a.hurst) {
         return Err(CliError::BadInput(format!(

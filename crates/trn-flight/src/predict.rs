@@ -48,6 +48,13 @@ pub struct PredictConfig {
     /// few map pixels, and a smaller template keeps landmarks near its edges. The
     /// database's side (or more) never crops.
     pub min_template_side: usize,
+    /// A frame is matched against one layer of the map (the landmarks sharing a template
+    /// scale: a map built from a DEM and a finer orthoimage has two): the finest with at
+    /// least this many landmarks in view, else the one with the most. Layers made from
+    /// different products differ by small registration and rendering biases; mixed in one
+    /// frame, a bias between two parts of the image reads as a rotation, and at altitude a
+    /// rotation as metres of position.
+    pub min_layer_landmarks: usize,
 }
 
 impl Default for PredictConfig {
@@ -60,8 +67,50 @@ impl Default for PredictConfig {
             max_landmarks: 200,
             min_facing: 0.3,
             min_template_side: 13,
+            min_layer_landmarks: 40,
         }
     }
+}
+
+/// Most distinct template scales [`predict`] tells apart; landmarks of further scales count
+/// with the last.
+pub const MAX_LAYERS: usize = 8;
+
+/// The layers (distinct `scale_m`) of the landmarks in view and how many each has, sorted
+/// finest first; returns how many layers.
+fn layers_in_view(
+    lms: &Landmarks<'_>,
+    ctx: &Context<'_>,
+    layers: &mut [(f32, usize); MAX_LAYERS],
+) -> usize {
+    let mut n = 0usize;
+    for (index, lm) in lms.iter().enumerate() {
+        if ctx.consider(index, &lm).is_none() {
+            continue;
+        }
+        let k = layers
+            .iter()
+            .take(n)
+            .position(|l| same_scale(l.0, lm.scale_m))
+            .unwrap_or(n.min(MAX_LAYERS - 1));
+        if k == n && n < MAX_LAYERS {
+            if let Some(l) = layers.get_mut(k) {
+                *l = (lm.scale_m, 0);
+            }
+            n += 1;
+        }
+        if let Some(l) = layers.get_mut(k) {
+            l.1 += 1;
+        }
+    }
+    if let Some(used) = layers.get_mut(..n) {
+        used.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    n
+}
+
+fn same_scale(a: f32, b: f32) -> bool {
+    math::abs(f64::from(a) - f64::from(b)) <= 1e-4 * f64::from(a.abs().max(b.abs()))
 }
 
 /// One landmark expected in the frame.
@@ -97,7 +146,17 @@ pub fn predict(
     cfg: &PredictConfig,
     out: &mut [Prediction],
 ) -> usize {
-    let ctx = Context::new(lms, camera, prior, sigma_pos_m, sigma_att_rad, cfg);
+    let mut ctx = Context::new(lms, camera, prior, sigma_pos_m, sigma_att_rad, cfg);
+    let mut layers = [(0.0f32, 0usize); MAX_LAYERS];
+    let n_layers = layers_in_view(lms, &ctx, &mut layers);
+    if n_layers > 1 {
+        let used = layers.get(..n_layers).unwrap_or(&[]);
+        ctx.layer = used
+            .iter()
+            .find(|l| l.1 >= cfg.min_layer_landmarks)
+            .or_else(|| used.iter().max_by_key(|l| l.1))
+            .map(|l| l.0);
+    }
     let cap = cfg.max_landmarks.min(out.len());
     let mut n = 0usize;
     for (index, lm) in lms.iter().enumerate() {
@@ -148,6 +207,8 @@ struct Context<'c> {
     levels: usize,
     sigma_pos_m: f64,
     sigma_att_rad: f64,
+    /// Only landmarks of this template scale (when the frame sees several layers).
+    layer: Option<f32>,
 }
 
 impl<'c> Context<'c> {
@@ -173,11 +234,15 @@ impl<'c> Context<'c> {
             levels: lms.levels(),
             sigma_pos_m,
             sigma_att_rad,
+            layer: None,
         }
     }
 
     fn consider(&self, index: usize, lm: &Landmark<'_>) -> Option<Prediction> {
         let (cfg, f) = (self.cfg, self.f);
+        if self.layer.is_some_and(|s| !same_scale(s, lm.scale_m)) {
+            return None;
+        }
         let pc = self.rot.tr_mul_vec(lm.position - self.prior.position);
         if pc.z <= 1.0 {
             return None;

@@ -121,8 +121,24 @@ pub struct BuiltMap {
     pub landmarks: Vec<MapLandmark>,
     /// What the landmark selection saw.
     pub selection: SelectionStats,
+    /// The layer of landmarks from an orthoimage finer than the site grid, when there is one
+    /// (its landmarks follow the site's in `landmarks`).
+    pub fine: Option<FineLayer>,
     /// Template side, pixels.
     pub template_side: usize,
+}
+
+/// The layer of fine landmarks a map has when its orthoimage is finer than its DEM.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FineLayer {
+    /// Spacing of its level 0, metres.
+    pub gsd_m: f64,
+    /// Half the side of the square around the site it covers, metres.
+    pub half_side_m: f64,
+    /// Landmarks in it.
+    pub landmarks: usize,
+    /// What its selection saw.
+    pub selection: SelectionStats,
 }
 
 impl BuiltMap {
@@ -217,15 +233,23 @@ pub fn build(
         ));
     }
 
-    let ortho_img = match ortho {
-        Some(o) => {
+    // An orthoimage finer than the site grid is low-passed to about its spacing before it
+    // is sampled there (it would alias), and gives landmarks of its own at its spacing.
+    let ortho_spacing = ortho.map(|o| ground_spacing_m(o, &frame));
+    let ortho_img = match (ortho, ortho_spacing) {
+        (Some(o), Some(s)) => {
             progress.begin("resampling orthoimage", 0);
-            let v = site_dem::resample_image_on_site(o, &frame, &site_dem, p.interpolation)?;
+            let reduced = reduced_towards(o, s, p.gsd_m);
+            let v = site_dem::resample_image_on_site(&reduced, &frame, &site_dem, p.interpolation)?;
             progress.end();
             Some(v)
         }
-        None => None,
+        _ => None,
     };
+    // An orthoimage that leaves part of the site uncovered cannot be the site's albedo or
+    // its landmarks' image: the site's landmarks then come from the render.
+    let ortho_img = ortho_img
+        .filter(|v| v.iter().filter(|x| !x.is_finite()).count() as f64 <= 0.01 * v.len() as f64);
     let albedo = ortho_img.as_ref().map(|v| {
         let mut finite: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
         let med = if finite.is_empty() {
@@ -235,7 +259,9 @@ pub fn build(
             *finite.select_nth_unstable_by(mid, f32::total_cmp).1
         };
         let med = if med > 0.0 { med } else { 1.0 };
-        v.iter().map(|x| x / med).collect::<Vec<f32>>()
+        v.iter()
+            .map(|x| if x.is_finite() { x / med } else { 1.0 })
+            .collect::<Vec<f32>>()
     });
 
     progress.begin("rendering with shadows", 0);
@@ -284,8 +310,26 @@ pub fn build(
 
     progress.begin("choosing landmarks", 0);
     let z = render::site_z(&site_dem);
-    let (lms, selection) = landmarks::select(&source_levels, &site_dem, &z, &p.landmarks)?;
+    let (mut lms, selection) = landmarks::select(&source_levels, &site_dem, &z, &p.landmarks)?;
     progress.end();
+    let fine = match (p.landmark_source, ortho, ortho_spacing) {
+        (LandmarkSource::Ortho, Some(o), Some(s)) if s < FINE_ORTHO_RATIO * p.gsd_m => {
+            let layer = fine_layer(dem, o, s, &frame, p, progress)?;
+            let next_id = lms.iter().map(|l| l.id + 1).max().unwrap_or(0);
+            let info = FineLayer {
+                gsd_m: layer.1,
+                half_side_m: layer.2,
+                landmarks: layer.0.len(),
+                selection: layer.3,
+            };
+            lms.extend(layer.0.into_iter().map(|mut l| {
+                l.id += next_id;
+                l
+            }));
+            Some(info)
+        }
+        _ => None,
+    };
     if lms.is_empty() {
         return Err(bad(
             "landmarks",
@@ -312,6 +356,128 @@ pub fn build(
         overview,
         landmarks: lms,
         selection,
+        fine,
         template_side: p.landmarks.template_side,
     })
+}
+
+/// An orthoimage at most this fraction of the site spacing gives a layer of fine landmarks.
+pub const FINE_ORTHO_RATIO: f64 = 0.75;
+
+/// Ground distance (metres) between two neighbouring pixel centres of `r` at the site (or
+/// at the raster's centre when the site lies outside it).
+fn ground_spacing_m(r: &Raster, frame: &SiteFrame) -> f64 {
+    let (lat, lon) = frame.lat_lon();
+    let (c, row) = r
+        .pixel_of_lat_lon(lat.to_degrees(), lon.to_degrees())
+        .unwrap_or(((r.width as f64 - 1.0) / 2.0, (r.height as f64 - 1.0) / 2.0));
+    let at = |c: f64, row: f64| {
+        let (x, y) = r.transform.pixel_centre(c, row);
+        let (la, lo) = r.crs.inverse(x, y);
+        frame.geodetic_to_site(trn_flight::frames::Geodetic {
+            lat: la.to_radians(),
+            lon: lo.to_radians(),
+            height: 0.0,
+        })
+    };
+    let p = at(c, row);
+    let (dc, dr) = ((at(c + 1.0, row) - p).norm(), (at(c, row + 1.0) - p).norm());
+    dc.max(dr)
+}
+
+/// `r` low-passed and halved (binomial pyramid) until its spacing is at least two thirds of
+/// `target_m`; `r` itself when it already is.
+fn reduced_towards(r: &Raster, spacing_m: f64, target_m: f64) -> std::borrow::Cow<'_, Raster> {
+    let mut s = spacing_m;
+    if s.is_nan() || s <= 0.0 || s * 1.5 >= target_m {
+        return std::borrow::Cow::Borrowed(r);
+    }
+    let mut out = r.clone();
+    while s * 1.5 < target_m && out.width > 2 && out.height > 2 {
+        let img = Image {
+            width: out.width,
+            height: out.height,
+            data: std::mem::take(&mut out.data),
+        }
+        .reduce();
+        let t = &mut out.transform.0;
+        // Node j of the reduced grid is node 2j of this one: the corner moves half a pixel.
+        t[0] -= 0.5 * t[1] + 0.5 * t[2];
+        t[3] -= 0.5 * t[4] + 0.5 * t[5];
+        for k in [1, 2, 4, 5] {
+            t[k] *= 2.0;
+        }
+        out.width = img.width;
+        out.height = img.height;
+        out.data = img.data;
+        s *= 2.0;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Landmarks of an orthoimage finer than the site grid, on a site grid at its own
+/// spacing over the square it covers: the layer a descent matches once its pixels are
+/// finer than the DEM's. Heights and normals come from the DEM, interpolated.
+/// Returns the landmarks, the spacing, the half side and the selection's statistics.
+fn fine_layer(
+    dem: &Raster,
+    ortho: &Raster,
+    spacing_m: f64,
+    frame: &SiteFrame,
+    p: &BuildParams,
+    progress: &dyn Progress,
+) -> Result<(Vec<MapLandmark>, f64, f64, SelectionStats), MapError> {
+    let half = (site_dem::inscribed_half_side(ortho, frame) - 4.0 * spacing_m)
+        .min(0.5 * p.width_m)
+        .min(0.5 * p.height_m);
+    if half.is_nan() || half < 16.0 * spacing_m {
+        return Err(bad(
+            "orthoimage",
+            format!(
+                "it is finer than the DEM ({spacing_m:.3} m against {} m) but covers too \
+                 little of the site for landmarks at its spacing (a square of {:.0} m \
+                 around the site)",
+                p.gsd_m,
+                2.0 * half.max(0.0)
+            ),
+        ));
+    }
+    let (cols, rows) = site_dem::site_grid_size(2.0 * half, 2.0 * half, spacing_m);
+    progress.begin("resampling DEM under the fine orthoimage", rows as u64);
+    let fine_dem = site_dem::resample_to_site_with_progress(
+        dem,
+        frame,
+        2.0 * half,
+        2.0 * half,
+        spacing_m,
+        p.interpolation,
+        &|n| progress.advance(n),
+    )?;
+    progress.end();
+    if fine_dem.missing > 0 {
+        return Err(bad(
+            "DEM coverage",
+            format!(
+                "{} of {} nodes under the fine orthoimage have no height",
+                fine_dem.missing,
+                cols * rows
+            ),
+        ));
+    }
+    progress.begin("resampling the fine orthoimage", 0);
+    let img = site_dem::resample_image_on_site(ortho, frame, &fine_dem, p.interpolation)?;
+    let levels = pyramid::build(
+        Image {
+            width: fine_dem.grid.width,
+            height: fine_dem.grid.height,
+            data: img,
+        },
+        p.landmarks.levels,
+    );
+    progress.end();
+    progress.begin("choosing fine landmarks", 0);
+    let z = render::site_z(&fine_dem);
+    let (lms, stats) = landmarks::select(&levels, &fine_dem, &z, &p.landmarks)?;
+    progress.end();
+    Ok((lms, spacing_m, half, stats))
 }

@@ -65,6 +65,53 @@ impl Raster {
     }
 }
 
+/// The value of a row-major `width x height` grid at fractional `(col, row)` (node centres
+/// at integers), the kernel's taps clamped to the grid's edges; NaN when a tap is NaN or
+/// the grid is empty.
+#[must_use]
+pub fn sample_clamped(
+    data: &[f32],
+    width: usize,
+    height: usize,
+    col: f64,
+    row: f64,
+    method: Interpolation,
+) -> f64 {
+    if width == 0
+        || height == 0
+        || data.len() < width * height
+        || !(col.is_finite() && row.is_finite())
+    {
+        return f64::NAN;
+    }
+    let (c0, r0) = (col.floor(), row.floor());
+    let (u, v) = (col - c0, row - r0);
+    let at = |dc: i64, dr: i64| {
+        let c = (c0 as i64 + dc).clamp(0, width as i64 - 1) as usize;
+        let r = (r0 as i64 + dr).clamp(0, height as i64 - 1) as usize;
+        f64::from(data[r * width + c])
+    };
+    match method {
+        Interpolation::Bilinear => {
+            let top = at(0, 0) * (1.0 - u) + at(1, 0) * u;
+            let bottom = at(0, 1) * (1.0 - u) + at(1, 1) * u;
+            top * (1.0 - v) + bottom * v
+        }
+        Interpolation::Bicubic => {
+            let (wu, wv) = (keys(u), keys(v));
+            let mut acc = 0.0;
+            for (j, wy) in wv.iter().enumerate() {
+                let mut row_acc = 0.0;
+                for (i, wx) in wu.iter().enumerate() {
+                    row_acc += wx * at(i as i64 - 1, j as i64 - 1);
+                }
+                acc += wy * row_acc;
+            }
+            acc
+        }
+    }
+}
+
 /// Keys' cubic convolution weights (a = -0.5) for taps at offsets -1, 0, 1, 2.
 fn keys(t: f64) -> [f64; 4] {
     let t2 = t * t;

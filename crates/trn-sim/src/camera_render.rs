@@ -88,12 +88,6 @@ impl Scene {
     /// or the sun is below the horizon.
     pub fn new(dem: &SiteDem, albedo: Option<&[f32]>, sun: Sun) -> Result<Self, SimError> {
         let g = dem.grid;
-        if dem.missing > 0 || dem.data.iter().any(|v| !v.is_finite()) {
-            return Err(SimError::invalid(
-                "scene DEM",
-                format!("{} nodes without height", dem.missing.max(1)),
-            ));
-        }
         if albedo.is_some_and(|a| a.len() != g.width * g.height) {
             return Err(SimError::invalid(
                 "albedo",
@@ -106,8 +100,31 @@ impl Scene {
                 format!("{} deg", sun.elevation_deg),
             ));
         }
+        Self::with_radiance(dem, render::render(dem, sun, albedo, true))
+    }
+
+    /// Prepares `dem` for rendering with the given radiance on its nodes (a render made
+    /// elsewhere, as for a patch of detail whose cast shadows come partly from outside it).
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invalid`] when the grid has missing heights or the radiance's size
+    /// differs.
+    pub fn with_radiance(dem: &SiteDem, radiance: Vec<f32>) -> Result<Self, SimError> {
+        let g = dem.grid;
+        if dem.missing > 0 || dem.data.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::invalid(
+                "scene DEM",
+                format!("{} nodes without height", dem.missing.max(1)),
+            ));
+        }
+        if radiance.len() != g.width * g.height {
+            return Err(SimError::invalid(
+                "radiance",
+                "size differs from the DEM grid",
+            ));
+        }
         let z = render::site_z(dem);
-        let radiance = render::render(dem, sun, albedo, true);
         let (w, h) = (g.width, g.height);
         let levels = (usize::BITS - w.max(h).leading_zeros()) as usize;
         let radiance = pyramid::build(
@@ -332,46 +349,63 @@ impl Scene {
         }
     }
 
-    /// Scene radiance of every pixel of `camera` at `pose` (0 where the ray leaves the map),
-    /// rows in parallel; and the fraction of pixels that met the terrain.
-    ///
-    /// # Errors
-    ///
-    /// [`SimError::Invalid`] when a pixel cannot be undistorted (distortion too strong for
-    /// the image corners).
-    pub fn radiance_image(
-        &self,
-        camera: &Camera,
-        pose: &Pose,
-    ) -> Result<(Vec<f32>, f64), SimError> {
-        let (w, h) = (camera.width() as usize, camera.height() as usize);
-        let rot = pose.attitude.to_mat3();
-        let (fx, _) = camera.focal();
-        let mut img = vec![0.0f32; w * h];
-        let hits: Result<Vec<usize>, SimError> = img
-            .par_chunks_mut(w)
-            .enumerate()
-            .map(|(r, row)| {
-                let mut n = 0;
-                for (c, px) in row.iter_mut().enumerate() {
-                    let ray = camera.unproject(c as f64, r as f64).map_err(|e| {
-                        SimError::invalid("camera", format!("pixel ({c}, {r}): {e:?}"))
-                    })?;
-                    let d = rot.mul_vec(ray);
-                    if let Some((t, x, y)) = self.intersect(pose.position, d) {
-                        // Footprint: one pixel's angle at range t, stretched by obliquity.
-                        let cos_view = (-d.z).max(0.2);
-                        let footprint = t / (fx * ray.z) / cos_view;
-                        *px = self.radiance_at(x, y, footprint);
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            })
-            .collect();
-        let hits: usize = hits?.into_iter().sum();
-        Ok((img, hits as f64 / (w * h) as f64))
+    /// Grid spacing, metres.
+    #[must_use]
+    pub fn spacing_m(&self) -> f64 {
+        self.grid.dx.abs()
     }
+}
+
+/// The first point where the ray meets the terrain of the first of `layers` it meets inside
+/// (finest first: a patch of detail before the site it lies in), as `(t, x, y)`.
+#[must_use]
+pub fn intersect(layers: &[&Scene], origin: Vec3, dir: Vec3) -> Option<(f64, f64, f64, usize)> {
+    layers
+        .iter()
+        .enumerate()
+        .find_map(|(k, s)| s.intersect(origin, dir).map(|(t, x, y)| (t, x, y, k)))
+}
+
+/// Scene radiance of every pixel of `camera` at `pose` (0 where the ray leaves the map),
+/// rows in parallel; and the fraction of pixels that met the terrain. Each ray is cast
+/// against `layers` in order (finest first) and shaded by the layer it met.
+///
+/// # Errors
+///
+/// [`SimError::Invalid`] when a pixel cannot be undistorted (distortion too strong for
+/// the image corners).
+pub fn radiance_image(
+    layers: &[&Scene],
+    camera: &Camera,
+    pose: &Pose,
+) -> Result<(Vec<f32>, f64), SimError> {
+    let (w, h) = (camera.width() as usize, camera.height() as usize);
+    let rot = pose.attitude.to_mat3();
+    let (fx, _) = camera.focal();
+    let mut img = vec![0.0f32; w * h];
+    let hits: Result<Vec<usize>, SimError> = img
+        .par_chunks_mut(w)
+        .enumerate()
+        .map(|(r, row)| {
+            let mut n = 0;
+            for (c, px) in row.iter_mut().enumerate() {
+                let ray = camera
+                    .unproject(c as f64, r as f64)
+                    .map_err(|e| SimError::invalid("camera", format!("pixel ({c}, {r}): {e:?}")))?;
+                let d = rot.mul_vec(ray);
+                if let Some((t, x, y, k)) = intersect(layers, pose.position, d) {
+                    // Footprint: one pixel's angle at range t, stretched by obliquity.
+                    let cos_view = (-d.z).max(0.2);
+                    let footprint = t / (fx * ray.z) / cos_view;
+                    *px = layers[k].radiance_at(x, y, footprint);
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .collect();
+    let hits: usize = hits?.into_iter().sum();
+    Ok((img, hits as f64 / (w * h) as f64))
 }
 
 /// Separable Gaussian blur (edges clamped).
@@ -414,9 +448,9 @@ fn blur(img: &mut [f32], w: usize, h: usize, sigma: f64) {
 ///
 /// # Errors
 ///
-/// As [`Scene::radiance_image`]; [`SimError::Invalid`] for a bit depth other than 8 or 12.
+/// As [`radiance_image`]; [`SimError::Invalid`] for a bit depth other than 8 or 12.
 pub fn render_frame(
-    scene: &Scene,
+    layers: &[&Scene],
     camera: &Camera,
     pose: &Pose,
     sensor: &Sensor,
@@ -429,7 +463,7 @@ pub fn render_frame(
         ));
     }
     let (w, h) = (camera.width() as usize, camera.height() as usize);
-    let (mut img, coverage) = scene.radiance_image(camera, pose)?;
+    let (mut img, coverage) = radiance_image(layers, camera, pose)?;
     blur(&mut img, w, h, sensor.psf_sigma_px);
     // Automatic exposure: the 99.5th percentile of lit pixels to 85% of full scale.
     let mut lit: Vec<f32> = img.iter().copied().filter(|v| *v > 0.0).collect();

@@ -6,7 +6,7 @@ use crate::dataset::{CameraJson, DistortionJson};
 use crate::descent::{DescentSpec, simulate};
 use crate::error::SimError;
 use crate::sensors::{Fault, FaultKind, LrfParams, PriorParams};
-use crate::site::{Projection, SiteSpec, make_site, write_site};
+use crate::site::{FineOrtho, Projection, SiteSpec, make_site, write_site};
 use crate::terrain::TerrainParams;
 use crate::trajectory::DescentParams;
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,8 @@ pub struct CampaignSpec {
     pub frames: usize,
     /// Image side, pixels (45 degree field of view).
     pub image_px: u32,
+    /// A fine orthoimage of each landing region (None: on the DEM's grid).
+    pub fine_ortho: Option<FineOrtho>,
 }
 
 /// `campaign.json`.
@@ -128,6 +130,7 @@ pub fn generate(
                 Projection::Equirectangular
             },
             ortho_sun: sun,
+            fine_ortho: spec.fine_ortho,
         })?;
         let site_dir = dir.join("sites").join(format!("site-{i:03}"));
         write_site(&site_dir, &site)?;
@@ -179,7 +182,7 @@ pub fn generate(
                 }],
                 ..LrfParams::default()
             },
-            dem_sigma_m: 0.5,
+            dem_sigma_m: None,
         };
         simulate(&site_dir, &descent, &dir.join(&name), &|_, _| {})?;
         names.push(name);

@@ -1,10 +1,11 @@
 //! A whole simulated descent over a site, written as a dataset.
 
-use crate::camera_render::{Scene, Sensor, render_frame};
+use crate::camera_render::{Scene, Sensor, intersect, render_frame};
 use crate::dataset::{
     Body, CameraJson, DatasetJson, DistortionJson, FORMAT, FrameRow, MapJson, SiteRef, SunJson,
     frames_csv, write_png,
 };
+use crate::detail::{Detail, render_patch};
 use crate::error::SimError;
 use crate::sensors::{InertialPrior, LrfParams, PriorParams, Rangefinder};
 use crate::site::read_site_info;
@@ -37,8 +38,9 @@ pub struct DescentSpec {
     pub prior: PriorParams,
     /// The rangefinder.
     pub lrf: LrfParams,
-    /// 1-sigma DEM error written to the dataset, metres.
-    pub dem_sigma_m: f64,
+    /// 1-sigma DEM error written to the dataset, metres (None: the RMS height of the
+    /// site's detail, which its DEM leaves out; 0.5 m for a site without detail).
+    pub dem_sigma_m: Option<f64>,
 }
 
 /// What a descent produced.
@@ -54,6 +56,101 @@ pub struct DescentSummary {
     pub lrf_faults: usize,
     /// Altitude of the first and last frame, metres.
     pub altitudes_m: (f64, f64),
+}
+
+/// Most nodes of a frame's patch of detail (its spacing grows to stay within them).
+const MAX_PATCH_NODES: usize = 4 << 20;
+
+/// The terrain below the site DEM's spacing, for frames whose pixels are finer than it.
+struct FineTerrain {
+    detail: Detail,
+    /// Shadowed fraction of the site DEM's nodes under the descent's sun.
+    shadow: Vec<f32>,
+    crs: trn_map::Crs,
+    /// Map-grid coordinates of the site.
+    origin: (f64, f64),
+}
+
+impl FineTerrain {
+    /// A scene of the site with its detail under the frame's footprint at about the
+    /// frame's ground pixel, or `None` when that pixel is not finer than the site DEM's
+    /// spacing (the site's own scene then shows all the camera can resolve).
+    #[allow(clippy::too_many_arguments)]
+    fn scene_for(
+        &self,
+        site: &Scene,
+        site_dem: &trn_map::SiteDem,
+        albedo: &[f32],
+        frame: &SiteFrame,
+        camera: &Camera,
+        pose: &trn_flight::Pose,
+        sun: Sun,
+    ) -> Result<Option<Scene>, SimError> {
+        // Where a lattice of the frame's rays meets the site, and the nearest range.
+        const N: u32 = 8;
+        let rot = pose.attitude.to_mat3();
+        let (w, h) = (
+            f64::from(camera.width() - 1),
+            f64::from(camera.height() - 1),
+        );
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        let mut nearest = f64::INFINITY;
+        for j in 0..=N {
+            for i in 0..=N {
+                let (c, r) = (
+                    w * f64::from(i) / f64::from(N),
+                    h * f64::from(j) / f64::from(N),
+                );
+                let Ok(ray) = camera.unproject(c, r) else {
+                    continue;
+                };
+                if let Some((t, x, y)) = site.intersect(pose.position, rot.mul_vec(ray)) {
+                    (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+                    nearest = nearest.min(t);
+                }
+            }
+        }
+        if !nearest.is_finite() {
+            return Ok(None);
+        }
+        // Half the nearest ground pixel: the detail then goes down to a pixel (band-limited
+        // at two spacings), and each pixel integrates it through the radiance pyramid.
+        let (fx, _) = camera.focal();
+        let mut spacing = (0.5 * nearest / fx).max(self.detail.params().finest_m);
+        if spacing > 0.7 * site.spacing_m() {
+            return Ok(None);
+        }
+        // Relief and the rays between the lattice's reach a little beyond its hits.
+        let margin = 0.1 * (x1 - x0).max(y1 - y0) + 16.0 * spacing;
+        let (x0, x1, y0, y1) = (x0 - margin, x1 + margin, y0 - margin, y1 + margin);
+        let nodes = ((x1 - x0) / spacing + 2.0) * ((y1 - y0) / spacing + 2.0);
+        if nodes > MAX_PATCH_NODES as f64 {
+            spacing *= (nodes / MAX_PATCH_NODES as f64).sqrt() * 1.01;
+            if spacing > 0.7 * site.spacing_m() {
+                return Ok(None);
+            }
+        }
+        let (ox, oy) = self.origin;
+        let to_map = |x: f64, y: f64| {
+            let (lat, lon) =
+                trn_map::site_dem::site_to_lat_lon(frame, trn_flight::Vec3::new(x, y, 0.0));
+            let (e, n) = self.crs.forward(lat, lon);
+            (e - ox, n - oy)
+        };
+        let (dem, radiance) = render_patch(
+            site_dem,
+            albedo,
+            &self.shadow,
+            &self.detail,
+            &to_map,
+            (x0, x1),
+            (y0, y1),
+            spacing,
+            MAX_PATCH_NODES,
+            sun,
+        )?;
+        Scene::with_radiance(&dem, radiance).map(Some)
+    }
 }
 
 /// Simulates a descent over the site in `site_dir` and writes the dataset to `out`
@@ -103,6 +200,23 @@ pub fn simulate(
         elevation_deg: info.ortho_sun_el_deg,
     });
     let scene = Scene::new(&site_dem, Some(&alb), sun)?;
+    let fine = match &info.detail {
+        Some(p) => {
+            let crs =
+                crate::site::crs_of(info.projection, info.lat_deg, info.lon_deg, info.radius_m);
+            Some(FineTerrain {
+                detail: Detail::new(p),
+                shadow: trn_map::render::shadow_fraction(&site_dem, sun),
+                origin: crs.forward(info.lat_deg, info.lon_deg),
+                crs,
+            })
+        }
+        None => None,
+    };
+    let dem_sigma_m = spec.dem_sigma_m.unwrap_or_else(|| {
+        fine.as_ref()
+            .map_or(0.5, |f| (f.detail.rms_height_m() * 100.0).round() / 100.0)
+    });
     let traj = Trajectory::new(&spec.trajectory, info.radius_m, spec.seed)?;
     let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
     let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
@@ -126,8 +240,13 @@ pub fn simulate(
         for k in 0..spec.frames {
             let t = k as f64 * dt;
             let st = traj.state(t, k as u64);
+            let patch = match &fine {
+                Some(f) => f.scene_for(&scene, &site_dem, &alb, &frame, &camera, &st.pose, sun)?,
+                None => None,
+            };
+            let layers: Vec<&Scene> = patch.iter().chain(std::iter::once(&scene)).collect();
             let img = render_frame(
-                &scene,
+                &layers,
                 &camera,
                 &st.pose,
                 &spec.sensor,
@@ -142,9 +261,7 @@ pub fn simulate(
                 img.bits,
                 &img.pixels,
             )?;
-            let range = scene
-                .intersect(st.pose.position, st.pose.boresight())
-                .map(|h| h.0);
+            let range = intersect(&layers, st.pose.position, st.pose.boresight()).map(|h| h.0);
             let reading = lrf.read(k, st.altitude_m, range);
             summary.lrf_readings += usize::from(reading.range_m.is_some());
             summary.lrf_faults += usize::from(reading.fault == Some(true));
@@ -197,7 +314,7 @@ pub fn simulate(
                     az_deg: info.ortho_sun_az_deg,
                     el_deg: info.ortho_sun_el_deg,
                 }),
-                dem_sigma_m: spec.dem_sigma_m,
+                dem_sigma_m,
             },
             frames: "frames.csv".into(),
         };

@@ -15,6 +15,7 @@ pub mod camera_render;
 pub mod campaign;
 pub mod dataset;
 pub mod descent;
+pub mod detail;
 pub mod error;
 pub mod io;
 pub mod noise;

@@ -115,6 +115,49 @@ impl Fbm {
         f
     }
 
+    /// Octaves from `longest_m` down to `shortest_m` (wavelengths halving) whose amplitudes
+    /// are `longest_amplitude_m * (wavelength / longest_m)^hurst`: a spectrum given outright
+    /// rather than scaled to a measured roughness (as when continuing another surface's).
+    #[must_use]
+    pub fn with_amplitude(
+        longest_m: f64,
+        shortest_m: f64,
+        longest_amplitude_m: f64,
+        hurst: f64,
+        seed: u64,
+    ) -> Self {
+        let mut octaves = Vec::new();
+        let mut l = longest_m;
+        let mut k = 0u64;
+        while l >= shortest_m && octaves.len() < 40 {
+            octaves.push((
+                l,
+                longest_amplitude_m * (l / longest_m).powf(hurst),
+                seed.wrapping_add(k.wrapping_mul(0x51_7CC1)),
+            ));
+            l /= 2.0;
+            k += 1;
+        }
+        Self { octaves }
+    }
+
+    /// The surface height at `(x, y)` metres, from the octaves of wavelength at least
+    /// `shortest_m` only (a surface sampled at spacing `s` gets `2 s`: shorter waves would
+    /// alias).
+    #[must_use]
+    pub fn at_least(&self, x: f64, y: f64, shortest_m: f64) -> f64 {
+        self.octaves
+            .iter()
+            .take_while(|o| o.0 >= shortest_m)
+            .map(|&(l, a, s)| a * gradient_noise(x / l, y / l, s))
+            .sum()
+    }
+
+    /// The octaves' (wavelength m, amplitude m), longest first.
+    pub fn octaves(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.octaves.iter().map(|o| (o.0, o.1))
+    }
+
     /// The surface height at `(x, y)` metres.
     #[must_use]
     pub fn at(&self, x: f64, y: f64) -> f64 {

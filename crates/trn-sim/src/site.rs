@@ -2,6 +2,7 @@
 //! GeoTIFFs in a lunar map projection, centred on the site, plus `site.json` describing
 //! how they were made.
 
+use crate::detail::{Detail, DetailParams, render_patch};
 use crate::error::SimError;
 use crate::terrain::{self, Terrain, TerrainParams};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,19 @@ pub struct SiteSpec {
     pub projection: Projection,
     /// Sun of the orthoimage render.
     pub ortho_sun: Sun,
+    /// The orthoimage finer than the DEM over the landing region, as missions map their
+    /// landing sites (None: on the DEM's grid over the whole site).
+    pub fine_ortho: Option<FineOrtho>,
+}
+
+/// An orthoimage of the landing region finer than the site's DEM: rendered from the
+/// terrain with its [`crate::detail`] on a grid of the same projection centred on the site.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FineOrtho {
+    /// Grid spacing, metres (finer than the DEM's).
+    pub gsd_m: f64,
+    /// Side of the square it covers, metres (within the site).
+    pub size_m: f64,
 }
 
 /// `site.json`: how the site was made (the generator's inputs), for `trn sim descent`.
@@ -75,6 +89,13 @@ pub struct SiteInfo {
     pub albedo: String,
     /// Number of craters generated.
     pub craters: usize,
+    /// The terrain below the DEM's spacing that descent images show (absent in sites made
+    /// before it existed: their descents see only the DEM's surface).
+    #[serde(default)]
+    pub detail: Option<DetailParams>,
+    /// Spacing of the orthoimage, metres (absent: the DEM's).
+    #[serde(default)]
+    pub ortho_gsd_m: Option<f64>,
 }
 
 /// A generated site.
@@ -214,16 +235,80 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
         azimuth_deg: grid_azimuth_deg(&crs, spec.lat_deg, spec.lon_deg, spec.ortho_sun.azimuth_deg),
         elevation_deg: spec.ortho_sun.elevation_deg,
     };
-    let ortho_px = render::render(&grid_dem, sun, Some(&terrain.albedo), true);
-    let ortho = Raster {
-        data: ortho_px,
-        ..dem.clone()
+    let ortho = match spec.fine_ortho {
+        None => Raster {
+            data: render::render(&grid_dem, sun, Some(&terrain.albedo), true),
+            ..dem.clone()
+        },
+        Some(f) => fine_ortho(spec, &f, &grid_dem, &terrain, sun, &dem, (cx, cy))?,
     };
     Ok(Site {
         terrain,
         dem,
         ortho,
         spec: *spec,
+    })
+}
+
+/// The fine orthoimage: the terrain and its detail rendered on a grid of spacing `f.gsd_m`
+/// centred on the site (a node on the site, as the DEM's centre node is), in the DEM's
+/// projection.
+fn fine_ortho(
+    spec: &SiteSpec,
+    f: &FineOrtho,
+    grid_dem: &SiteDem,
+    terrain: &Terrain,
+    sun: Sun,
+    dem: &Raster,
+    (cx, cy): (f64, f64),
+) -> Result<Raster, SimError> {
+    let t = &spec.terrain;
+    if !(f.gsd_m > 0.0 && f.gsd_m < t.gsd_m) {
+        return Err(SimError::invalid(
+            "fine ortho spacing",
+            format!(
+                "{} m: must be positive and finer than the DEM's {} m",
+                f.gsd_m, t.gsd_m
+            ),
+        ));
+    }
+    let half = (0.5 * f.size_m / f.gsd_m).floor() * f.gsd_m;
+    if !(half >= 8.0 * f.gsd_m && 2.0 * half <= t.size_m - 8.0 * t.gsd_m) {
+        return Err(SimError::invalid(
+            "fine ortho size",
+            format!(
+                "{} m: must span at least 16 of its pixels and lie within the {} m site",
+                f.size_m, t.size_m
+            ),
+        ));
+    }
+    let detail = Detail::new(&DetailParams::continuing(t));
+    let shadow = render::shadow_fraction(grid_dem, sun);
+    let (patch, radiance) = render_patch(
+        grid_dem,
+        &terrain.albedo,
+        &shadow,
+        &detail,
+        &|x, y| (x, y),
+        (-half, half),
+        (-half, half),
+        f.gsd_m,
+        64 << 20,
+        sun,
+    )?;
+    Ok(Raster {
+        width: patch.grid.width,
+        height: patch.grid.height,
+        data: radiance,
+        transform: GeoTransform([
+            cx - half - 0.5 * f.gsd_m,
+            f.gsd_m,
+            0.0,
+            cy + half + 0.5 * f.gsd_m,
+            0.0,
+            -f.gsd_m,
+        ]),
+        ..dem.clone()
     })
 }
 
@@ -289,6 +374,8 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
         ortho: "ortho.tif".into(),
         albedo: "albedo.tif".into(),
         craters: site.terrain.craters.len(),
+        detail: Some(DetailParams::continuing(&s.terrain)),
+        ortho_gsd_m: s.fine_ortho.map(|f| f.gsd_m),
     };
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| SimError::invalid("site.json", e.to_string()))?;

@@ -92,6 +92,32 @@ pub struct Crater {
 }
 
 impl Crater {
+    /// A crater of diameter `d` at `(x, y)` in a random state of degradation: a
+    /// `fresh_fraction` of craters in 0.7..1, the rest degraded (`f^2` skews them towards
+    /// the shallowest); depth and rim follow the state.
+    pub fn degraded_at_random(
+        x: f64,
+        y: f64,
+        d: f64,
+        fresh_fraction: f64,
+        rng: &mut Pcg32,
+    ) -> Self {
+        let f = if rng.next_f64() < fresh_fraction {
+            0.7 + 0.3 * rng.next_f64()
+        } else {
+            0.6 * rng.next_f64().powi(2)
+        };
+        Self {
+            kind: Kind::Crater,
+            x,
+            y,
+            diameter: d,
+            depth: d * (0.04 + 0.16 * f),
+            rim: d * 0.036 * (0.25 + 0.75 * f),
+            freshness: f,
+        }
+    }
+
     /// Radius out to which the feature changes the terrain (3 radii for craters).
     #[must_use]
     pub fn extent(&self) -> f64 {
@@ -180,41 +206,33 @@ pub fn craters(p: &TerrainParams) -> Vec<Crater> {
             let d = d_km * 1000.0;
             let x = (rng.next_f64() * 2.0 - 1.0) * half;
             let y = (rng.next_f64() * 2.0 - 1.0) * half;
-            // Freshness: a fresh_fraction of craters in 0.7..1, the rest degraded (f^2
-            // skews them towards the shallowest).
-            let f = if rng.next_f64() < p.fresh_fraction {
-                0.7 + 0.3 * rng.next_f64()
-            } else {
-                0.6 * rng.next_f64().powi(2)
-            };
-            Crater {
-                kind: Kind::Crater,
-                x,
-                y,
-                diameter: d,
-                depth: d * (0.04 + 0.16 * f),
-                rim: d * 0.036 * (0.25 + 0.75 * f),
-                freshness: f,
-            }
+            Crater::degraded_at_random(x, y, d, p.fresh_fraction, &mut rng)
         })
         .collect();
     out.sort_by(|a, b| b.diameter.total_cmp(&a.diameter));
     out
 }
 
-/// Generates the terrain. Rows in parallel; the result depends only on the parameters.
+/// The fractal base: octaves from the site's side down to two grid spacings, scaled to the
+/// RMS slope at a 10-pixel baseline.
 #[must_use]
-pub fn generate(p: &TerrainParams) -> Terrain {
-    let n = (p.size_m / p.gsd_m).round() as usize + 1;
+pub fn base_fbm(p: &TerrainParams) -> Fbm {
     let baseline = 10.0 * p.gsd_m;
-    let base = Fbm::new(
+    Fbm::new(
         p.size_m,
         2.0 * p.gsd_m,
         p.hurst,
         baseline,
         baseline * p.rms_slope_deg.to_radians().tan(),
         p.seed ^ 0xBA5E,
-    );
+    )
+}
+
+/// Generates the terrain. Rows in parallel; the result depends only on the parameters.
+#[must_use]
+pub fn generate(p: &TerrainParams) -> Terrain {
+    let n = (p.size_m / p.gsd_m).round() as usize + 1;
+    let base = base_fbm(p);
     let tone = Fbm::new(
         p.size_m / 2.0,
         p.size_m / 64.0,

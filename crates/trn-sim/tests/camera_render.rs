@@ -8,7 +8,7 @@ use trn_flight::frames::MOON_RADIUS_M as R;
 use trn_flight::{Mat3, Pose, Quat, Vec3};
 use trn_map::SiteDem;
 use trn_map::render::Sun;
-use trn_sim::camera_render::{Scene, Sensor, render_frame};
+use trn_sim::camera_render::{Scene, Sensor, radiance_image, render_frame};
 
 fn site(n: usize, cell: f64, h: impl Fn(f64, f64) -> f64) -> SiteDem {
     let half = (n as f64 - 1.0) * cell / 2.0;
@@ -146,7 +146,7 @@ fn spherical_crater_shadow_edge_lies_where_the_rim_ray_says() {
             Vec3::new(0.0, 0.0, 1000.0),
             look(Vec3::new(0.0, 0.0, -1.0), Vec3::new(1.0, 0.0, 0.0)),
         );
-        let (img, cov) = scene.radiance_image(&cam, &pose).unwrap();
+        let (img, cov) = radiance_image(&[&scene], &cam, &pose).unwrap();
         assert!(cov > 0.99);
         // Walk the centre row from the east rim westwards: the last shadowed pixel.
         let row = 255usize * 512;
@@ -198,9 +198,9 @@ fn frames_are_deterministic_quantised_and_noisy() {
             bits,
             ..Sensor::default()
         };
-        let a = render_frame(&scene, &cam, &pose, &s, 7).unwrap();
-        let b = render_frame(&scene, &cam, &pose, &s, 7).unwrap();
-        let c = render_frame(&scene, &cam, &pose, &s, 8).unwrap();
+        let a = render_frame(&[&scene], &cam, &pose, &s, 7).unwrap();
+        let b = render_frame(&[&scene], &cam, &pose, &s, 7).unwrap();
+        let c = render_frame(&[&scene], &cam, &pose, &s, 8).unwrap();
         assert_eq!(a, b);
         assert_ne!(a.pixels, c.pixels);
         let full = (1u16 << bits) - 1;
@@ -213,7 +213,7 @@ fn frames_are_deterministic_quantised_and_noisy() {
     }
     assert!(
         render_frame(
-            &scene,
+            &[&scene],
             &cam,
             &pose,
             &Sensor {

@@ -43,6 +43,7 @@ fn gdal_reads_the_site_products_as_written() {
                 azimuth_deg: 135.0,
                 elevation_deg: 10.0,
             },
+            fine_ortho: None,
         };
         let site = make_site(&spec).unwrap();
         let dir = std::env::temp_dir().join(format!("trn-site-{needle}-{}", std::process::id()));
