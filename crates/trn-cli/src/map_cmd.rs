@@ -52,7 +52,9 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DEM")]
     dem: PathBuf,
     /// Orthoimage co-registered with the DEM (any grid or CRS on the same sphere), used as
-    /// albedo (divided by its median over the site).
+    /// albedo (divided by its median over the site) when it covers the site. With
+    /// `--landmarks ortho` and a spacing finer than the DEM's (a landing-site mosaic), it
+    /// also gives a second layer of landmarks at its own spacing over the square it covers.
     #[arg(long, value_name = "ORTHO")]
     ortho: Option<PathBuf>,
     /// Landing site, latitude and longitude in degrees: the site frame's origin and the map's
@@ -161,6 +163,11 @@ struct BuildSummary {
     dem_spacing_m: f64,
     overview_grid: [usize; 2],
     overview_spacing_m: f64,
+    /// Landmarks of the fine orthoimage's layer (included in `landmarks`), its spacing and
+    /// half side, metres.
+    fine_landmarks: usize,
+    fine_spacing_m: Option<f64>,
+    fine_half_side_m: Option<f64>,
     seconds: f64,
 }
 
@@ -240,6 +247,9 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
         dem_spacing_m: built.coarse_dem.grid.dx.abs(),
         overview_grid: [built.overview.grid.width, built.overview.grid.height],
         overview_spacing_m: built.overview.grid.dx.abs(),
+        fine_landmarks: built.fine.map_or(0, |f| f.landmarks),
+        fine_spacing_m: built.fine.map(|f| f.gsd_m),
+        fine_half_side_m: built.fine.map(|f| f.half_side_m),
         seconds: t0.elapsed().as_secs_f64(),
     };
     if a.json {
@@ -268,6 +278,12 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
             s.overview_grid[1],
             s.overview_spacing_m
         );
+        if let (Some(g), Some(h)) = (s.fine_spacing_m, s.fine_half_side_m) {
+            println!(
+                "  fine layer    {} landmarks at {g:.2} m from the orthoimage, over +-{h:.0} m",
+                s.fine_landmarks
+            );
+        }
     }
     Ok(())
 }

@@ -76,37 +76,22 @@ impl Default for PredictConfig {
 /// with the last.
 pub const MAX_LAYERS: usize = 8;
 
-/// The layers (distinct `scale_m`) of the landmarks in view and how many each has, sorted
-/// finest first; returns how many layers.
-fn layers_in_view(
-    lms: &Landmarks<'_>,
-    ctx: &Context<'_>,
-    layers: &mut [(f32, usize); MAX_LAYERS],
-) -> usize {
-    let mut n = 0usize;
-    for (index, lm) in lms.iter().enumerate() {
-        if ctx.consider(index, &lm).is_none() {
-            continue;
-        }
-        let k = layers
-            .iter()
-            .take(n)
-            .position(|l| same_scale(l.0, lm.scale_m))
-            .unwrap_or(n.min(MAX_LAYERS - 1));
-        if k == n && n < MAX_LAYERS {
-            if let Some(l) = layers.get_mut(k) {
-                *l = (lm.scale_m, 0);
-            }
-            n += 1;
-        }
+/// Counts a landmark of template scale `scale` in `layers[..*n]`, adding its layer when new.
+fn count_layer(layers: &mut [(f32, usize); MAX_LAYERS], n: &mut usize, scale: f32) {
+    let k = layers
+        .iter()
+        .take(*n)
+        .position(|l| same_scale(l.0, scale))
+        .unwrap_or((*n).min(MAX_LAYERS - 1));
+    if k == *n && *n < MAX_LAYERS {
         if let Some(l) = layers.get_mut(k) {
-            l.1 += 1;
+            *l = (scale, 0);
         }
+        *n += 1;
     }
-    if let Some(used) = layers.get_mut(..n) {
-        used.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some(l) = layers.get_mut(k) {
+        l.1 += 1;
     }
-    n
 }
 
 fn same_scale(a: f32, b: f32) -> bool {
@@ -147,24 +132,58 @@ pub fn predict(
     out: &mut [Prediction],
 ) -> usize {
     let mut ctx = Context::new(lms, camera, prior, sigma_pos_m, sigma_att_rad, cfg);
-    let mut layers = [(0.0f32, 0usize); MAX_LAYERS];
-    let n_layers = layers_in_view(lms, &ctx, &mut layers);
-    if n_layers > 1 {
-        let used = layers.get(..n_layers).unwrap_or(&[]);
-        ctx.layer = used
-            .iter()
-            .find(|l| l.1 >= cfg.min_layer_landmarks)
-            .or_else(|| used.iter().max_by_key(|l| l.1))
-            .map(|l| l.0);
-    }
     let cap = cfg.max_landmarks.min(out.len());
+    let (mut layers, mut n_layers) = ([(0.0f32, 0usize); MAX_LAYERS], 0usize);
     let mut n = 0usize;
     for (index, lm) in lms.iter().enumerate() {
         if let Some(p) = ctx.consider(index, &lm) {
+            count_layer(&mut layers, &mut n_layers, lm.scale_m);
             if let Some(slot) = out.get_mut(n) {
                 *slot = p;
             }
             n += 1;
+        }
+    }
+    if n_layers > 1 {
+        // One layer: the finest with enough landmarks in view, else the fullest.
+        let used = layers.get_mut(..n_layers).unwrap_or(&mut []);
+        used.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let chosen = used
+            .iter()
+            .find(|l| l.1 >= cfg.min_layer_landmarks)
+            .or_else(|| used.iter().max_by_key(|l| l.1))
+            .copied()
+            .unwrap_or((0.0, 0));
+        ctx.layer = Some(chosen.0);
+        if n <= out.len() {
+            // Every prediction is at hand: keep the layer's, in order.
+            let mut k = 0usize;
+            for i in 0..n {
+                let Some(p) = out.get(i).copied() else { break };
+                if lms
+                    .get(p.index)
+                    .is_some_and(|l| same_scale(l.scale_m, chosen.0))
+                {
+                    if let Some(slot) = out.get_mut(k) {
+                        *slot = p;
+                    }
+                    k += 1;
+                }
+            }
+            n = k;
+        } else if chosen.1 <= cap {
+            // Some were not kept: predict the layer again.
+            n = 0;
+            for (index, lm) in lms.iter().enumerate() {
+                if let Some(p) = ctx.consider(index, &lm) {
+                    if let Some(slot) = out.get_mut(n) {
+                        *slot = p;
+                    }
+                    n += 1;
+                }
+            }
+        } else {
+            n = chosen.1;
         }
     }
     if n <= cap {

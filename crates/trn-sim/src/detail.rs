@@ -90,6 +90,17 @@ struct Band {
     per_cell: f64,
 }
 
+/// The two cells along one axis whose craters can reach coordinate `v`: its own, and the
+/// neighbour on the nearer side. A crater reaches at most half a cell from its centre (the
+/// cell is three of its band's largest diameters, the reach one and a half diameters), and
+/// its centre lies in its cell.
+fn near_cells(v: f64, cell_m: f64) -> [i64; 2] {
+    let t = v / cell_m;
+    let c = t.floor();
+    let own = c as i64;
+    [own, if t - c < 0.5 { own - 1 } else { own + 1 }]
+}
+
 /// The detail surface.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Detail {
@@ -182,12 +193,8 @@ impl Detail {
             if band.d_hi <= smallest_m {
                 break;
             }
-            let (ci, cj) = (
-                (x / band.cell_m).floor() as i64,
-                (y / band.cell_m).floor() as i64,
-            );
-            for j in cj - 1..=cj + 1 {
-                for i in ci - 1..=ci + 1 {
+            for j in near_cells(y, band.cell_m) {
+                for i in near_cells(x, band.cell_m) {
                     self.cell_craters(k, band, i, j, &mut |c| {
                         if c.diameter < smallest_m {
                             return;
@@ -345,13 +352,11 @@ impl CachedDetail<'_> {
         let mut h = self.detail.fbm.at_least(x, y, self.smallest);
         let mut a = 0.0;
         for b in &self.bands {
-            let ci = (x / b.cell_m).floor() as i64 - b.i0;
-            let cj = (y / b.cell_m).floor() as i64 - b.j0;
-            for j in cj - 1..=cj + 1 {
+            for j in near_cells(y, b.cell_m).map(|j| j - b.j0) {
                 if j < 0 || j as usize >= b.rows {
                     continue;
                 }
-                for i in ci - 1..=ci + 1 {
+                for i in near_cells(x, b.cell_m).map(|i| i - b.i0) {
                     if i < 0 || i as usize >= b.cols {
                         continue;
                     }
