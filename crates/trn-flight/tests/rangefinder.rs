@@ -320,3 +320,100 @@ fn frozen_and_biased_readings_are_caught_below_the_last_fix() {
         }
     }
 }
+
+/// Replays a descent below the last fix (pose sigma 200 m, the absolute check blind) whose
+/// inertial sigma grows 3 m a frame, so a reference two frames old is judged more
+/// loosely than the latest. Readings are true ranges; frame 5 reads `last` instead when
+/// given (None: no reading), frame 6 reads the true range plus `step`. Returns frame 6's
+/// report and frame 5's.
+fn two_references(
+    dem: &Heightfield<'_>,
+    last: Option<Option<f64>>,
+    step: f64,
+) -> (
+    trn_flight::rangefinder::LrfReport,
+    trn_flight::rangefinder::LrfReport,
+) {
+    let dem = *dem;
+    let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
+    let cov = diag_cov(200.0, 0.05f64.to_radians());
+    let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
+    let mut fifth = None;
+    for k in 0..=6 {
+        let truth = Pose::new(
+            Vec3::new(-4300.0 + 30.0 * k as f64, -300.0, 1200.0 - 40.0 * k as f64),
+            nadir,
+        );
+        let z = mon.predict(&truth, &dem).unwrap().range;
+        let reading = match (k, last) {
+            (5, Some(r)) => r.map(|dz| z + dz),
+            (6, _) => Some(z + step),
+            _ => Some(z),
+        };
+        let est = Pose::new(truth.position + Vec3::new(80.0, -50.0, 60.0), nadir);
+        let rep = mon.update_with_motion(reading, &est, &cov, &dem, 100.0 + 3.0 * k as f64);
+        if k == 5 {
+            fifth = Some(rep);
+        }
+        if k == 6 {
+            return (rep, fifth.unwrap());
+        }
+    }
+    unreachable!()
+}
+
+/// Two references judge a new reading: the latest and the one before. A reading that
+/// fails against the latest but passes against the older (looser) one is flagged when the
+/// latest agreed well with its own reference, and the latest is taken for the fault only
+/// when it sat off its own reference.
+#[test]
+fn a_well_founded_latest_reference_is_not_blamed_for_a_new_fault() {
+    let gate = chi2_quantile(1, RangefinderConfig::default().gate).unwrap();
+    let data = crater_dem();
+    let dem = Heightfield::new(&data, grid(), None).unwrap();
+    // Steps that fail against the latest reference (frame 5) yet pass against frame 4
+    // alone (a monitor that had no reading at frame 5 judges frame 6 by frame 4).
+    let mut window = 0;
+    for i in 1..400 {
+        let step = f64::from(i) * 0.5;
+        let (with_latest, _) = two_references(&dem, Some(Some(0.0)), step);
+        let (older_only, _) = two_references(&dem, Some(None), step);
+        if with_latest.motion_nis > gate && older_only.consistent {
+            window += 1;
+            assert_eq!(
+                with_latest.status,
+                LrfStatus::Fault,
+                "step {step} m: failed against a sound latest reference (NIS {:.1}) yet passed",
+                with_latest.motion_nis
+            );
+        }
+    }
+    assert!(
+        window > 3,
+        "no step fails the latest reference but passes the older ({window})"
+    );
+    // A latest reading that sat off its own reference (NIS >= 1, within the gate) is the
+    // suspect when the next reading fails against it but passes against the one before:
+    // that next reading is not flagged.
+    let mut blamed = 0;
+    for i in 0..50 {
+        for j in 0..50 {
+            let (dz, step) = (2.0 * f64::from(i), -2.0 * f64::from(j));
+            let (next, fifth) = two_references(&dem, Some(Some(dz)), step);
+            let (older_only, _) = two_references(&dem, Some(None), step);
+            if fifth.consistent
+                && fifth.motion_nis >= 1.0
+                && next.motion_nis > gate
+                && older_only.consistent
+            {
+                blamed += 1;
+                assert_eq!(
+                    next.status,
+                    LrfStatus::Ok,
+                    "frame 5 {dz} m, frame 6 {step} m"
+                );
+            }
+        }
+    }
+    assert!(blamed > 0, "no suspect latest reading was tried");
+}

@@ -8,6 +8,9 @@
 //! 4. The flight DEM and the overview are pyramid levels of the DEM and of the render, the
 //!    finest whose sides fit [`BuildParams::coarse_max_side`] and
 //!    [`BuildParams::overview_max_side`].
+//! 5. An orthoimage finer than the site grid (a landing-site mosaic beside a coarser DEM)
+//!    gives a second layer of landmarks on a site grid at its own spacing, over the square it
+//!    covers.
 
 use crate::error::MapError;
 use crate::landmarks::{self, LandmarkParams, SelectionStats};
@@ -178,6 +181,12 @@ fn level_for(width: usize, height: usize, max_side: usize) -> usize {
 /// Builds a map from `dem` and an optional `ortho` (any lunar CRS each; they need not share
 /// a grid).
 ///
+/// An orthoimage finer than the site grid ([`FINE_ORTHO_RATIO`]) is low-passed to about the
+/// grid's spacing before it is sampled there; with [`LandmarkSource::Ortho`] it also gives a
+/// second layer of landmarks at its own spacing ([`BuiltMap::fine`]). An orthoimage that
+/// leaves more than 1 % of the site uncovered is neither the albedo nor the site layer's
+/// image (the render is).
+///
 /// # Errors
 ///
 /// [`MapError::Invalid`] when the site, extent, spacing or landmark settings are out of
@@ -314,7 +323,12 @@ pub fn build(
     progress.end();
     let fine = match (p.landmark_source, ortho, ortho_spacing) {
         (LandmarkSource::Ortho, Some(o), Some(s)) if s < FINE_ORTHO_RATIO * p.gsd_m => {
-            let layer = fine_layer(dem, o, s, &frame, p, progress)?;
+            fine_layer(dem, o, s, &frame, p, progress)?
+        }
+        _ => None,
+    };
+    let fine = match fine {
+        Some(layer) => {
             let next_id = lms.iter().map(|l| l.id + 1).max().unwrap_or(0);
             let info = FineLayer {
                 gsd_m: layer.1,
@@ -418,7 +432,8 @@ fn reduced_towards(r: &Raster, spacing_m: f64, target_m: f64) -> std::borrow::Co
 /// Landmarks of an orthoimage finer than the site grid, on a site grid at its own
 /// spacing over the square it covers: the layer a descent matches once its pixels are
 /// finer than the DEM's. Heights and normals come from the DEM, interpolated.
-/// Returns the landmarks, the spacing, the half side and the selection's statistics.
+/// Returns the landmarks, the spacing, the half side and the selection's statistics; `None`
+/// when the orthoimage covers less than 32 of its pixels either way around the site.
 fn fine_layer(
     dem: &Raster,
     ortho: &Raster,
@@ -426,21 +441,13 @@ fn fine_layer(
     frame: &SiteFrame,
     p: &BuildParams,
     progress: &dyn Progress,
-) -> Result<(Vec<MapLandmark>, f64, f64, SelectionStats), MapError> {
+) -> Result<Option<(Vec<MapLandmark>, f64, f64, SelectionStats)>, MapError> {
     let half = (site_dem::inscribed_half_side(ortho, frame) - 4.0 * spacing_m)
         .min(0.5 * p.width_m)
         .min(0.5 * p.height_m);
     if half.is_nan() || half < 16.0 * spacing_m {
-        return Err(bad(
-            "orthoimage",
-            format!(
-                "it is finer than the DEM ({spacing_m:.3} m against {} m) but covers too \
-                 little of the site for landmarks at its spacing (a square of {:.0} m \
-                 around the site)",
-                p.gsd_m,
-                2.0 * half.max(0.0)
-            ),
-        ));
+        // Too small a mosaic around the site for templates at its spacing: no layer.
+        return Ok(None);
     }
     let (cols, rows) = site_dem::site_grid_size(2.0 * half, 2.0 * half, spacing_m);
     progress.begin("resampling DEM under the fine orthoimage", rows as u64);
@@ -479,5 +486,56 @@ fn fine_layer(
     let z = render::site_z(&fine_dem);
     let (lms, stats) = landmarks::select(&levels, &fine_dem, &z, &p.landmarks)?;
     progress.end();
-    Ok((lms, spacing_m, half, stats))
+    Ok(Some((lms, spacing_m, half, stats)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crs::Crs;
+    use crate::raster::{GeoTransform, SampleType};
+
+    /// Halving a raster keeps every pixel where it was on the ground: on a ramp whose value
+    /// is the map x (and on one of y) of the pixel centre, a rotated geotransform included,
+    /// the reduced raster's interior values are again their pixel centres' coordinates.
+    #[test]
+    fn reduction_keeps_pixels_on_the_ground() {
+        let t = GeoTransform([1000.0, 0.8, 0.3, 5000.0, 0.2, -0.9]);
+        for axis in 0..2 {
+            let (w, h) = (64, 48);
+            let data = (0..w * h)
+                .map(|k| {
+                    let (x, y) = t.pixel_centre((k % w) as f64, (k / w) as f64);
+                    (if axis == 0 { x - 1000.0 } else { y - 5000.0 }) as f32
+                })
+                .collect();
+            let r = Raster {
+                width: w,
+                height: h,
+                data,
+                nodata: None,
+                scale: 1.0,
+                offset: 0.0,
+                transform: t,
+                crs: Crs::Geographic { radius_m: 1.0 },
+                sample: SampleType::F32,
+            };
+            let out = reduced_towards(&r, 1.0, 3.5);
+            // 1 m towards 3.5 m: halved twice (4 m >= 2/3 of 3.5 m).
+            assert_eq!((out.width, out.height), (16, 12));
+            for row in 2..out.height - 2 {
+                for col in 2..out.width - 2 {
+                    let (x, y) = out.transform.pixel_centre(col as f64, row as f64);
+                    let want = if axis == 0 { x - 1000.0 } else { y - 5000.0 };
+                    let got = f64::from(out.data[row * out.width + col]);
+                    assert!((got - want).abs() < 1e-3, "({col}, {row}): {got} vs {want}");
+                }
+            }
+            // Already coarse enough: the raster itself.
+            assert!(matches!(
+                reduced_towards(&r, 3.0, 3.5),
+                std::borrow::Cow::Borrowed(_)
+            ));
+        }
+    }
 }

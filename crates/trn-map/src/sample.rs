@@ -167,6 +167,23 @@ mod tests {
         assert!(plane.sample(0.5, 0.5, Interpolation::Bicubic).is_none());
     }
 
+    /// Inside, the clamped sampler of a bare grid equals the raster's; at the edges it holds
+    /// the edge value where the raster's kernel has no support.
+    #[test]
+    fn clamped_grid_sampling_equals_raster_sampling_inside() {
+        let quad = raster(|x, y| 1.0 + 0.25 * x * x - 0.5 * x * y + 0.125 * y * y);
+        for method in [Interpolation::Bilinear, Interpolation::Bicubic] {
+            for (c, r) in [(2.3, 4.7), (1.0, 1.0), (5.5, 1.25), (9.9, 7.9)] {
+                let want = quad.sample(c, r, method).unwrap();
+                let got = sample_clamped(&quad.data, 12, 10, c, r, method);
+                assert!((got - want).abs() < 1e-9, "{method:?} ({c}, {r})");
+            }
+        }
+        let edge = sample_clamped(&quad.data, 12, 10, -3.0, 0.0, Interpolation::Bicubic);
+        assert!((edge - f64::from(quad.data[0])).abs() < 1e-6);
+        assert!(sample_clamped(&quad.data, 0, 10, 1.0, 1.0, Interpolation::Bilinear).is_nan());
+    }
+
     #[test]
     fn nodata_is_never_interpolated_over() {
         let mut r = raster(|x, _| x);
