@@ -327,23 +327,14 @@ pub fn build(
         }
         _ => None,
     };
-    let fine = match fine {
-        Some(layer) => {
-            let next_id = lms.iter().map(|l| l.id + 1).max().unwrap_or(0);
-            let info = FineLayer {
-                gsd_m: layer.1,
-                half_side_m: layer.2,
-                landmarks: layer.0.len(),
-                selection: layer.3,
-            };
-            lms.extend(layer.0.into_iter().map(|mut l| {
-                l.id += next_id;
-                l
-            }));
-            Some(info)
-        }
-        _ => None,
-    };
+    let fine = fine.map(|(fine_lms, layer)| {
+        let next_id = lms.iter().map(|l| l.id + 1).max().unwrap_or(0);
+        lms.extend(fine_lms.into_iter().map(|mut l| {
+            l.id += next_id;
+            l
+        }));
+        layer
+    });
     if lms.is_empty() {
         return Err(bad(
             "landmarks",
@@ -432,7 +423,7 @@ fn reduced_towards(r: &Raster, spacing_m: f64, target_m: f64) -> std::borrow::Co
 /// Landmarks of an orthoimage finer than the site grid, on a site grid at its own
 /// spacing over the square it covers: the layer a descent matches once its pixels are
 /// finer than the DEM's. Heights and normals come from the DEM, interpolated.
-/// Returns the landmarks, the spacing, the half side and the selection's statistics; `None`
+/// Returns the landmarks and what the layer is; `None`
 /// when the orthoimage covers less than 32 of its pixels either way around the site.
 fn fine_layer(
     dem: &Raster,
@@ -441,7 +432,7 @@ fn fine_layer(
     frame: &SiteFrame,
     p: &BuildParams,
     progress: &dyn Progress,
-) -> Result<Option<(Vec<MapLandmark>, f64, f64, SelectionStats)>, MapError> {
+) -> Result<Option<(Vec<MapLandmark>, FineLayer)>, MapError> {
     let half = (site_dem::inscribed_half_side(ortho, frame) - 4.0 * spacing_m)
         .min(0.5 * p.width_m)
         .min(0.5 * p.height_m);
@@ -486,7 +477,13 @@ fn fine_layer(
     let z = render::site_z(&fine_dem);
     let (lms, stats) = landmarks::select(&levels, &fine_dem, &z, &p.landmarks)?;
     progress.end();
-    Ok(Some((lms, spacing_m, half, stats)))
+    let layer = FineLayer {
+        gsd_m: spacing_m,
+        half_side_m: half,
+        landmarks: lms.len(),
+        selection: stats,
+    };
+    Ok(Some((lms, layer)))
 }
 
 #[cfg(test)]
