@@ -50,11 +50,17 @@ pub struct PredictConfig {
     pub min_template_side: usize,
     /// A frame is matched against one layer of the map (the landmarks sharing a template
     /// scale: a map built from a DEM and a finer orthoimage has two): the finest with at
-    /// least this many landmarks in view, else the one with the most. Layers made from
+    /// least this many landmarks in view that fit it ([`PredictConfig::layer_fit_ratio`]),
+    /// else the one with the most that fit, else the one with the most. Layers made from
     /// different products differ by small registration and rendering biases; mixed in one
     /// frame, a bias between two parts of the image reads as a rotation, and at altitude a
     /// rotation as metres of position.
     pub min_layer_landmarks: usize,
+    /// A landmark fits its layer when the frame's pixel is at most this many times its
+    /// template level's. A frame finer than a template is reduced on its own pyramid; one
+    /// coarser cannot show what the template holds, and matching it errs (past 1.5 on the
+    /// campaigns, metres at 4-5 km against the finer layer where the coarser one fitted).
+    pub layer_fit_ratio: f64,
 }
 
 impl Default for PredictConfig {
@@ -68,6 +74,7 @@ impl Default for PredictConfig {
             min_facing: 0.3,
             min_template_side: 13,
             min_layer_landmarks: 40,
+            layer_fit_ratio: core::f64::consts::SQRT_2,
         }
     }
 }
@@ -76,8 +83,11 @@ impl Default for PredictConfig {
 /// with the last.
 pub const MAX_LAYERS: usize = 8;
 
+/// One layer in view: its template scale, its predictions, and those that fit it.
+type LayerCount = (f32, usize, usize);
+
 /// Counts a landmark of template scale `scale` in `layers[..*n]`, adding its layer when new.
-fn count_layer(layers: &mut [(f32, usize); MAX_LAYERS], n: &mut usize, scale: f32) {
+fn count_layer(layers: &mut [LayerCount; MAX_LAYERS], n: &mut usize, scale: f32, fits: bool) {
     let k = layers
         .iter()
         .take(*n)
@@ -85,12 +95,13 @@ fn count_layer(layers: &mut [(f32, usize); MAX_LAYERS], n: &mut usize, scale: f3
         .unwrap_or((*n).min(MAX_LAYERS - 1));
     if k == *n && *n < MAX_LAYERS {
         if let Some(l) = layers.get_mut(k) {
-            *l = (scale, 0);
+            *l = (scale, 0, 0);
         }
         *n += 1;
     }
     if let Some(l) = layers.get_mut(k) {
         l.1 += 1;
+        l.2 += usize::from(fits);
     }
 }
 
@@ -133,11 +144,12 @@ pub fn predict(
 ) -> usize {
     let mut ctx = Context::new(lms, camera, prior, sigma_pos_m, sigma_att_rad, cfg);
     let cap = cfg.max_landmarks.min(out.len());
-    let (mut layers, mut n_layers) = ([(0.0f32, 0usize); MAX_LAYERS], 0usize);
+    let (mut layers, mut n_layers) = ([(0.0f32, 0usize, 0usize); MAX_LAYERS], 0usize);
     let mut n = 0usize;
     for (index, lm) in lms.iter().enumerate() {
         if let Some(p) = ctx.consider(index, &lm) {
-            count_layer(&mut layers, &mut n_layers, lm.scale_m);
+            let fits = p.scale_ratio <= cfg.layer_fit_ratio;
+            count_layer(&mut layers, &mut n_layers, lm.scale_m, fits);
             if let Some(slot) = out.get_mut(n) {
                 *slot = p;
             }
@@ -145,15 +157,18 @@ pub fn predict(
         }
     }
     if n_layers > 1 {
-        // One layer: the finest with enough landmarks in view, else the fullest.
+        // One layer: the finest with enough landmarks in view that fit it, else the one
+        // with the most that fit, else the fullest.
         let used = layers.get_mut(..n_layers).unwrap_or(&mut []);
         used.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let most_fitting = used.iter().rev().max_by_key(|l| l.2).filter(|l| l.2 > 0);
         let chosen = used
             .iter()
-            .find(|l| l.1 >= cfg.min_layer_landmarks)
-            .or_else(|| used.iter().max_by_key(|l| l.1))
+            .find(|l| l.2 >= cfg.min_layer_landmarks)
+            .or(most_fitting)
+            .or_else(|| used.iter().rev().max_by_key(|l| l.1))
             .copied()
-            .unwrap_or((0.0, 0));
+            .unwrap_or((0.0, 0, 0));
         ctx.layer = Some(chosen.0);
         if n <= out.len() {
             // Every prediction is at hand: keep the layer's, in order.

@@ -81,6 +81,12 @@ fn a_frame_is_predicted_against_one_layer() {
     let s = predicted_scales(&bytes, 2500.0, &cfg);
     assert!(!s.is_empty());
     assert!(s.iter().all(|v| *v == 2.0), "{:?}", &s[..s.len().min(8)]);
+    // At 7.2 km (11.7 m pixels) the fine layer's coarsest level (8 m) is still within the
+    // scale tolerance but coarser than its fit (sqrt 2): the site layer (10 m) fits, and
+    // is used though the fine one has more landmarks in view.
+    let s = predicted_scales(&bytes, 7200.0, &cfg);
+    assert!(!s.is_empty());
+    assert!(s.iter().all(|v| *v == 10.0), "{:?}", &s[..s.len().min(8)]);
     // With more landmarks asked of a layer than the fine one has in view, the layer with
     // the most is used instead: the site's.
     let strict = PredictConfig {
