@@ -72,9 +72,9 @@ struct FineTerrain {
 }
 
 impl FineTerrain {
-    /// A scene of the site with its detail under the frame's footprint at about the
-    /// frame's ground pixel, or `None` when that pixel is not finer than the site DEM's
-    /// spacing (the site's own scene then shows all the camera can resolve).
+    /// A scene of the site with its detail under the frame's footprint at half the frame's
+    /// nearest ground pixel, or `None` when that is not finer than the site DEM's spacing
+    /// (the site's own scene then shows all the camera can resolve).
     #[allow(clippy::too_many_arguments)]
     fn scene_for(
         &self,
@@ -123,12 +123,13 @@ impl FineTerrain {
         // Relief and the rays between the lattice's reach a little beyond its hits.
         let margin = 0.1 * (x1 - x0).max(y1 - y0) + 16.0 * spacing;
         let (x0, x1, y0, y1) = (x0 - margin, x1 + margin, y0 - margin, y1 + margin);
-        let nodes = ((x1 - x0) / spacing + 2.0) * ((y1 - y0) / spacing + 2.0);
-        if nodes > MAX_PATCH_NODES as f64 {
-            spacing *= (nodes / MAX_PATCH_NODES as f64).sqrt() * 1.01;
-            if spacing > 0.7 * site.spacing_m() {
-                return Ok(None);
-            }
+        // As `render_patch` counts them; a wide (oblique) footprint coarsens the patch.
+        let nodes = |s: f64| (((x1 - x0) / s).ceil() + 1.0) * (((y1 - y0) / s).ceil() + 1.0);
+        while nodes(spacing) > MAX_PATCH_NODES as f64 {
+            spacing *= 1.05;
+        }
+        if spacing > 0.7 * site.spacing_m() {
+            return Ok(None);
         }
         let (ox, oy) = self.origin;
         let to_map = |x: f64, y: f64| {
