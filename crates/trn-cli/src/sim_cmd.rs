@@ -39,6 +39,33 @@ pub enum SimCommand {
     Campaign(CampaignArgs),
 }
 
+/// A site's fine orthoimage, for `trn sim site` and `trn sim campaign`.
+#[derive(Debug, Args)]
+pub struct FineOrthoArgs {
+    /// Spacing of a fine orthoimage of the landing region, metres (finer than the DEM's;
+    /// the terrain below the DEM's spacing is rendered into it, as a mission's landing-site
+    /// mosaic shows what its DEM cannot). Without it the orthoimage is on the DEM's grid.
+    #[arg(long, value_name = "M")]
+    ortho_gsd_m: Option<f64>,
+    /// Side of the square the fine orthoimage covers, centred on the site, metres.
+    #[arg(
+        long,
+        value_name = "M",
+        default_value_t = 2000.0,
+        requires = "ortho_gsd_m"
+    )]
+    ortho_size_m: f64,
+}
+
+impl FineOrthoArgs {
+    fn spec(&self) -> Option<FineOrtho> {
+        self.ortho_gsd_m.map(|gsd_m| FineOrtho {
+            gsd_m,
+            size_m: self.ortho_size_m,
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CampaignArgs {
     /// Number of descents.
@@ -59,17 +86,8 @@ pub struct CampaignArgs {
     /// Image width and height, pixels (45 degree field of view).
     #[arg(long, default_value_t = 512)]
     image_px: u32,
-    /// Spacing of a fine orthoimage of each landing region, metres (as `trn sim site`).
-    #[arg(long, value_name = "M")]
-    ortho_gsd_m: Option<f64>,
-    /// Side of the square each fine orthoimage covers, metres.
-    #[arg(
-        long,
-        value_name = "M",
-        default_value_t = 2000.0,
-        requires = "ortho_gsd_m"
-    )]
-    ortho_size_m: f64,
+    #[command(flatten)]
+    fine_ortho: FineOrthoArgs,
     /// Output directory (must not exist or be empty).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
@@ -133,19 +151,8 @@ pub struct SiteArgs {
     /// Sun elevation of the orthoimage, degrees.
     #[arg(long, default_value_t = 12.0)]
     sun_el_deg: f64,
-    /// Spacing of a fine orthoimage of the landing region, metres (finer than --gsd-m; the
-    /// terrain below the DEM's spacing is rendered into it, as a mission's landing-site
-    /// mosaic shows what its DEM cannot). Without it the orthoimage is on the DEM's grid.
-    #[arg(long, value_name = "M")]
-    ortho_gsd_m: Option<f64>,
-    /// Side of the square the fine orthoimage covers, centred on the site, metres.
-    #[arg(
-        long,
-        value_name = "M",
-        default_value_t = 2000.0,
-        requires = "ortho_gsd_m"
-    )]
-    ortho_size_m: f64,
+    #[command(flatten)]
+    fine_ortho: FineOrthoArgs,
     /// Output directory.
     #[arg(short, long, value_name = "SITE_DIR")]
     output: PathBuf,
@@ -291,10 +298,7 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
             gsd_m: a.gsd_m,
             frames: a.frames,
             image_px: a.image_px,
-            fine_ortho: a.ortho_gsd_m.map(|gsd_m| FineOrtho {
-                gsd_m,
-                size_m: a.ortho_size_m,
-            }),
+            fine_ortho: a.fine_ortho.spec(),
         },
         &|done, _| bar.set_position(done as u64),
     )
@@ -346,10 +350,7 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
             azimuth_deg: a.sun_az_deg,
             elevation_deg: a.sun_el_deg,
         },
-        fine_ortho: a.ortho_gsd_m.map(|gsd_m| FineOrtho {
-            gsd_m,
-            size_m: a.ortho_size_m,
-        }),
+        fine_ortho: a.fine_ortho.spec(),
     };
     if !(0.5..=1.0).contains(&a.hurst) {
         return Err(CliError::BadInput(format!(

@@ -83,6 +83,27 @@ impl Default for PredictConfig {
 /// with the last.
 pub const MAX_LAYERS: usize = 8;
 
+/// Writes the landmarks `ctx` predicts to `out` in database order (as many as fit),
+/// showing each to `seen`; returns how many there were.
+fn fill(
+    lms: &Landmarks<'_>,
+    ctx: &Context<'_>,
+    out: &mut [Prediction],
+    mut seen: impl FnMut(&Landmark<'_>, &Prediction),
+) -> usize {
+    let mut n = 0usize;
+    for (index, lm) in lms.iter().enumerate() {
+        if let Some(p) = ctx.consider(index, &lm) {
+            seen(&lm, &p);
+            if let Some(slot) = out.get_mut(n) {
+                *slot = p;
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
 /// One layer in view: its template scale, its predictions, and those that fit it.
 type LayerCount = (f32, usize, usize);
 
@@ -145,17 +166,10 @@ pub fn predict(
     let mut ctx = Context::new(lms, camera, prior, sigma_pos_m, sigma_att_rad, cfg);
     let cap = cfg.max_landmarks.min(out.len());
     let (mut layers, mut n_layers) = ([(0.0f32, 0usize, 0usize); MAX_LAYERS], 0usize);
-    let mut n = 0usize;
-    for (index, lm) in lms.iter().enumerate() {
-        if let Some(p) = ctx.consider(index, &lm) {
-            let fits = p.scale_ratio <= cfg.layer_fit_ratio;
-            count_layer(&mut layers, &mut n_layers, lm.scale_m, fits);
-            if let Some(slot) = out.get_mut(n) {
-                *slot = p;
-            }
-            n += 1;
-        }
-    }
+    let mut n = fill(lms, &ctx, out, |lm, p| {
+        let fits = p.scale_ratio <= cfg.layer_fit_ratio;
+        count_layer(&mut layers, &mut n_layers, lm.scale_m, fits);
+    });
     if n_layers > 1 {
         // One layer: the finest with enough landmarks in view that fit it, else the one
         // with the most that fit, else the fullest.
@@ -188,15 +202,7 @@ pub fn predict(
             n = k;
         } else if chosen.1 <= cap {
             // Some were not kept: predict the layer again.
-            n = 0;
-            for (index, lm) in lms.iter().enumerate() {
-                if let Some(p) = ctx.consider(index, &lm) {
-                    if let Some(slot) = out.get_mut(n) {
-                        *slot = p;
-                    }
-                    n += 1;
-                }
-            }
+            n = fill(lms, &ctx, out, |_, _| {});
         } else {
             n = chosen.1;
         }

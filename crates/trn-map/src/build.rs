@@ -489,8 +489,8 @@ fn fine_layer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crs::Crs;
-    use crate::raster::{GeoTransform, SampleType};
+    use crate::raster::GeoTransform;
+    use crate::sample::tests::raster_of;
 
     /// Halving a raster keeps every pixel where it was on the ground: on a ramp whose value
     /// is the map x (and on one of y) of the pixel centre, a rotated geotransform included,
@@ -499,24 +499,10 @@ mod tests {
     fn reduction_keeps_pixels_on_the_ground() {
         let t = GeoTransform([1000.0, 0.8, 0.3, 5000.0, 0.2, -0.9]);
         for axis in 0..2 {
-            let (w, h) = (64, 48);
-            let data = (0..w * h)
-                .map(|k| {
-                    let (x, y) = t.pixel_centre((k % w) as f64, (k / w) as f64);
-                    (if axis == 0 { x - 1000.0 } else { y - 5000.0 }) as f32
-                })
-                .collect();
-            let r = Raster {
-                width: w,
-                height: h,
-                data,
-                nodata: None,
-                scale: 1.0,
-                offset: 0.0,
-                transform: t,
-                crs: Crs::Geographic { radius_m: 1.0 },
-                sample: SampleType::F32,
-            };
+            let r = raster_of(64, 48, t, |c, row| {
+                let (x, y) = t.pixel_centre(c, row);
+                if axis == 0 { x - 1000.0 } else { y - 5000.0 }
+            });
             let out = reduced_towards(&r, 1.0, 3.5);
             // 1 m towards 3.5 m: halved twice (4 m >= 2/3 of 3.5 m).
             assert_eq!((out.width, out.height), (16, 12));

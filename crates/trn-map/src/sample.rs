@@ -17,57 +17,24 @@ impl Raster {
     /// support leaves the raster or touches nodata.
     #[must_use]
     pub fn sample(&self, col: f64, row: f64, method: Interpolation) -> Option<f64> {
-        if !(col.is_finite() && row.is_finite()) {
-            return None;
-        }
-        let (c0, r0) = (col.floor(), row.floor());
-        let (u, v) = (col - c0, row - r0);
         let wrap = self.wraps_in_longitude();
-        let at = |dc: i64, dr: i64| -> Option<f64> {
-            let (mut c, r) = (c0 as i64 + dc, r0 as i64 + dr);
-            if wrap {
-                c = c.rem_euclid(self.width as i64);
-            }
+        interpolate(col, row, method, |c, r| {
+            let c = if wrap {
+                c.rem_euclid(self.width as i64)
+            } else {
+                c
+            };
             if c < 0 || r < 0 {
                 return None;
             }
             self.value(c as usize, r as usize).map(f64::from)
-        };
-        match method {
-            Interpolation::Bilinear => {
-                // On the last row/column the far neighbour has zero weight: allow it missing.
-                let get = |dc, dr, w: f64| if w == 0.0 { Some(0.0) } else { at(dc, dr) };
-                let h00 = at(0, 0)?;
-                let h10 = get(1, 0, u)?;
-                let h01 = get(0, 1, v)?;
-                let h11 = get(1, 1, u * v)?;
-                Some(
-                    h00 * (1.0 - u) * (1.0 - v)
-                        + h10 * u * (1.0 - v)
-                        + h01 * (1.0 - u) * v
-                        + h11 * u * v,
-                )
-            }
-            Interpolation::Bicubic => {
-                let wu = keys(u);
-                let wv = keys(v);
-                let mut acc = 0.0;
-                for (j, wy) in wv.iter().enumerate() {
-                    let mut row_acc = 0.0;
-                    for (i, wx) in wu.iter().enumerate() {
-                        row_acc += wx * at(i as i64 - 1, j as i64 - 1)?;
-                    }
-                    acc += wy * row_acc;
-                }
-                Some(acc)
-            }
-        }
+        })
     }
 }
 
 /// The value of a row-major `width x height` grid at fractional `(col, row)` (node centres
-/// at integers), the kernel's taps clamped to the grid's edges; NaN when a tap is NaN or
-/// the grid is empty.
+/// at integers), the kernel's taps clamped to the grid's edges; NaN when a tap that carries
+/// weight is NaN, or the grid is empty.
 #[must_use]
 pub fn sample_clamped(
     data: &[f32],
@@ -77,37 +44,58 @@ pub fn sample_clamped(
     row: f64,
     method: Interpolation,
 ) -> f64 {
-    if width == 0
-        || height == 0
-        || data.len() < width * height
-        || !(col.is_finite() && row.is_finite())
-    {
+    if width == 0 || height == 0 || data.len() < width * height {
         return f64::NAN;
+    }
+    interpolate(col, row, method, |c, r| {
+        let c = c.clamp(0, width as i64 - 1) as usize;
+        let r = r.clamp(0, height as i64 - 1) as usize;
+        Some(f64::from(data[r * width + c]))
+    })
+    .unwrap_or(f64::NAN)
+}
+
+/// The kernel of `method` at fractional `(col, row)` over the taps `at(column, row)`
+/// gives; `None` when a tap that carries weight is `None` (bilinear's far neighbours on
+/// the last row and column carry none) or the position is not finite.
+fn interpolate(
+    col: f64,
+    row: f64,
+    method: Interpolation,
+    at: impl Fn(i64, i64) -> Option<f64>,
+) -> Option<f64> {
+    if !(col.is_finite() && row.is_finite()) {
+        return None;
     }
     let (c0, r0) = (col.floor(), row.floor());
     let (u, v) = (col - c0, row - r0);
-    let at = |dc: i64, dr: i64| {
-        let c = (c0 as i64 + dc).clamp(0, width as i64 - 1) as usize;
-        let r = (r0 as i64 + dr).clamp(0, height as i64 - 1) as usize;
-        f64::from(data[r * width + c])
-    };
+    let tap = |dc: i64, dr: i64| at(c0 as i64 + dc, r0 as i64 + dr);
     match method {
         Interpolation::Bilinear => {
-            let top = at(0, 0) * (1.0 - u) + at(1, 0) * u;
-            let bottom = at(0, 1) * (1.0 - u) + at(1, 1) * u;
-            top * (1.0 - v) + bottom * v
+            let get = |dc, dr, w: f64| if w == 0.0 { Some(0.0) } else { tap(dc, dr) };
+            let h00 = tap(0, 0)?;
+            let h10 = get(1, 0, u)?;
+            let h01 = get(0, 1, v)?;
+            let h11 = get(1, 1, u * v)?;
+            Some(
+                h00 * (1.0 - u) * (1.0 - v)
+                    + h10 * u * (1.0 - v)
+                    + h01 * (1.0 - u) * v
+                    + h11 * u * v,
+            )
         }
         Interpolation::Bicubic => {
-            let (wu, wv) = (keys(u), keys(v));
+            let wu = keys(u);
+            let wv = keys(v);
             let mut acc = 0.0;
             for (j, wy) in wv.iter().enumerate() {
                 let mut row_acc = 0.0;
                 for (i, wx) in wu.iter().enumerate() {
-                    row_acc += wx * at(i as i64 - 1, j as i64 - 1);
+                    row_acc += wx * tap(i as i64 - 1, j as i64 - 1)?;
                 }
                 acc += wy * row_acc;
             }
-            acc
+            Some(acc)
         }
     }
 }
@@ -125,13 +113,18 @@ fn keys(t: f64) -> [f64; 4] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crs::Crs;
     use crate::raster::{GeoTransform, SampleType};
 
-    fn raster(f: impl Fn(f64, f64) -> f64) -> Raster {
-        let (w, h) = (12, 10);
+    /// A `w x h` f32 raster under `transform` whose pixel `(col, row)` holds `f(col, row)`.
+    pub(crate) fn raster_of(
+        w: usize,
+        h: usize,
+        transform: GeoTransform,
+        f: impl Fn(f64, f64) -> f64,
+    ) -> Raster {
         let data = (0..w * h)
             .map(|i| f((i % w) as f64, (i / w) as f64) as f32)
             .collect();
@@ -142,10 +135,14 @@ mod tests {
             nodata: None,
             scale: 1.0,
             offset: 0.0,
-            transform: GeoTransform([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+            transform,
             crs: Crs::Geographic { radius_m: 1.0 },
             sample: SampleType::F32,
         }
+    }
+
+    fn raster(f: impl Fn(f64, f64) -> f64) -> Raster {
+        raster_of(12, 10, GeoTransform([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]), f)
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::dataset::{
     Body, CameraJson, DatasetJson, DistortionJson, FORMAT, FrameRow, MapJson, SiteRef, SunJson,
     frames_csv, write_png,
 };
-use crate::detail::{Detail, render_patch};
+use crate::detail::{Coarse, Detail, PatchArea, render_patch};
 use crate::error::SimError;
 use crate::sensors::{InertialPrior, LrfParams, PriorParams, Rangefinder};
 use crate::site::read_site_info;
@@ -138,18 +138,14 @@ impl FineTerrain {
             let (e, n) = self.crs.forward(lat, lon);
             (e - ox, n - oy)
         };
-        let (dem, radiance) = render_patch(
-            site_dem,
-            albedo,
-            &self.shadow,
-            &self.detail,
-            &to_map,
-            (x0, x1),
-            (y0, y1),
-            spacing,
-            MAX_PATCH_NODES,
-            sun,
-        )?;
+        let area = PatchArea {
+            x: (x0, x1),
+            y: (y0, y1),
+            spacing_m: spacing,
+            max_nodes: MAX_PATCH_NODES,
+        };
+        let coarse = Coarse::new(site_dem, albedo, &self.shadow)?;
+        let (dem, radiance) = render_patch(&coarse, &self.detail, &to_map, &area, sun)?;
         Scene::with_radiance(&dem, radiance).map(Some)
     }
 }

@@ -187,46 +187,18 @@ impl Detail {
         }
     }
 
-    /// Every crater of diameter at least `smallest_m` whose extent reaches `(x, y)`.
-    fn craters_at(&self, x: f64, y: f64, smallest_m: f64, mut f: impl FnMut(&Crater, f64)) {
-        for (k, band) in self.bands.iter().enumerate() {
-            if band.d_hi <= smallest_m {
-                break;
-            }
-            for j in near_cells(y, band.cell_m) {
-                for i in near_cells(x, band.cell_m) {
-                    self.cell_craters(k, band, i, j, &mut |c| {
-                        if c.diameter < smallest_m {
-                            return;
-                        }
-                        let r = ((x - c.x).powi(2) + (y - c.y).powi(2)).sqrt();
-                        if r < c.extent() {
-                            f(c, r);
-                        }
-                    });
-                }
-            }
-        }
-    }
-
     /// Height (metres, to add to the site's) and albedo change at site `(x, y)`, for a
-    /// surface sampled every `spacing_m` metres.
+    /// surface sampled every `spacing_m` metres: the cells around the one point drawn
+    /// ([`Detail::cached`] draws them once for many).
     #[must_use]
     pub fn at(&self, x: f64, y: f64, spacing_m: f64) -> (f64, f64) {
-        let smallest = (2.0 * spacing_m).max(self.params.finest_m);
-        let mut h = self.fbm.at_least(x, y, smallest);
-        let mut a = 0.0;
-        self.craters_at(x, y, smallest, |c, r| {
-            h += c.profile(r);
-            a += c.halo(r);
-        });
-        (h, a)
+        self.cached(x, x, y, y, spacing_m).at(x, y)
     }
 
     /// The detail over the rectangle `[x0, x1] x [y0, y1]` (detail coordinates) for a
     /// surface sampled every `spacing_m`: each band's craters drawn once per cell and kept,
     /// so evaluating a node costs distance tests instead of draws. [`CachedDetail::at`]
-    /// equals [`Detail::at`] inside the rectangle.
+    /// equals [`Detail::at`] inside the rectangle (which draws a cache for its point).
     #[must_use]
     pub fn cached(&self, x0: f64, x1: f64, y0: f64, y1: f64, spacing_m: f64) -> CachedDetail<'_> {
         let smallest = (2.0 * spacing_m).max(self.params.finest_m);
@@ -293,33 +265,16 @@ impl Detail {
     /// `[x0, x1) x [y0, y1)` (test and inspection aid).
     #[must_use]
     pub fn craters_in(&self, x0: f64, x1: f64, y0: f64, y1: f64, smallest_m: f64) -> Vec<Crater> {
-        let mut out = Vec::new();
-        for (k, band) in self.bands.iter().enumerate() {
-            if band.d_hi <= smallest_m {
-                break;
-            }
-            let (i0, i1) = (
-                (x0 / band.cell_m).floor() as i64,
-                (x1 / band.cell_m).floor() as i64,
-            );
-            let (j0, j1) = (
-                (y0 / band.cell_m).floor() as i64,
-                (y1 / band.cell_m).floor() as i64,
-            );
-            for j in j0..=j1 {
-                for i in i0..=i1 {
-                    self.cell_craters(k, band, i, j, &mut |c| {
-                        if c.diameter >= smallest_m
-                            && (x0..x1).contains(&c.x)
-                            && (y0..y1).contains(&c.y)
-                        {
-                            out.push(*c);
-                        }
-                    });
-                }
-            }
-        }
-        out
+        // A cache keeps craters of at least two spacings.
+        self.cached(x0, x1, y0, y1, 0.5 * smallest_m)
+            .bands
+            .iter()
+            .flat_map(|b| &b.craters)
+            .filter(|c| {
+                c.diameter >= smallest_m && (x0..x1).contains(&c.x) && (y0..y1).contains(&c.y)
+            })
+            .copied()
+            .collect()
     }
 }
 
@@ -381,36 +336,78 @@ impl CachedDetail<'_> {
 /// Turns a patch's coordinates into the detail's (map-grid metres from the site).
 pub type ToDetail<'a> = &'a (dyn Fn(f64, f64) -> (f64, f64) + Sync);
 
-/// The site's surface with its detail over the rectangle `[x0, x1] x [y0, y1]` (in
-/// `coarse`'s coordinates) at `spacing_m`: the coarse heights interpolated bicubically
-/// (continuous slopes, so no facets of the coarse grid show), the coarse albedo
-/// bilinearly, plus the detail band-limited to the spacing at `to_detail` of each node.
-/// Row 0 is the north edge. Rows in parallel.
-///
-/// `coarse_albedo` is on `coarse`'s grid.
+/// The site a patch lies in: its DEM, and its albedo and shadowed fraction
+/// ([`trn_map::render::shadow_fraction`] under the patch's sun) on the same grid.
+#[derive(Clone, Copy, Debug)]
+pub struct Coarse<'a> {
+    dem: &'a SiteDem,
+    albedo: &'a [f32],
+    shadow: &'a [f32],
+}
+
+impl<'a> Coarse<'a> {
+    /// The site's DEM with its albedo and shadowed fraction.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invalid`] when the albedo's or the shadow's size differs from the grid.
+    pub fn new(dem: &'a SiteDem, albedo: &'a [f32], shadow: &'a [f32]) -> Result<Self, SimError> {
+        let n = dem.grid.width * dem.grid.height;
+        for (field, v) in [("albedo", albedo), ("shadow", shadow)] {
+            if v.len() != n {
+                return Err(SimError::invalid(field, "size differs from the DEM grid"));
+            }
+        }
+        Ok(Self {
+            dem,
+            albedo,
+            shadow,
+        })
+    }
+
+    /// `data` (on the site grid) at site `(x, y)`.
+    fn sample(&self, data: &[f32], x: f64, y: f64, method: Interpolation) -> f64 {
+        let g = &self.dem.grid;
+        let (col, row) = ((x - g.x0) / g.dx, (y - g.y0) / g.dy);
+        sample_clamped(data, g.width, g.height, col, row, method)
+    }
+}
+
+/// Where a patch lies (the rectangle `x.0..x.1` by `y.0..y.1` in the site's coordinates)
+/// and how finely it is sampled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PatchArea {
+    /// West and east edges, metres.
+    pub x: (f64, f64),
+    /// South and north edges, metres.
+    pub y: (f64, f64),
+    /// Node spacing, metres.
+    pub spacing_m: f64,
+    /// Most nodes allowed.
+    pub max_nodes: usize,
+}
+
+/// The site's surface with its detail over `area`: the coarse heights interpolated
+/// bicubically (continuous slopes, so no facets of the coarse grid show), the coarse
+/// albedo bilinearly, plus the detail band-limited to the spacing at `to_detail` of each
+/// node. Row 0 is the north edge. Rows in parallel.
 ///
 /// # Errors
 ///
 /// [`SimError::Invalid`] for a spacing that is not positive, an empty or inverted
-/// rectangle, more than `max_nodes` nodes, or an albedo whose size differs from the grid.
-#[allow(clippy::too_many_arguments)]
+/// rectangle, or more than `area.max_nodes` nodes.
 pub fn patch(
-    coarse: &SiteDem,
-    coarse_albedo: &[f32],
+    site: &Coarse<'_>,
     detail: &Detail,
     to_detail: ToDetail<'_>,
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
-    spacing_m: f64,
-    max_nodes: usize,
+    area: &PatchArea,
 ) -> Result<(SiteDem, Vec<f32>), SimError> {
-    let g = coarse.grid;
-    if coarse_albedo.len() != g.width * g.height {
-        return Err(SimError::invalid(
-            "albedo",
-            "size differs from the DEM grid",
-        ));
-    }
+    let PatchArea {
+        x: (x0, x1),
+        y: (y0, y1),
+        spacing_m,
+        max_nodes,
+    } = *area;
     if !(spacing_m > 0.0 && spacing_m.is_finite()) {
         return Err(SimError::invalid(
             "detail spacing",
@@ -439,7 +436,7 @@ pub fn patch(
         y0: y1,
         dx: spacing_m,
         dy: -spacing_m,
-        radius: g.radius,
+        radius: site.dem.grid.radius,
     };
     // The detail's rectangle: the patch's border mapped into detail coordinates.
     let (mut dx0, mut dx1, mut dy0, mut dy1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -465,28 +462,12 @@ pub fn patch(
         .enumerate()
         .for_each(|(r, (hs, al))| {
             let y = grid.y0 + r as f64 * grid.dy;
-            let row = (y - g.y0) / g.dy;
             for (c, (hv, av)) in hs.iter_mut().zip(al.iter_mut()).enumerate() {
                 let x = grid.x0 + c as f64 * grid.dx;
-                let col = (x - g.x0) / g.dx;
                 let (xd, yd) = to_detail(x, y);
                 let (dh, da) = cache.at(xd, yd);
-                let base = sample_clamped(
-                    &coarse.data,
-                    g.width,
-                    g.height,
-                    col,
-                    row,
-                    Interpolation::Bicubic,
-                );
-                let a0 = sample_clamped(
-                    coarse_albedo,
-                    g.width,
-                    g.height,
-                    col,
-                    row,
-                    Interpolation::Bilinear,
-                );
+                let base = site.sample(&site.dem.data, x, y, Interpolation::Bicubic);
+                let a0 = site.sample(site.albedo, x, y, Interpolation::Bilinear);
                 *hv = (base + dh) as f32;
                 *av = (a0 + da) as f32;
             }
@@ -503,44 +484,21 @@ pub fn patch(
 }
 
 /// The surface of [`patch`] rendered under `sun` as the site's scenes are (lunar-Lambert
-/// times albedo, cast shadows), its light further dimmed by `coarse_shadow` (the site
-/// grid's shadowed fraction, [`trn_map::render::shadow_fraction`]): the patch's own
-/// relief casts the small shadows, the site around it the long ones that start outside.
-/// Returns the patch's DEM and its radiance.
+/// times albedo, cast shadows), its light further dimmed by the site's shadowed fraction:
+/// the patch's own relief casts the small shadows, the site around it the long ones that
+/// start outside. Returns the patch's DEM and its radiance.
 ///
 /// # Errors
 ///
-/// As [`patch`]; [`SimError::Invalid`] when `coarse_shadow`'s size differs from the grid.
-#[allow(clippy::too_many_arguments)]
+/// As [`patch`].
 pub fn render_patch(
-    coarse: &SiteDem,
-    coarse_albedo: &[f32],
-    coarse_shadow: &[f32],
+    site: &Coarse<'_>,
     detail: &Detail,
     to_detail: ToDetail<'_>,
-    x_range: (f64, f64),
-    y_range: (f64, f64),
-    spacing_m: f64,
-    max_nodes: usize,
+    area: &PatchArea,
     sun: Sun,
 ) -> Result<(SiteDem, Vec<f32>), SimError> {
-    let g = coarse.grid;
-    if coarse_shadow.len() != g.width * g.height {
-        return Err(SimError::invalid(
-            "shadow",
-            "size differs from the DEM grid",
-        ));
-    }
-    let (dem, albedo) = patch(
-        coarse,
-        coarse_albedo,
-        detail,
-        to_detail,
-        x_range,
-        y_range,
-        spacing_m,
-        max_nodes,
-    )?;
+    let (dem, albedo) = patch(site, detail, to_detail, area)?;
     let mut radiance = render::render(&dem, sun, Some(&albedo), true);
     let pg = dem.grid;
     radiance
@@ -550,14 +508,7 @@ pub fn render_patch(
             let y = pg.y0 + r as f64 * pg.dy;
             for (c, v) in row.iter_mut().enumerate() {
                 let x = pg.x0 + c as f64 * pg.dx;
-                let shade = sample_clamped(
-                    coarse_shadow,
-                    g.width,
-                    g.height,
-                    (x - g.x0) / g.dx,
-                    (y - g.y0) / g.dy,
-                    Interpolation::Bilinear,
-                );
+                let shade = site.sample(site.shadow, x, y, Interpolation::Bilinear);
                 *v *= (1.0 - shade).clamp(0.0, 1.0) as f32;
             }
         });

@@ -67,6 +67,29 @@ pub fn gradient_noise(x: f64, y: f64, seed: u64) -> f64 {
     a + v * (b - a)
 }
 
+/// Octaves from `longest_m` down to `shortest_m`, wavelengths halving (at most 40), each
+/// with `amplitude(wavelength)` and its own seed.
+fn octaves(
+    longest_m: f64,
+    shortest_m: f64,
+    seed: u64,
+    amplitude: impl Fn(f64) -> f64,
+) -> Vec<(f64, f64, u64)> {
+    let mut out = Vec::new();
+    let mut l = longest_m;
+    let mut k = 0u64;
+    while l >= shortest_m && out.len() < 40 {
+        out.push((
+            l,
+            amplitude(l),
+            seed.wrapping_add(k.wrapping_mul(0x51_7CC1)),
+        ));
+        l /= 2.0;
+        k += 1;
+    }
+    out
+}
+
 /// A fractal sum of gradient-noise octaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fbm {
@@ -87,19 +110,9 @@ impl Fbm {
         rms_diff_m: f64,
         seed: u64,
     ) -> Self {
-        let mut octaves = Vec::new();
-        let mut l = longest_m;
-        let mut k = 0u64;
-        while l >= shortest_m && octaves.len() < 40 {
-            octaves.push((
-                l,
-                l.powf(hurst),
-                seed.wrapping_add(k.wrapping_mul(0x51_7CC1)),
-            ));
-            l /= 2.0;
-            k += 1;
-        }
-        let mut f = Self { octaves };
+        let mut f = Self {
+            octaves: octaves(longest_m, shortest_m, seed, |l| l.powf(hurst)),
+        };
         // Expected squared difference of one octave at baseline b, for gradient noise of
         // variance ~0.07 and correlation falling off over one wavelength: estimate it
         // numerically on a fixed sample so the scale is exact for this generator.
@@ -126,19 +139,11 @@ impl Fbm {
         hurst: f64,
         seed: u64,
     ) -> Self {
-        let mut octaves = Vec::new();
-        let mut l = longest_m;
-        let mut k = 0u64;
-        while l >= shortest_m && octaves.len() < 40 {
-            octaves.push((
-                l,
-                longest_amplitude_m * (l / longest_m).powf(hurst),
-                seed.wrapping_add(k.wrapping_mul(0x51_7CC1)),
-            ));
-            l /= 2.0;
-            k += 1;
+        Self {
+            octaves: octaves(longest_m, shortest_m, seed, |l| {
+                longest_amplitude_m * (l / longest_m).powf(hurst)
+            }),
         }
-        Self { octaves }
     }
 
     /// The surface height at `(x, y)` metres, from the octaves of wavelength at least
@@ -161,10 +166,7 @@ impl Fbm {
     /// The surface height at `(x, y)` metres.
     #[must_use]
     pub fn at(&self, x: f64, y: f64) -> f64 {
-        self.octaves
-            .iter()
-            .map(|&(l, a, s)| a * gradient_noise(x / l, y / l, s))
-            .sum()
+        self.at_least(x, y, 0.0)
     }
 
     /// RMS of `at(p + b) - at(p)` over `n` deterministic sample points and directions.

@@ -2,7 +2,7 @@
 //! GeoTIFFs in a lunar map projection, centred on the site, plus `site.json` describing
 //! how they were made.
 
-use crate::detail::{Detail, DetailParams, render_patch};
+use crate::detail::{Coarse, Detail, DetailParams, PatchArea, render_patch};
 use crate::error::SimError;
 use crate::terrain::{self, Terrain, TerrainParams};
 use serde::{Deserialize, Serialize};
@@ -195,15 +195,7 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
     let (cx, cy) = crs.forward(spec.lat_deg, spec.lon_deg);
     let n = terrain.width;
     let half = (n as f64 - 1.0) / 2.0 * t.gsd_m;
-    // Corner of the top-left pixel: the grid centre node sits on the site.
-    let gt = GeoTransform([
-        cx - half - 0.5 * t.gsd_m,
-        t.gsd_m,
-        0.0,
-        cy + half + 0.5 * t.gsd_m,
-        0.0,
-        -t.gsd_m,
-    ]);
+    let gt = centred_transform((cx, cy), half, t.gsd_m);
     let dem = Raster {
         width: n,
         height: n,
@@ -250,6 +242,19 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
     })
 }
 
+/// A north-up grid of spacing `gsd_m` whose centre node sits on map point `(cx, cy)`,
+/// `half` metres from its edge nodes: the corner of the top-left pixel half a pixel beyond.
+fn centred_transform((cx, cy): (f64, f64), half: f64, gsd_m: f64) -> GeoTransform {
+    GeoTransform([
+        cx - half - 0.5 * gsd_m,
+        gsd_m,
+        0.0,
+        cy + half + 0.5 * gsd_m,
+        0.0,
+        -gsd_m,
+    ])
+}
+
 /// The fine orthoimage: the terrain and its detail rendered on a grid of spacing `f.gsd_m`
 /// centred on the site (a node on the site, as the DEM's centre node is), in the DEM's
 /// projection.
@@ -285,29 +290,22 @@ fn fine_ortho(
     let detail = Detail::new(&DetailParams::continuing(t));
     let shadow = render::shadow_fraction(grid_dem, sun);
     let (patch, radiance) = render_patch(
-        grid_dem,
-        &terrain.albedo,
-        &shadow,
+        &Coarse::new(grid_dem, &terrain.albedo, &shadow)?,
         &detail,
         &|x, y| (x, y),
-        (-half, half),
-        (-half, half),
-        f.gsd_m,
-        64 << 20,
+        &PatchArea {
+            x: (-half, half),
+            y: (-half, half),
+            spacing_m: f.gsd_m,
+            max_nodes: 64 << 20,
+        },
         sun,
     )?;
     Ok(Raster {
         width: patch.grid.width,
         height: patch.grid.height,
         data: radiance,
-        transform: GeoTransform([
-            cx - half - 0.5 * f.gsd_m,
-            f.gsd_m,
-            0.0,
-            cy + half + 0.5 * f.gsd_m,
-            0.0,
-            -f.gsd_m,
-        ]),
+        transform: centred_transform((cx, cy), half, f.gsd_m),
         ..dem.clone()
     })
 }

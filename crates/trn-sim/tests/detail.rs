@@ -4,7 +4,7 @@
 use trn_flight::dem::Grid;
 use trn_flight::frames::MOON_RADIUS_M;
 use trn_map::SiteDem;
-use trn_sim::detail::{Detail, DetailParams, patch};
+use trn_sim::detail::{Coarse, Detail, DetailParams, PatchArea, patch};
 use trn_sim::terrain::TerrainParams;
 
 fn detail() -> Detail {
@@ -108,18 +108,30 @@ fn patch_sits_on_the_coarse_surface() {
         missing: 0,
     };
     let albedo = vec![1.0f32; n * n];
+    let lit = vec![0.0f32; n * n];
     let d = detail();
-    let (p, alb) = patch(
-        &coarse,
-        &albedo,
-        &d,
-        &|x, y| (x, y),
-        (-100.0, 100.0),
-        (-100.0, 100.0),
-        0.5,
-        1 << 22,
-    )
-    .unwrap();
+    let site = Coarse::new(&coarse, &albedo, &lit).unwrap();
+    let area = PatchArea {
+        x: (-100.0, 100.0),
+        y: (-100.0, 100.0),
+        spacing_m: 0.5,
+        max_nodes: 1 << 22,
+    };
+    let (p, alb) = patch(&site, &d, &|x, y| (x, y), &area).unwrap();
+    // Sizes are checked once, where the site is described.
+    assert!(Coarse::new(&coarse, &albedo[1..], &lit).is_err());
+    assert!(
+        patch(
+            &site,
+            &d,
+            &|x, y| (x, y),
+            &PatchArea {
+                max_nodes: 1000,
+                ..area
+            }
+        )
+        .is_err()
+    );
     assert_eq!((p.grid.width, p.grid.height), (401, 401));
     assert_eq!(p.missing, 0);
     let mut sq = 0.0;

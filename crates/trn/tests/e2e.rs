@@ -25,32 +25,29 @@ fn default_descent_meets_the_checkable_targets() {
             assert_eq!(r.status, FixStatus::Fix, "frame {k} at {:.0} m", alt(k));
         }
     }
+    // Median and 99th percentile of the fixes' position errors below `ceiling_m`, and how
+    // many there are.
+    let errors_below = |ceiling_m: f64| {
+        let mut e: Vec<f64> = rows
+            .iter()
+            .enumerate()
+            .filter(|(k, r)| r.status == FixStatus::Fix && alt(*k) < ceiling_m)
+            .filter_map(|(_, r)| r.pos_err_m)
+            .collect();
+        e.sort_by(f64::total_cmp);
+        let at = |q: f64| e[((e.len() - 1) as f64 * q).round() as usize];
+        (e.len(), e[e.len() / 2], at(0.99))
+    };
     // Accuracy below 10 km: median <= 0.5 map pixel, 99th percentile <= 2.
-    let mut errs: Vec<f64> = rows
-        .iter()
-        .enumerate()
-        .filter(|(k, r)| r.status == FixStatus::Fix && alt(*k) < 10_000.0)
-        .filter_map(|(_, r)| r.pos_err_m)
-        .collect();
-    errs.sort_by(f64::total_cmp);
-    assert!(errs.len() >= 20);
-    let median = errs[errs.len() / 2];
-    let p99 = errs[((errs.len() - 1) as f64 * 0.99).round() as usize];
+    let (n, median, p99) = errors_below(10_000.0);
+    assert!(n >= 20);
     assert!(median <= 0.5 * map_px, "median {median} m");
     assert!(p99 <= 2.0 * map_px, "p99 {p99} m");
     // Below 2 km the frames are matched against the 1 m layer: the same targets in its
     // pixels.
     let fine_px = 1.0;
-    let mut low: Vec<f64> = rows
-        .iter()
-        .enumerate()
-        .filter(|(k, r)| r.status == FixStatus::Fix && alt(*k) < 2000.0)
-        .filter_map(|(_, r)| r.pos_err_m)
-        .collect();
-    low.sort_by(f64::total_cmp);
-    assert!(low.len() >= 15, "{} fixes below 2 km", low.len());
-    let median = low[low.len() / 2];
-    let p99 = low[((low.len() - 1) as f64 * 0.99).round() as usize];
+    let (n, median, p99) = errors_below(2000.0);
+    assert!(n >= 15, "{n} fixes below 2 km");
     assert!(median <= 0.5 * fine_px, "below 2 km: median {median} m");
     assert!(p99 <= 2.0 * fine_px, "below 2 km: p99 {p99} m");
     // Altitude from vision within 1 % of altitude on every fix.
