@@ -241,7 +241,12 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             } else {
                 String::new()
             };
-            format!("{}-{to} m {}/{}", b.from, b.fixes, b.frames)
+            let tracked = if b.tracked > 0 {
+                format!(" ({} tracked)", b.tracked)
+            } else {
+                String::new()
+            };
+            format!("{}-{to} m {}/{}{tracked}", b.from, b.fixes, b.frames)
         })
         .collect();
     if !bands.is_empty() {

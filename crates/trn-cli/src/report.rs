@@ -382,18 +382,19 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
                     format!("{:.2} / {:.2} / {:.2}", e.median, e.p99, e.max)
                 });
                 format!(
-                    "<tr><td>{}-{to}</td><td>{}</td><td>{} ({:.1}%)</td><td>{}</td><td>{err}</td><td>{}</td></tr>\n",
+                    "<tr><td>{}-{to}</td><td>{}</td><td>{} ({:.1}%)</td><td>{}</td><td>{}</td><td>{err}</td><td>{}</td></tr>\n",
                     b.from,
                     b.frames,
                     b.fixes,
                     100.0 * b.availability(),
+                    b.tracked,
                     b.rejected,
                     b.outside_3sigma
                 )
             })
             .collect();
         format!(
-            "<h2>{title}</h2>\n<table>\n<tr><th>{unit}</th><th>frames</th><th>fixes</th><th>rejected</th>\
+            "<h2>{title}</h2>\n<table>\n<tr><th>{unit}</th><th>frames</th><th>fixes</th><th>of which tracked</th><th>rejected</th>\
              <th>position error, m (median / p99 / max)</th><th>outside 3-sigma</th></tr>\n{body}</table>\n{link}",
             // Results written before the band tables existed have no file to link.
             link = if out.join(file).is_file() {

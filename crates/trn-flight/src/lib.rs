@@ -25,6 +25,9 @@
 //! * [`navigate`]: the whole frame (predict, coarse and fine matching, robust pose,
 //!   integrity, altitude, rangefinder) with a caller-provided [`navigate::Workspace`];
 //!   trn runs the same steps with rayon and adds FFT acquisition.
+//! * [`track`]: below the map's reach, the pose from the ground a frame shares with the
+//!   previous fixed one (registration over altitudes, features tracked through the local
+//!   terrain plane, the previous pose's and the DEM's errors carried into the covariance).
 //!
 //! Geometry is f64: a lander sees points up to ~15 km away and the minimal solver's
 //! polynomial steps lose digits that f32 does not have. Image kernels are f32.
@@ -78,6 +81,7 @@ pub mod rangefinder;
 pub mod rng;
 pub mod robust;
 pub mod stats;
+pub mod track;
 
 pub use linalg::{Mat3, Mat6, Quat, Vec3};
 pub use pose::Pose;

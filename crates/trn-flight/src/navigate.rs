@@ -21,6 +21,10 @@
 //!    below its 99.99 % chi-square bound; otherwise `Rejected` (a solution failed its checks)
 //!    or `NoFix` (not enough matches). Altitude above the DEM from the estimate, and the
 //!    rangefinder judged by the monitor against the estimate (or the prior).
+//! 6. **Below the map's reach**: when the map gives no fix and the caller keeps the last
+//!    fixed frame, [`FrameNavigator::process_with_previous`] tracks the ground the two
+//!    frames share ([`crate::track`]); the pose carries the previous fix's covariance and
+//!    passes the same NEES gates.
 //!
 //! [`FrameNavigator::process`] is the whole frame. The matching loop is the executor's: the
 //! flight build runs [`Sequential`] (one thread, one [`MatchScratch`]); trn runs the same
@@ -40,6 +44,9 @@ use crate::pyramid::Pyramid;
 use crate::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor, inertial_growth};
 use crate::robust::{AttitudePrior, PoseEstimate, RansacConfig, estimate_pose};
 use crate::stats::{Confidence, chi2_quantile, student_t_upper_quantile};
+use crate::track::{
+    PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
+};
 
 /// Most predictions a frame keeps ([`PredictConfig::max_landmarks`] is capped by it).
 pub const MAX_PREDICTIONS: usize = 256;
@@ -92,6 +99,9 @@ pub struct NavConfig {
     /// integrity needs: 1/3000 keeps fixes outside 3 sigma on any of three axes below 1 in
     /// 1000. Zero or NaN leaves the covariance as the fit gives it.
     pub axis_exceedance: f64,
+    /// Frame-to-frame tracking, used when the map gives no fix and the caller passes the
+    /// previous fixed frame ([`FrameNavigator::process_with_previous`]).
+    pub track: TrackConfig,
 }
 
 impl Default for NavConfig {
@@ -111,6 +121,7 @@ impl Default for NavConfig {
             fuse_attitude: true,
             lrf_motion_check: true,
             axis_exceedance: 1.0 / 3000.0,
+            track: TrackConfig::default(),
         }
     }
 }
@@ -167,6 +178,8 @@ pub struct StageTimes {
     pub acquisition_ms: f64,
     /// Feature tracking for velocity.
     pub velocity_ms: f64,
+    /// Registration and tracking for a pose from the previous frame (0 when not tried).
+    pub track_ms: f64,
     /// Altitude and rangefinder.
     pub checks_ms: f64,
 }
@@ -222,8 +235,8 @@ impl Executor for Sequential<'_> {
     }
 }
 
-/// Per-frame working memory (about 100 KB): predictions, match outcomes and the pose
-/// solver's correspondences. Reused from frame to frame; its contents after
+/// Per-frame working memory (about 160 KB): predictions, match outcomes, the pose
+/// solver's correspondences and tracking's buffers ([`crate::track::TrackScratch`]). Reused from frame to frame; its contents after
 /// [`FrameNavigator::process`] describe the fine stage (see [`Workspace::observations`]).
 #[derive(Clone, Debug)]
 pub struct Workspace {
@@ -237,6 +250,7 @@ pub struct Workspace {
     values: [f64; MAX_PREDICTIONS],
     n_outcomes: usize,
     solved: bool,
+    track: TrackScratch,
 }
 
 impl Default for Workspace {
@@ -269,6 +283,7 @@ impl Workspace {
             values: [0.0; MAX_PREDICTIONS],
             n_outcomes: 0,
             solved: false,
+            track: TrackScratch::new(),
         }
     }
 
@@ -350,6 +365,9 @@ pub struct FrameFix {
     pub map_sigma_m: f64,
     /// Time per stage.
     pub times: StageTimes,
+    /// Features tracked from the previous frame when the pose comes from tracking
+    /// ([`FrameNavigator::process_with_previous`]); 0 for a pose from the map.
+    pub tracked: usize,
 }
 
 impl FrameFix {
@@ -442,6 +460,12 @@ impl<'m> FrameNavigator<'m> {
         self.dem.as_ref()
     }
 
+    /// The DEM's height error the navigator assumes, metres (the map's, or 1 m).
+    #[must_use]
+    pub fn dem_sigma_m(&self) -> f64 {
+        self.dem_sigma_m
+    }
+
     /// Forgets the previous frames (last fix, rangefinder admission) as at the start of a
     /// descent.
     pub fn reset(&mut self) {
@@ -518,9 +542,24 @@ impl<'m> FrameNavigator<'m> {
         ws: &mut Workspace,
         exec: &mut E,
     ) -> FrameFix {
-        let mut times = StageTimes::default();
-        ws.solved = false;
-        ws.n_outcomes = 0;
+        self.process_with_previous(frame, raw_prior, lrf, None, ws, exec)
+    }
+
+    /// [`FrameNavigator::process`], and when the map gives no fix, the pose from the ground
+    /// this frame shares with `previous`, the last frame that had one ([`crate::track`]):
+    /// below the map's reach (the last hundred metres, where a view spans fewer map pixels
+    /// than a template) this keeps a pose with a covariance that carries the previous
+    /// fix's. A tracked fix has [`FrameFix::tracked`] features; it passes the same NEES
+    /// gates against the prior and the inertial attitude as a map fix.
+    pub fn process_with_previous<E: Executor>(
+        &mut self,
+        frame: &Pyramid<'_>,
+        raw_prior: &Prior,
+        lrf: Option<f64>,
+        previous: Option<&PreviousFrame<'_>>,
+        ws: &mut Workspace,
+        exec: &mut E,
+    ) -> FrameFix {
         let prior = self.corrected_prior(raw_prior);
         let lrf = LrfInput {
             reading: lrf,
@@ -530,8 +569,50 @@ impl<'m> FrameNavigator<'m> {
                 f64::NAN
             },
         };
+        let mut f = self.map_fix(frame, raw_prior, &prior, ws, exec);
+        if f.status != FixStatus::Fix
+            && let Some(prev) = previous
+        {
+            let t = exec.now_ms();
+            if let Some(tracked) = self.tracked_fix(prev, frame, raw_prior, &prior, ws) {
+                f = FrameFix {
+                    predicted: f.predicted,
+                    coarse_inliers: f.coarse_inliers,
+                    acquisition: f.acquisition,
+                    match_stats: f.match_stats,
+                    times: f.times,
+                    ..tracked
+                };
+            }
+            f.times.track_ms = exec.now_ms() - t;
+        }
+        if f.status == FixStatus::Fix {
+            let s = f.sigma_pos();
+            self.last = Some((f.pose, s[0].max(s[1]).max(s[2]), *raw_prior));
+        }
+        let t = exec.now_ms();
+        let (altitude_m, report) = self.checks(&f.pose, &f.covariance, lrf);
+        f.altitude_m = altitude_m;
+        f.lrf = report;
+        f.times.checks_ms = exec.now_ms() - t;
+        f
+    }
+
+    /// The pose from the map's landmarks (altitude and rangefinder not yet judged).
+    fn map_fix<E: Executor>(
+        &self,
+        frame: &Pyramid<'_>,
+        raw_prior: &Prior,
+        prior: &Prior,
+        ws: &mut Workspace,
+        exec: &mut E,
+    ) -> FrameFix {
+        let mut times = StageTimes::default();
+        ws.solved = false;
+        ws.n_outcomes = 0;
+        let prior = *prior;
         let Some(lms) = self.landmarks else {
-            return self.without_pose(&prior, times, 0, MatchStats::default(), lrf, exec);
+            return self.without_pose(&prior, times, 0, MatchStats::default());
         };
 
         // Coarse stage when the prior is too uncertain for small windows.
@@ -640,7 +721,7 @@ impl<'m> FrameNavigator<'m> {
         let solved = self.solve(ws, n_preds, ratio, attitude);
         times.pose_ms = exec.now_ms() - t3;
         let Some((mut est, mut n_matches)) = solved else {
-            let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
+            let mut f = self.without_pose(&prior, times, n_preds, stats);
             f.coarse_inliers = coarse_inliers;
             f.acquisition = acquisition;
             return f;
@@ -688,7 +769,7 @@ impl<'m> FrameNavigator<'m> {
             let Some((e, m)) = again else {
                 // The workspace now holds this pass's matches; a pose that its own
                 // refinement cannot reproduce is not a fix.
-                let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
+                let mut f = self.without_pose(&prior, times, n_preds, stats);
                 f.coarse_inliers = coarse_inliers;
                 f.acquisition = acquisition;
                 return f;
@@ -700,15 +781,7 @@ impl<'m> FrameNavigator<'m> {
 
         // Overbound for the estimated residual sigma (Student-t), then the map's
         // common-mode error on the position block.
-        let dof = 2.0 * est.inliers as f64 - 6.0;
-        let scale = student_t_upper_quantile(dof, 0.5 * self.cfg.axis_exceedance) / 3.0;
-        if scale.is_finite() && scale > 0.0 {
-            for row in &mut est.covariance {
-                for c in row {
-                    *c *= scale * scale;
-                }
-            }
-        }
+        overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
         let tpl = median(
             ws.outcomes
                 .iter()
@@ -758,7 +831,7 @@ impl<'m> FrameNavigator<'m> {
             &mut ws.values,
         ) as f32;
         if status != FixStatus::Fix {
-            let mut f = self.without_pose(&prior, times, n_preds, stats, lrf, exec);
+            let mut f = self.without_pose(&prior, times, n_preds, stats);
             f.status = status;
             f.inliers = est.inliers;
             f.nees = nees;
@@ -770,17 +843,12 @@ impl<'m> FrameNavigator<'m> {
             f.map_sigma_m = map_sigma;
             return f;
         }
-        let s = est.position_sigma();
-        self.last = Some((est.pose, s.x.max(s.y).max(s.z), *raw_prior));
-        let t4 = exec.now_ms();
-        let (altitude_m, report) = self.checks(&est.pose, &est.covariance, lrf);
-        times.checks_ms = exec.now_ms() - t4;
         FrameFix {
             status,
             pose: est.pose,
             covariance: est.covariance,
-            altitude_m,
-            lrf: report,
+            altitude_m: f64::NAN,
+            lrf: LrfReport::unchecked(),
             predicted: n_preds,
             matched: n_matches,
             inliers: est.inliers,
@@ -793,6 +861,7 @@ impl<'m> FrameNavigator<'m> {
             gsd_ratio: ratio,
             map_sigma_m: map_sigma,
             times,
+            tracked: 0,
         }
     }
 
@@ -920,25 +989,21 @@ impl<'m> FrameNavigator<'m> {
         }
     }
 
-    fn without_pose<E: Executor>(
-        &mut self,
+    /// A frame without a pose: the prior, its covariance, the diagnostics so far (altitude
+    /// and rangefinder are judged by the caller).
+    fn without_pose(
+        &self,
         prior: &Prior,
-        mut times: StageTimes,
+        times: StageTimes,
         predicted: usize,
         stats: MatchStats,
-        lrf: LrfInput,
-        exec: &mut E,
     ) -> FrameFix {
-        let cov = diag_cov(prior.sigma_pos_m, prior.sigma_att_rad);
-        let t = exec.now_ms();
-        let (altitude_m, report) = self.checks(&prior.pose, &cov, lrf);
-        times.checks_ms = exec.now_ms() - t;
         FrameFix {
             status: FixStatus::NoFix,
             pose: prior.pose,
-            covariance: cov,
-            altitude_m,
-            lrf: report,
+            covariance: diag_cov(prior.sigma_pos_m, prior.sigma_att_rad),
+            altitude_m: f64::NAN,
+            lrf: LrfReport::unchecked(),
             predicted,
             matched: stats.matched,
             inliers: 0,
@@ -951,6 +1016,113 @@ impl<'m> FrameNavigator<'m> {
             gsd_ratio: f64::NAN,
             map_sigma_m: f64::NAN,
             times,
+            tracked: 0,
+        }
+    }
+
+    /// The pose from the ground shared with `prev`: registration, tracking, the inherited
+    /// covariance and the integrity gates; `None` when any fails.
+    fn tracked_fix(
+        &self,
+        prev: &PreviousFrame<'_>,
+        frame: &Pyramid<'_>,
+        raw_prior: &Prior,
+        prior: &Prior,
+        ws: &mut Workspace,
+    ) -> Option<FrameFix> {
+        let dem = self.dem.as_ref()?;
+        let cfg = &self.cfg.track;
+        let scratch = &mut ws.track;
+        let (guess, _) = register(
+            prev,
+            frame,
+            &prior.pose,
+            prior.sigma_pos_m,
+            &self.camera,
+            dem,
+            cfg,
+            scratch,
+        )?;
+        let tracked = track_pose(prev, frame, &guess, &self.camera, dem, cfg, scratch)?;
+        let mut est = tracked.estimate;
+        if est.inliers < cfg.min_inliers {
+            return None;
+        }
+        // The inliers' spread over the image, as for a map fix.
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for (p, _) in scratch.matches().filter(|(_, inlier)| *inlier) {
+            x0 = x0.min(p[0]);
+            x1 = x1.max(p[0]);
+            y0 = y0.min(p[1]);
+            y1 = y1.max(p[1]);
+        }
+        let area = f64::from(self.camera.width()) * f64::from(self.camera.height());
+        if !((x1 - x0) * (y1 - y0) > 0.05 * area) {
+            return None;
+        }
+        overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
+        let inherited = inherited_covariance(
+            prev,
+            &tracked,
+            &self.camera,
+            dem,
+            self.dem_sigma_m,
+            cfg,
+            scratch,
+        )?;
+        for (row, add) in est.covariance.iter_mut().zip(inherited.iter()) {
+            for (c, a) in row.iter_mut().zip(add) {
+                *c += a;
+            }
+        }
+        let d = est.pose.position - prior.pose.position;
+        let nees = d.norm_squared() / (prior.sigma_pos_m * prior.sigma_pos_m);
+        let e = raw_prior
+            .pose
+            .attitude
+            .conjugate()
+            .mul_quat(est.pose.attitude)
+            .to_rotation_vector();
+        let attitude_nees = e.norm_squared() / (raw_prior.sigma_att_rad * raw_prior.sigma_att_rad);
+        let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
+        let attitude_ok = !(raw_prior.sigma_att_rad > 0.0) || attitude_nees <= gate;
+        if !(nees <= gate) || !attitude_ok {
+            return None;
+        }
+        Some(FrameFix {
+            status: FixStatus::Fix,
+            pose: est.pose,
+            covariance: est.covariance,
+            altitude_m: f64::NAN,
+            lrf: LrfReport::unchecked(),
+            predicted: 0,
+            matched: tracked.found,
+            inliers: est.inliers,
+            coarse_inliers: None,
+            acquisition: None,
+            match_stats: MatchStats::default(),
+            median_peak_ratio: f32::NAN,
+            nees,
+            residual_px: est.sigma_px,
+            gsd_ratio: f64::NAN,
+            map_sigma_m: self.dem_sigma_m,
+            times: StageTimes::default(),
+            tracked: tracked.found,
+        })
+    }
+}
+
+/// Scales a fit's covariance for its estimated residual sigma: the two-sided Student-t
+/// quantile at `exceedance` with the fit's degrees of freedom, over 3 (see
+/// [`NavConfig::axis_exceedance`]).
+fn overbound(cov: &mut Mat6, inliers: usize, exceedance: f64) {
+    let dof = 2.0 * inliers as f64 - 6.0;
+    let scale = student_t_upper_quantile(dof, 0.5 * exceedance) / 3.0;
+    if scale.is_finite() && scale > 0.0 {
+        for row in cov.iter_mut() {
+            for c in row {
+                *c *= scale * scale;
+            }
         }
     }
 }

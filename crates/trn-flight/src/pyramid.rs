@@ -373,6 +373,53 @@ impl<'a> Pyramid<'a> {
         Ok(p)
     }
 
+    /// The pyramid [`Pyramid::build`] wrote into `buf` for `frame`, viewed again without
+    /// recomputing it: a caller that keeps the previous frame's buffers (for
+    /// [`crate::track`]) sees that frame's pyramid from them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pyramid::build`] for the sizes, level count and buffer length.
+    pub fn view_built(
+        frame: &'a [f32],
+        width: usize,
+        height: usize,
+        levels: usize,
+        buf: &'a [f32],
+    ) -> Result<Self, PyramidError> {
+        if width == 0 || height == 0 || frame.len() < width.saturating_mul(height) {
+            return Err(PyramidError::BadFrame);
+        }
+        if levels == 0 || levels > MAX_LEVELS {
+            return Err(PyramidError::Levels);
+        }
+        let mut p = Self::default();
+        let mut prev = Level {
+            width,
+            height,
+            data: frame.get(..width * height).ok_or(PyramidError::BadFrame)?,
+        };
+        if let Some(first) = p.levels.first_mut() {
+            *first = prev;
+        }
+        let mut rest = buf;
+        for slot in p.levels.iter_mut().take(levels).skip(1) {
+            let (w2, h2) = reduced_size(prev.width, prev.height);
+            let (dst, r) = rest
+                .split_at_checked(w2 * h2)
+                .ok_or(PyramidError::BufferTooSmall)?;
+            rest = r;
+            prev = Level {
+                width: w2,
+                height: h2,
+                data: dst,
+            };
+            *slot = prev;
+        }
+        p.count = levels;
+        Ok(p)
+    }
+
     /// Levels held.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -478,6 +525,44 @@ mod tests {
                 prev = got.data.to_vec();
                 (pw, ph) = (got.width, got.height);
             }
+        }
+    }
+
+    /// A built pyramid viewed again from its buffer is the same pyramid; a short buffer or
+    /// a bad size is refused.
+    #[test]
+    fn view_built_sees_what_build_wrote() {
+        for (w, h) in SIZES {
+            let frame = scrambled(w, h);
+            let mut buf = vec![0.0; buffer_len(w, h, 4)];
+            let mut tmp = vec![0.0; scratch_len(w, h)];
+            let built: Vec<(usize, usize, Vec<f32>)> = {
+                let p = Pyramid::build(&frame, w, h, 4, &mut buf, &mut tmp).unwrap();
+                (0..4)
+                    .map(|k| {
+                        let l = p.level(k).unwrap();
+                        (l.width, l.height, l.data.to_vec())
+                    })
+                    .collect()
+            };
+            let v = Pyramid::view_built(&frame, w, h, 4, &buf).unwrap();
+            assert_eq!(v.len(), 4);
+            for (k, (bw, bh, data)) in built.iter().enumerate() {
+                let l = v.level(k).unwrap();
+                assert_eq!((l.width, l.height), (*bw, *bh), "{w}x{h} level {k}");
+                assert_eq!(l.data, &data[..], "{w}x{h} level {k}");
+            }
+            if buffer_len(w, h, 4) > 0 {
+                let short = &buf[..buf.len() - 1];
+                assert_eq!(
+                    Pyramid::view_built(&frame, w, h, 4, short).unwrap_err(),
+                    PyramidError::BufferTooSmall
+                );
+            }
+            assert_eq!(
+                Pyramid::view_built(&frame[..w * h - 1], w, h, 4, &buf).unwrap_err(),
+                PyramidError::BadFrame
+            );
         }
     }
 

@@ -366,6 +366,41 @@ pub fn estimate_pose(
     })
 }
 
+/// Levenberg-Marquardt from `pose` on the correspondences within `config.threshold_px`
+/// (no sampling, no attitude prior): the pose the same data give near a known one. Used to
+/// propagate errors of the 3-D points into the pose by re-solving with them perturbed.
+///
+/// # Errors
+///
+/// [`PoseError::LengthMismatch`], [`PoseError::NotEnoughPoints`],
+/// [`PoseError::InvalidConfig`] (focal length or threshold not positive and finite),
+/// [`PoseError::IllConditioned`] when the refined pose is not finite.
+pub fn refine_pose(
+    pose: &Pose,
+    image: &[[f64; 2]],
+    world: &[Vec3],
+    config: &RansacConfig,
+) -> Result<Pose, PoseError> {
+    if world.len() != image.len() {
+        return Err(PoseError::LengthMismatch);
+    }
+    if image.len() < MIN_POINTS {
+        return Err(PoseError::NotEnoughPoints);
+    }
+    let ok = |x: f64| x > 0.0 && x.is_finite();
+    if !ok(config.focal_px) || !ok(config.threshold_px) {
+        return Err(PoseError::InvalidConfig);
+    }
+    let th = config.threshold_px / config.focal_px;
+    let model = Model {
+        r: pose.attitude.to_mat3().transpose(),
+        c: pose.position,
+    };
+    refine(model, image, world, th * th, config.refine_iterations, None)
+        .to_pose()
+        .ok_or(PoseError::IllConditioned)
+}
+
 /// The number of samples that finds an all-inlier triple with probability `confidence`
 /// when a fraction `inliers / n` of the data are inliers.
 fn iterations_needed(inliers: usize, n: usize, confidence: f64, cap: u32) -> u32 {

@@ -94,10 +94,13 @@ pub struct ResultRow {
     pub altitude_m: f64,
     /// Rangefinder verdict.
     pub lrf_status: &'static str,
-    /// Landmarks matched.
+    /// Landmarks matched (features tracked, for a pose from tracking).
     pub matched: usize,
     /// Inliers.
     pub inliers: usize,
+    /// Features tracked from the previous fixed frame when the pose comes from tracking
+    /// (below the map's reach), 0 for a pose from the map (not a results.csv column).
+    pub tracked: usize,
     /// Processing time, ms.
     pub latency_ms: f64,
     /// Position error against truth, metres.
@@ -247,6 +250,8 @@ pub struct Band {
     pub fixes: usize,
     /// Of those, `rejected` (a solution that failed its integrity checks).
     pub rejected: usize,
+    /// Of the fixes, those from tracking the previous fixed frame.
+    pub tracked: usize,
     /// Position error of the fixes with truth, metres.
     pub pos_err_m: Option<Stats>,
     /// Fixes outside their 3-sigma along any axis.
@@ -290,6 +295,7 @@ fn by_band(
                     .iter()
                     .filter(|r| r.status == FixStatus::Rejected)
                     .count(),
+                tracked: fixes.iter().filter(|r| r.tracked > 0).count(),
                 pos_err_m: stats(fixes.iter().filter_map(|r| r.pos_err_m).collect()),
                 outside_3sigma: fixes.iter().filter(|r| outside_3sigma(r)).count(),
             })
@@ -335,7 +341,7 @@ pub fn by_sun_elevation(rows: &[ResultRow]) -> Vec<Band> {
 #[must_use]
 pub fn bands_csv(bands: &[Band], unit: &str) -> String {
     let mut s = format!(
-        "from_{unit},to_{unit},frames,fixes,availability,rejected,pos_err_median_m,pos_err_p99_m,pos_err_max_m,outside_3sigma\n",
+        "from_{unit},to_{unit},frames,fixes,availability,rejected,tracked,pos_err_median_m,pos_err_p99_m,pos_err_max_m,outside_3sigma\n",
     );
     for b in bands {
         let e = |f: fn(&Stats) -> f64| {
@@ -344,7 +350,7 @@ pub fn bands_csv(bands: &[Band], unit: &str) -> String {
                 .map_or(String::new(), |st| format!("{:.3}", f(st)))
         };
         s += &format!(
-            "{},{},{},{},{:.4},{},{},{},{},{}\n",
+            "{},{},{},{},{:.4},{},{},{},{},{},{}\n",
             b.from,
             if b.to.is_finite() {
                 b.to.to_string()
@@ -355,6 +361,7 @@ pub fn bands_csv(bands: &[Band], unit: &str) -> String {
             b.fixes,
             b.availability(),
             b.rejected,
+            b.tracked,
             e(|st| st.median),
             e(|st| st.p99),
             e(|st| st.max),
@@ -521,6 +528,7 @@ pub fn evaluate_saving_map(
             lrf_status: fix.lrf.status.as_str(),
             matched: fix.matched,
             inliers: fix.inliers,
+            tracked: fix.tracked,
             latency_ms,
             pos_err_m: pos_err,
             att_err_deg: att_err,
@@ -710,6 +718,8 @@ struct RowRecord {
     gsd_ratio: Option<f64>,
     #[serde(default)]
     map_sigma_m: Option<f64>,
+    #[serde(default)]
+    tracked: usize,
 }
 
 impl From<&ResultRow> for RowRecord {
@@ -746,6 +756,7 @@ impl From<&ResultRow> for RowRecord {
             residual_px: r.residual_px,
             gsd_ratio: r.gsd_ratio,
             map_sigma_m: r.map_sigma_m,
+            tracked: r.tracked,
         }
     }
 }
@@ -796,6 +807,7 @@ impl RowRecord {
             residual_px: self.residual_px,
             gsd_ratio: self.gsd_ratio,
             map_sigma_m: self.map_sigma_m,
+            tracked: self.tracked,
             velocity: None,
             observations: Vec::new(),
         })
@@ -1016,7 +1028,7 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 4);
         assert!(lines[0].starts_with("from_m,to_m,frames,"));
-        assert_eq!(lines[1], "600,1000,1,0,0.0000,0,,,,0");
+        assert_eq!(lines[1], "600,1000,1,0,0.0000,0,0,,,,0");
         assert!(
             lines[2].starts_with("1000,1500,3,2,0.6667,1,"),
             "{}",

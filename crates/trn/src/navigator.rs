@@ -19,12 +19,13 @@
 //!    below its 99.99 % chi-square bound; otherwise `rejected` (a solution failed its checks)
 //!    or `no_fix` (not enough matches). Altitude above the DEM from the estimate, and the
 //!    rangefinder judged by trn-flight's monitor against the estimate (or the prior).
+//! 6. **Below the map's reach**, when the map gives no fix: the pose from the ground this
+//!    frame shares with the last fixed one, kept by the navigator ([`trn_flight::track`]);
+//!    its covariance carries that fix's.
 
 use crate::acquisition::Acquirer;
-use crate::velocity::TrackFrame;
 use std::time::Instant;
 use trn_features::{FramePyramid, ParallelMatcher};
-use trn_flight::Vec3;
 use trn_flight::camera::Camera;
 use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;
@@ -32,6 +33,8 @@ use trn_flight::matching::{MatchContext, MatchOutcome};
 use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, MAX_HYPOTHESES, Workspace};
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::Pyramid;
+use trn_flight::track::{PreviousFrame, TrackScratch};
+use trn_flight::{Mat6, Pose, Vec3};
 
 pub use trn_flight::navigate::{FixStatus, FrameFix, NavConfig, Prior, StageTimes};
 
@@ -93,10 +96,37 @@ pub struct Navigator<'a> {
     previous_fix: Option<(Vec3, [f64; 3], f64)>,
     /// The frame pyramid's buffers, reused from frame to frame.
     frame_buf: FramePyramid,
-    /// The previous frame with a fix, kept for feature tracking.
-    prev_track: Option<TrackFrame>,
+    /// The last frame with a fix, kept for tracking (velocity, and poses below the map's
+    /// reach).
+    prev: Option<FixedFrame>,
+    /// Tracking buffers for velocity.
+    track_scratch: Box<TrackScratch>,
+    /// A second pyramid's buffers, made with the navigator: the first fixed frame is kept
+    /// for tracking and the next frame is built here, so that no frame after the first
+    /// allocates its pyramid.
+    spare: FramePyramid,
     /// Acquisition: the overview levels, and FFT plans and buffers made by its first run.
     acquirer: Acquirer,
+}
+
+/// A fixed frame kept for tracking: its pyramid, pose, covariance and time.
+#[derive(Debug)]
+struct FixedFrame {
+    pyramid: FramePyramid,
+    pose: Pose,
+    covariance: Mat6,
+    time_s: f64,
+}
+
+impl FixedFrame {
+    fn view(&self) -> PreviousFrame<'_> {
+        PreviousFrame {
+            pyramid: self.pyramid.view(),
+            pose: self.pose,
+            covariance: self.covariance,
+            time_s: self.time_s,
+        }
+    }
 }
 
 /// trn's executor: rayon matching, FFT acquisition, a wall clock.
@@ -159,13 +189,18 @@ impl<'a> Navigator<'a> {
     /// A navigator over a parsed map database.
     #[must_use]
     pub fn new(db: MapDb<'a>, camera: Camera, cfg: NavConfig) -> Self {
+        let (w, h) = (camera.width() as usize, camera.height() as usize);
+        let mut spare = FramePyramid::default();
+        spare.rebuild(w, h, vec![0.0; w * h], cfg.frame_levels);
         Self {
             core: FrameNavigator::new(&db, camera, cfg),
             workspace: Box::default(),
             matcher: ParallelMatcher::new(),
             previous_fix: None,
             frame_buf: FramePyramid::default(),
-            prev_track: None,
+            prev: None,
+            track_scratch: Box::default(),
+            spare,
             acquirer: Acquirer::new(&db),
         }
     }
@@ -182,7 +217,9 @@ impl<'a> Navigator<'a> {
     pub fn reset(&mut self) {
         self.core.reset();
         self.previous_fix = None;
-        self.prev_track = None;
+        if let Some(p) = self.prev.take() {
+            self.spare = p.pyramid;
+        }
     }
 
     /// The camera.
@@ -209,26 +246,36 @@ impl<'a> Navigator<'a> {
             dem: dem.as_ref(),
             start,
         };
-        let mut ff = self
-            .core
-            .process(&frame.view(), prior, lrf, &mut self.workspace, &mut exec);
+        let previous = self.prev.as_ref().map(FixedFrame::view);
+        let mut ff = self.core.process_with_previous(
+            &frame.view(),
+            prior,
+            lrf,
+            previous.as_ref(),
+            &mut self.workspace,
+            &mut exec,
+        );
         ff.times.pyramid_ms = pyramid_ms;
         let mut velocity = None;
         if ff.status == FixStatus::Fix {
             let tv = Instant::now();
             velocity = self.velocity(&frame, &ff, prior.time_s, dem.as_ref());
-            // The frame's pixels move to the tracker; the pyramid keeps its coarser levels.
-            self.prev_track = frame.levels.first_mut().map(|l| TrackFrame {
-                pixels: std::mem::take(&mut l.data),
-                width: w,
-                height: h,
-                pose: ff.pose,
-                time_s: prior.time_s,
-            });
             ff.times.velocity_ms = tv.elapsed().as_secs_f64() * 1e3;
+            // This frame becomes the one to track from; the previous one's buffers are
+            // reused for the next frame's pyramid.
+            let kept = FixedFrame {
+                pyramid: frame,
+                pose: ff.pose,
+                covariance: ff.covariance,
+                time_s: prior.time_s,
+            };
+            frame = match self.prev.replace(kept) {
+                Some(old) => old.pyramid,
+                None => std::mem::take(&mut self.spare),
+            };
         } else {
+            // The last fixed frame stays for tracking; velocity needs two fixes in a row.
             self.previous_fix = None;
-            self.prev_track = None;
         }
         self.frame_buf = frame;
         Fix {
@@ -260,10 +307,19 @@ impl<'a> Navigator<'a> {
         dem: Option<&Heightfield<'_>>,
     ) -> Option<Velocity> {
         let sig = ff.sigma_pos();
-        let tracked = match (&self.prev_track, dem, frame.levels.first()) {
-            (Some(pt), Some(dem), Some(l0)) => {
-                crate::velocity::track(pt, &l0.data, &ff.pose, time_s, self.core.camera(), dem, 4)
-            }
+        // Only from the frame just before: an older one holds a gap the fixes do not.
+        let tracked = match (&self.prev, dem, self.previous_fix) {
+            (Some(pf), Some(dem), Some(_)) => crate::velocity::track(
+                &pf.view(),
+                &frame.view(),
+                &ff.pose,
+                time_s,
+                self.core.camera(),
+                dem,
+                4,
+                self.core.dem_sigma_m(),
+                &mut self.track_scratch,
+            ),
             _ => None,
         };
         // Two estimates when both exist: features tracked from the previous frame, and the

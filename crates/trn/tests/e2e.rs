@@ -17,13 +17,31 @@ fn default_descent_meets_the_checkable_targets() {
     let truth = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
     let alt = |k: usize| truth.frames[k].truth.unwrap().position.z;
 
-    // Every frame above 100 m has a fix: the 10 m DEM's landmarks high up, the 1 m
-    // orthoimage's over the central 2 km below a few kilometres (lower still, a frame spans
-    // too few of its pixels for a pose: no fix rather than a wrong one).
+    // Every frame has a fix: the 10 m DEM's landmarks high up, the 1 m orthoimage's over
+    // the central 2 km below a few kilometres, and below ~100 m, where a frame spans too
+    // few of its pixels for a pose, the ground shared with the previous fixed frame. Map
+    // fixes reach below 100 m; only frames below it are tracked.
     for (k, r) in rows.iter().enumerate() {
+        assert_eq!(r.status, FixStatus::Fix, "frame {k} at {:.0} m", alt(k));
         if alt(k) > 100.0 {
-            assert_eq!(r.status, FixStatus::Fix, "frame {k} at {:.0} m", alt(k));
+            assert_eq!(r.tracked, 0, "frame {k} at {:.0} m tracked", alt(k));
         }
+    }
+    let tracked: Vec<usize> = (0..rows.len()).filter(|&k| rows[k].tracked > 0).collect();
+    assert!(tracked.len() >= 2, "tracked frames {tracked:?}");
+    // A tracked pose inherits the previous fix's error, so its error is of the fixes' size:
+    // within 3 sigma on every axis, and under a metre here.
+    for &k in &tracked {
+        let r = &rows[k];
+        let e = r.err_xyz.unwrap();
+        for (i, (e, s)) in e.iter().zip(r.sigma_pos).enumerate() {
+            assert!(
+                e.abs() <= 3.0 * s,
+                "frame {k}: axis {i} error {e} vs sigma {s}"
+            );
+        }
+        assert!(r.pos_err_m.unwrap() < 1.0, "frame {k}: {:?}", r.pos_err_m);
+        assert!(r.inliers >= 12, "frame {k}: {} inliers", r.inliers);
     }
     // Median and 99th percentile of the fixes' position errors below `ceiling_m`, and how
     // many there are.

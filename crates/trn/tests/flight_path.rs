@@ -1,7 +1,8 @@
-//! The flight path (trn-flight alone: its pyramid, prediction, matching loop, pose and
-//! checks, one thread, caller buffers) against trn's Navigator (rayon matching, FFT
-//! acquisition available) on the shipped descent: the same verdict and the same pose
-//! within 1e-4 m on every frame, and no allocation in the flight path.
+//! The flight path (trn-flight alone: its pyramid, prediction, matching loop, pose,
+//! tracking from the previous fixed frame and checks, one thread, caller buffers) against
+//! trn's Navigator (rayon matching, FFT acquisition available) on the shipped descent: the
+//! same verdict and the same pose within 1e-4 m on every frame, and no allocation in the
+//! flight path.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -11,6 +12,7 @@ use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FixStatus, FrameNavigator, NavConfig, Prior, Sequential, Workspace};
 use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
+use trn_flight::track::PreviousFrame;
 
 /// Counts allocations made by this thread while `COUNTING` is set.
 struct Counting;
@@ -60,6 +62,10 @@ fn flight_path_gives_the_navigator_pose() {
     let mut scratch = Box::new(MatchScratch::new());
     let mut levels = vec![0.0f32; buffer_len(w, h, cfg.frame_levels)];
     let mut tmp = vec![0.0f32; scratch_len(w, h)];
+    // The last fixed frame: its pixels, its pyramid's buffer, pose, covariance and time.
+    let mut prev_px = vec![0.0f32; w * h];
+    let mut prev_levels = vec![0.0f32; buffer_len(w, h, cfg.frame_levels)];
+    let mut prev_fix = None;
 
     // The counter sees an allocation on this thread.
     COUNTING.with(|c| c.set(true));
@@ -69,10 +75,16 @@ fn flight_path_gives_the_navigator_pose() {
     drop(probe);
     ALLOCATIONS.with(|a| a.set(0));
 
-    let (mut fixes, mut compared, mut worst) = (0, 0, 0.0f64);
+    let (mut fixes, mut compared, mut worst, mut tracked) = (0, 0, 0.0f64, 0);
     for (fr, row) in ds.frames.iter().zip(&rows) {
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&fr.image)).unwrap();
+        let (_, _, mut px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&fr.image)).unwrap();
         let pyramid = Pyramid::build(&px, w, h, cfg.frame_levels, &mut levels, &mut tmp).unwrap();
+        let previous = prev_fix.map(|(pose, covariance, time_s)| PreviousFrame {
+            pyramid: Pyramid::view_built(&prev_px, w, h, cfg.frame_levels, &prev_levels).unwrap(),
+            pose,
+            covariance,
+            time_s,
+        });
         let prior = Prior {
             pose: fr.prior,
             sigma_pos_m: fr.prior_sigma_pos_m,
@@ -83,7 +95,14 @@ fn flight_path_gives_the_navigator_pose() {
             scratch: &mut scratch,
         };
         COUNTING.with(|c| c.set(true));
-        let f = nav.process(&pyramid, &prior, fr.lrf_range_m, &mut ws, &mut exec);
+        let f = nav.process_with_previous(
+            &pyramid,
+            &prior,
+            fr.lrf_range_m,
+            previous.as_ref(),
+            &mut ws,
+            &mut exec,
+        );
         COUNTING.with(|c| c.set(false));
         assert_eq!(
             ALLOCATIONS.with(Cell::get),
@@ -104,12 +123,23 @@ fn flight_path_gives_the_navigator_pose() {
                 fr.frame
             );
             fixes += usize::from(f.status == FixStatus::Fix);
+            tracked += usize::from(f.tracked > 0);
         }
         compared += 1;
+        if f.status == FixStatus::Fix {
+            // This frame is the next one's previous: its buffers swap with the old ones.
+            std::mem::swap(&mut px, &mut prev_px);
+            std::mem::swap(&mut levels, &mut prev_levels);
+            prev_fix = Some((f.pose, f.covariance, fr.t_s));
+        }
     }
-    eprintln!("{compared} frames, {fixes} fixes compared; largest position difference {worst:e} m");
+    eprintln!(
+        "{compared} frames, {fixes} fixes compared ({tracked} tracked); largest position \
+         difference {worst:e} m"
+    );
     assert_eq!(compared, 60);
     assert!(fixes >= 30, "only {fixes} fixes compared");
+    assert!(tracked >= 1, "no tracked fix compared");
 }
 
 /// The std Navigator's allocations per frame in a descent's steady state (the flight path

@@ -10,6 +10,7 @@ use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
+use trn_flight::track::PreviousFrame;
 use trn_flight::ncc::{ImageView, NccConfig, search};
 use trn_flight::pyramid::Pyramid;
 use trn_flight::p3p::p3p;
@@ -79,6 +80,17 @@ pub extern "C" fn _start() -> ! {
         let prior = Prior { pose, sigma_pos_m: 50.0, sigma_att_rad: 1e-3, time_s: 0.0 };
         let f = nav.process(&pyr, &prior, Some(500.0), &mut ws, &mut Sequential { scratch: &mut scratch });
         black_box(f.status);
+        // The same frame tracked from itself as the previous fixed frame.
+        let prev = PreviousFrame { pyramid: pyr, pose, covariance: [[0.0; 6]; 6], time_s: -1.0 };
+        let f = nav.process_with_previous(
+            &pyr,
+            &prior,
+            None,
+            Some(&prev),
+            &mut ws,
+            &mut Sequential { scratch: &mut scratch },
+        );
+        black_box(f.tracked);
     }
     loop {}
 }

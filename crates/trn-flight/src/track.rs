@@ -1,0 +1,840 @@
+//! Frame-to-frame tracking: a frame's pose from the ground it shares with the previous
+//! fixed frame.
+//!
+//! Below the map's reach (a view a few tens of metres wide spans fewer map pixels than a
+//! template holds) the map has nothing left to match, but the previous frame does: its
+//! fix places its pixels on the DEM, and the same ground seen again gives the current pose
+//! relative to that fix. Three steps, all in caller memory ([`TrackScratch`]):
+//!
+//! 1. **Registration** ([`register`]): once the last fix is a few seconds old, the inertial
+//!    prior's altitude is uncertain by tens of metres, which at 60 m is the whole scale.
+//!    The centre of the frame, at a coarse pyramid level, is searched for in the previous
+//!    frame warped into the current view through the ground plane, for a ladder of
+//!    altitudes; the best correlation gives the altitude and the horizontal position.
+//! 2. **Tracking** ([`track_pose`]): on a grid over the part of the previous frame the
+//!    current one sees, the most textured pixel of each cell is cast onto the DEM from the
+//!    previous pose; its patch, warped into the current view through the local terrain
+//!    plane, is searched for with ZNCC at the level where the two frames' pixels are of a
+//!    size; P3P LO-RANSAC on those 3-D points gives the pose, and a second pass with
+//!    windows from that pose refines it.
+//! 3. **Covariance** ([`inherited_covariance`]): the points carry the previous pose's error
+//!    and the DEM's. Both are propagated by re-solving with the previous pose and each point
+//!    perturbed; the tracking's own scatter is the estimate's covariance.
+//!
+//! ```
+//! use trn_flight::track::{TrackConfig, TrackScratch};
+//! let cfg = TrackConfig::default();
+//! assert!(cfg.grid * cfg.grid <= trn_flight::track::MAX_FEATURES);
+//! let scratch = TrackScratch::new();
+//! assert_eq!(scratch.features(), 0);
+//! ```
+
+use crate::camera::Camera;
+use crate::dem::Heightfield;
+use crate::linalg::{Mat6, Vec3};
+use crate::math;
+use crate::ncc::{self, ImageView, NccConfig};
+use crate::pose::Pose;
+use crate::pyramid::{Level, Pyramid};
+use crate::robust::{PoseEstimate, RansacConfig, estimate_pose, refine_pose};
+
+/// Most grid cells per side.
+pub const MAX_GRID: usize = 10;
+/// Most features tracked.
+pub const MAX_FEATURES: usize = MAX_GRID * MAX_GRID;
+/// Largest search half-width, pixels of the matching level.
+pub const MAX_SEARCH_PX: usize = 16;
+/// Largest side of the coarse level registration searches (its whole image is the window).
+pub const MAX_REGISTER_SIDE: usize = 96;
+/// Most altitudes registration tries.
+pub const MAX_ALTITUDES: usize = 64;
+
+const PATCH: usize = 15;
+const HALF: usize = PATCH / 2;
+const MAX_WSIDE: usize = PATCH + 2 * MAX_SEARCH_PX;
+/// Registration's template side (the correlation kernel's largest).
+const REG: usize = ncc::MAX_TEMPLATE;
+const REG_HALF: usize = REG / 2;
+const MAX_REG_PLACEMENTS: usize = (MAX_REGISTER_SIDE - REG + 1) * (MAX_REGISTER_SIDE - REG + 1);
+
+/// Tracking settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackConfig {
+    /// Grid cells per side over the shared view (at most [`MAX_GRID`]).
+    pub grid: usize,
+    /// Search half-width after registration, level-0 pixels (divided by the matching
+    /// level's scale; at most [`MAX_SEARCH_PX`] at that level).
+    pub search_px: usize,
+    /// Search half-width of the refinement pass, pixels of the matching level.
+    pub refine_px: usize,
+    /// Weakest ZNCC peak kept.
+    pub min_score: f32,
+    /// Least peak ratio (best over second-best) kept: below, the texture repeats.
+    pub min_ratio: f32,
+    /// Fewest inliers for a pose.
+    pub min_inliers: usize,
+    /// RANSAC inlier threshold, pixels of the matching level.
+    pub threshold_px: f64,
+    /// Registration runs at the first pyramid level whose larger side is at most this.
+    pub register_side: usize,
+    /// Ratio between successive altitudes tried by registration, minus one.
+    pub altitude_step: f64,
+    /// Registration tries altitudes within this factor of the previous frame's.
+    pub max_altitude_ratio: f64,
+    /// Weakest registration peak accepted.
+    pub min_register_score: f32,
+}
+
+impl Default for TrackConfig {
+    fn default() -> Self {
+        Self {
+            grid: 8,
+            search_px: 14,
+            refine_px: 2,
+            min_score: 0.7,
+            min_ratio: 1.05,
+            min_inliers: 12,
+            threshold_px: 1.5,
+            register_side: 64,
+            altitude_step: 0.06,
+            max_altitude_ratio: 4.0,
+            min_register_score: 0.5,
+        }
+    }
+}
+
+/// The previous fixed frame: its pyramid, pose and covariance.
+#[derive(Clone, Copy, Debug)]
+pub struct PreviousFrame<'a> {
+    /// Its pyramid (level 0 at the camera's size).
+    pub pyramid: Pyramid<'a>,
+    /// Its fix.
+    pub pose: Pose,
+    /// The fix's 6x6 covariance (position m, then camera-frame attitude rad).
+    pub covariance: Mat6,
+    /// Its time, seconds.
+    pub time_s: f64,
+}
+
+/// A pose from tracking.
+#[derive(Clone, Copy, Debug)]
+pub struct Tracked {
+    /// The pose, with the covariance of the tracking alone (the points held fixed).
+    pub estimate: PoseEstimate,
+    /// Features matched in the last pass.
+    pub found: usize,
+    /// Pixels of the matching level per level-0 pixel, the coarsest used.
+    pub level_scale: f64,
+}
+
+/// Tracking's working memory (about 60 KB): features, correspondences and the
+/// registration's buffers.
+#[derive(Clone, Debug)]
+pub struct TrackScratch {
+    /// Feature pixels in the previous frame (level 0).
+    prev_px: [[f64; 2]; MAX_FEATURES],
+    /// Their ground points and terrain normals.
+    world: [Vec3; MAX_FEATURES],
+    normal: [Vec3; MAX_FEATURES],
+    n_features: usize,
+    /// Correspondences of the last pass: current normalised coordinates, feature index.
+    image: [[f64; 2]; MAX_FEATURES],
+    pixel: [[f64; 2]; MAX_FEATURES],
+    index: [usize; MAX_FEATURES],
+    points: [Vec3; MAX_FEATURES],
+    mask: [bool; MAX_FEATURES],
+    n_matches: usize,
+    /// Registration: camera-frame rays of the template's pixels, the template, scores.
+    rays: [Vec3; REG * REG],
+    template: [f32; REG * REG],
+    scores: [f32; MAX_REG_PLACEMENTS],
+}
+
+impl Default for TrackScratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TrackScratch {
+    /// Empty buffers.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            prev_px: [[0.0; 2]; MAX_FEATURES],
+            world: [Vec3::ZERO; MAX_FEATURES],
+            normal: [Vec3::ZERO; MAX_FEATURES],
+            n_features: 0,
+            image: [[0.0; 2]; MAX_FEATURES],
+            pixel: [[0.0; 2]; MAX_FEATURES],
+            index: [0; MAX_FEATURES],
+            points: [Vec3::ZERO; MAX_FEATURES],
+            mask: [false; MAX_FEATURES],
+            n_matches: 0,
+            rays: [Vec3::ZERO; REG * REG],
+            template: [0.0; REG * REG],
+            scores: [0.0; MAX_REG_PLACEMENTS],
+        }
+    }
+
+    /// Features placed on the ground by the last [`track_pose`].
+    #[must_use]
+    pub fn features(&self) -> usize {
+        self.n_features
+    }
+
+    /// The last pass's correspondences: level-0 pixel in the current frame and whether the
+    /// pose kept it.
+    pub fn matches(&self) -> impl Iterator<Item = ([f64; 2], bool)> + '_ {
+        self.pixel
+            .iter()
+            .zip(self.mask.iter())
+            .take(self.n_matches)
+            .map(|(p, m)| (*p, *m))
+    }
+}
+
+/// Where the ray through level-0 pixel `(u, v)` of a camera at `pose` meets the plane
+/// through `p0` with normal `n`.
+fn on_plane(camera: &Camera, pose: &Pose, u: f64, v: f64, p0: Vec3, n: Vec3) -> Option<Vec3> {
+    let d = pose.attitude.rotate(camera.unproject(u, v).ok()?);
+    let den = d.dot(n);
+    if !(math::abs(den) > 1e-9) {
+        return None;
+    }
+    let t = (p0 - pose.position).dot(n) / den;
+    (t > 0.0).then(|| pose.position + d * t)
+}
+
+/// Level-0 pixel of `world` in a camera at `pose`.
+fn pixel_of(camera: &Camera, pose: &Pose, world: Vec3) -> Option<[f64; 2]> {
+    camera.project(pose.to_camera(world)).ok()
+}
+
+/// Height of the camera at `pose` above the terrain its boresight meets, and that point.
+fn ground_below(pose: &Pose, dem: &Heightfield<'_>) -> Option<(f64, Vec3)> {
+    let hit = dem.ray_cast(pose.position, pose.boresight(), 1e6).ok()?;
+    let h = pose.position.z - hit.point.z;
+    (h > 0.0).then_some((h, hit.point))
+}
+
+/// The pose of the current frame from the previous one at the altitude and horizontal
+/// position where the centre of the current frame best matches the previous frame warped
+/// into it through the ground plane, and the match's score. `prior` gives the attitude
+/// and the horizontal position searched around; `sigma_z_m` bounds the altitudes tried
+/// (3 sigma, within [`TrackConfig::max_altitude_ratio`] of the previous frame's).
+///
+/// `None` when no altitude gives a peak above [`TrackConfig::min_register_score`] clear of
+/// the window's border, or the geometry fails (no ground below, no coarse level small
+/// enough).
+#[must_use]
+#[allow(clippy::too_many_arguments)]
+pub fn register(
+    prev: &PreviousFrame<'_>,
+    frame: &Pyramid<'_>,
+    prior: &Pose,
+    sigma_z_m: f64,
+    camera: &Camera,
+    dem: &Heightfield<'_>,
+    cfg: &TrackConfig,
+    scratch: &mut TrackScratch,
+) -> Option<(Pose, f32)> {
+    // The coarse level: the first at most `register_side` on its larger side.
+    let mut level = None;
+    for k in 0..frame.len() {
+        let l = frame.level(k)?;
+        if l.width.max(l.height) <= cfg.register_side.min(MAX_REGISTER_SIDE) {
+            level = Some((k, *l));
+            break;
+        }
+    }
+    let (k, lvl) = level?;
+    if lvl.width < REG || lvl.height < REG {
+        return None;
+    }
+    let scale = f64::from(1u32 << k.min(31));
+    let (h_prev, ground) = ground_below(&prev.pose, dem)?;
+    let up = Vec3::new(0.0, 0.0, 1.0);
+    // Template: the centre of the current frame, its rays once for every altitude.
+    let (cx, cy) = (lvl.width / 2, lvl.height / 2);
+    let (x0, y0) = (cx.checked_sub(REG_HALF)?, cy.checked_sub(REG_HALF)?);
+    for (idx, ray) in scratch.rays.iter_mut().enumerate() {
+        let (i, j) = (idx / REG, idx % REG);
+        let (u, v) = (scale * (x0 + j) as f64, scale * (y0 + i) as f64);
+        *ray = camera.unproject(u, v).ok()?;
+    }
+    let window = ImageView::packed(lvl.data, lvl.width, lvl.height).ok()?;
+    // Altitudes: a geometric ladder over the prior's 3-sigma range, within the ratio.
+    let h_prior = prior.position.z - ground.z;
+    let lo = (h_prior - 3.0 * sigma_z_m).max(h_prev / cfg.max_altitude_ratio);
+    let hi = (h_prior + 3.0 * sigma_z_m).min(h_prev * cfg.max_altitude_ratio);
+    if !(lo > 0.0 && hi >= lo && cfg.altitude_step > 0.0) {
+        return None;
+    }
+    let mut step = 1.0 + cfg.altitude_step;
+    let span = math::ln(hi / lo);
+    let needed = span / math::ln(step);
+    if needed > (MAX_ALTITUDES - 1) as f64 {
+        step = math::exp(span / (MAX_ALTITUDES - 1) as f64);
+    }
+    let rot_prev_levels = prev.pyramid.len();
+    let mut best: Option<(usize, f64, f32, [f32; 2])> = None;
+    let mut scores_by_altitude = [f32::NAN; MAX_ALTITUDES];
+    let mut heights = [0.0f64; MAX_ALTITUDES];
+    let mut n_alt = 0;
+    let mut h = lo;
+    while h <= hi * (1.0 + 1e-9) && n_alt < MAX_ALTITUDES {
+        let pose = Pose::new(
+            Vec3::new(prior.position.x, prior.position.y, ground.z + h),
+            prior.attitude,
+        );
+        let rot = pose.attitude.to_mat3();
+        // Previous-frame pixels per template pixel: the level to sample it at.
+        let per = scale * h / h_prev;
+        let m = if per > 1.0 {
+            (math::ln(per) / core::f64::consts::LN_2 + 0.5) as usize
+        } else {
+            0
+        }
+        .min(rot_prev_levels.saturating_sub(1));
+        let mut ok = true;
+        for (t, ray) in scratch.template.iter_mut().zip(scratch.rays.iter()) {
+            let d = rot.mul_vec(*ray);
+            let value = if d.z < -1e-9 {
+                let x = pose.position + d * ((ground.z - pose.position.z) / d.z);
+                pixel_of(camera, &prev.pose, x).and_then(|[pu, pv]| prev.pyramid.sample(m, pu, pv))
+            } else {
+                None
+            };
+            match value {
+                Some(v) => *t = v,
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        let placements = (lvl.width - REG + 1) * (lvl.height - REG + 1);
+        let peak = if ok {
+            ImageView::packed(&scratch.template, REG, REG)
+                .ok()
+                .and_then(|tv| {
+                    let scores = scratch.scores.get_mut(..placements)?;
+                    ncc::search(&tv, &window, scores, &NccConfig::default()).ok()
+                })
+        } else {
+            None
+        };
+        if let (Some(s), Some(hh)) = (scores_by_altitude.get_mut(n_alt), heights.get_mut(n_alt)) {
+            *hh = h;
+            if let Some(p) = peak.filter(|p| !p.on_border) {
+                *s = p.score;
+                if best.is_none_or(|b| p.score > b.2) {
+                    best = Some((n_alt, h, p.score, [p.x, p.y]));
+                }
+            }
+        }
+        n_alt += 1;
+        h *= step;
+    }
+    let (ib, mut h_best, score, [px, py]) = best?;
+    if score < cfg.min_register_score {
+        return None;
+    }
+    // Sub-step altitude: a parabola through the scores at the neighbouring rungs (in log h).
+    let (sm, sp) = (
+        ib.checked_sub(1)
+            .and_then(|i| scores_by_altitude.get(i))
+            .copied(),
+        scores_by_altitude.get(ib + 1).copied(),
+    );
+    if let (Some(a), Some(c)) = (sm, sp)
+        && a.is_finite()
+        && c.is_finite()
+    {
+        let (a, b, c) = (f64::from(a), f64::from(score), f64::from(c));
+        let den = a - 2.0 * b + c;
+        if den < 0.0 {
+            let off = (0.5 * (a - c) / den).clamp(-0.5, 0.5);
+            h_best *= math::exp(off * math::ln(step));
+        }
+    }
+    let pose = Pose::new(
+        Vec3::new(prior.position.x, prior.position.y, ground.z + h_best),
+        prior.attitude,
+    );
+    // The template's centre is the frame's centre; where it was found says how far the
+    // camera must move over the plane.
+    let centre = (scale * cx as f64, scale * cy as f64);
+    let found = (scale * f64::from(px), scale * f64::from(py));
+    let xc = on_plane(camera, &pose, centre.0, centre.1, ground, up)?;
+    let xo = on_plane(camera, &pose, found.0, found.1, ground, up)?;
+    let shift = xc - xo;
+    let moved = Pose::new(
+        pose.position + Vec3::new(shift.x, shift.y, 0.0),
+        pose.attitude,
+    );
+    moved.is_finite().then_some((moved, score))
+}
+
+/// Places features of the previous frame on the ground: the most textured pixel of each
+/// cell of a `grid x grid` partition of the box `[c0, c1] x [r0, r1]` (level-0 pixels).
+fn place_features(
+    prev: &PreviousFrame<'_>,
+    box_px: [f64; 4],
+    camera: &Camera,
+    dem: &Heightfield<'_>,
+    cfg: &TrackConfig,
+    s: &mut TrackScratch,
+) -> Option<()> {
+    let l0 = prev.pyramid.level(0)?;
+    let margin = (HALF + 2) as f64;
+    let c0 = box_px[0].max(margin);
+    let r0 = box_px[1].max(margin);
+    let c1 = box_px[2].min(l0.width as f64 - 1.0 - margin);
+    let r1 = box_px[3].min(l0.height as f64 - 1.0 - margin);
+    let grid = cfg.grid.clamp(1, MAX_GRID);
+    let (cw, ch) = ((c1 - c0) / grid as f64, (r1 - r0) / grid as f64);
+    if !(cw >= 4.0 && ch >= 4.0) {
+        return None;
+    }
+    let rot = prev.pose.attitude.to_mat3();
+    let at = |c: usize, r: usize| l0.data.get(r * l0.width + c).copied().unwrap_or(0.0);
+    s.n_features = 0;
+    for gy in 0..grid {
+        for gx in 0..grid {
+            let (xa, ya) = (
+                (c0 + gx as f64 * cw) as usize,
+                (r0 + gy as f64 * ch) as usize,
+            );
+            let (xb, yb) = (
+                (c0 + (gx + 1) as f64 * cw) as usize,
+                (r0 + (gy + 1) as f64 * ch) as usize,
+            );
+            let mut best = (0.0f32, xa, ya);
+            for y in (ya..yb).step_by(2) {
+                for x in (xa..xb).step_by(2) {
+                    let gxv = at(x + 1, y) - at(x - 1, y);
+                    let gyv = at(x, y + 1) - at(x, y - 1);
+                    let e = gxv * gxv + gyv * gyv;
+                    if e > best.0 {
+                        best = (e, x, y);
+                    }
+                }
+            }
+            let (_, px, py) = best;
+            let Ok(ray) = camera.unproject(px as f64, py as f64) else {
+                continue;
+            };
+            let Ok(hit) = dem.ray_cast(prev.pose.position, rot.mul_vec(ray), 1e6) else {
+                continue;
+            };
+            let k = s.n_features;
+            if let (Some(p), Some(w), Some(n)) = (
+                s.prev_px.get_mut(k),
+                s.world.get_mut(k),
+                s.normal.get_mut(k),
+            ) {
+                *p = [px as f64, py as f64];
+                *w = hit.point;
+                *n = hit.normal;
+                s.n_features += 1;
+            }
+        }
+    }
+    Some(())
+}
+
+/// The box of the previous frame (level-0 pixels) that a camera at `guess` sees, through
+/// the plane under the previous boresight.
+fn shared_box(
+    prev: &PreviousFrame<'_>,
+    guess: &Pose,
+    camera: &Camera,
+    dem: &Heightfield<'_>,
+) -> Option<[f64; 4]> {
+    let (_, ground) = ground_below(&prev.pose, dem)?;
+    let up = Vec3::new(0.0, 0.0, 1.0);
+    let (w, h) = (f64::from(camera.width()), f64::from(camera.height()));
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for (u, v) in [
+        (0.0, 0.0),
+        (w - 1.0, 0.0),
+        (0.0, h - 1.0),
+        (w - 1.0, h - 1.0),
+    ] {
+        let x = on_plane(camera, guess, u, v, ground, up)?;
+        let [pu, pv] = pixel_of(camera, &prev.pose, x)?;
+        b = [b[0].min(pu), b[1].min(pv), b[2].max(pu), b[3].max(pv)];
+    }
+    Some(b)
+}
+
+/// Matches the placed features into `frame` with windows of half-width `search_px` (level-0
+/// pixels) around where `guess` puts them; the correspondences go to the scratch. Returns
+/// the coarsest matching level's scale.
+fn match_features(
+    prev: &PreviousFrame<'_>,
+    frame: &Pyramid<'_>,
+    guess: &Pose,
+    search_px: usize,
+    camera: &Camera,
+    cfg: &TrackConfig,
+    s: &mut TrackScratch,
+) -> f64 {
+    let mut tpl = [0.0f32; PATCH * PATCH];
+    let mut win = [0.0f32; MAX_WSIDE * MAX_WSIDE];
+    let mut scores = [0.0f32; (2 * MAX_SEARCH_PX + 1) * (2 * MAX_SEARCH_PX + 1)];
+    let mut coarsest = 1.0f64;
+    s.n_matches = 0;
+    for f in 0..s.n_features {
+        let (Some(&p), Some(&x), Some(&n)) = (s.prev_px.get(f), s.world.get(f), s.normal.get(f))
+        else {
+            continue;
+        };
+        let Some([u, v]) = pixel_of(camera, guess, x) else {
+            continue;
+        };
+        // Previous-frame pixels per current pixel, from the local plane's mapping.
+        let step = HALF as f64;
+        let map = |du: f64, dv: f64| {
+            on_plane(camera, guess, u + du, v + dv, x, n)
+                .and_then(|g| pixel_of(camera, &prev.pose, g))
+        };
+        let (Some(q0), Some(qx), Some(qy)) = (map(0.0, 0.0), map(step, 0.0), map(0.0, step)) else {
+            continue;
+        };
+        let a = [
+            [(qx[0] - q0[0]) / step, (qy[0] - q0[0]) / step],
+            [(qx[1] - q0[1]) / step, (qy[1] - q0[1]) / step],
+        ];
+        let det = math::abs(a[0][0] * a[1][1] - a[0][1] * a[1][0]);
+        if !(det > 1e-6) {
+            continue;
+        }
+        // The level where a current pixel covers about one previous pixel.
+        let per = math::sqrt(det);
+        let k = if per < 1.0 {
+            ((-math::ln(per)) / core::f64::consts::LN_2 + 0.5) as usize
+        } else {
+            0
+        }
+        .min(frame.len().saturating_sub(1));
+        let sc = f64::from(1u32 << k.min(31));
+        let Some(lvl) = frame.level(k) else {
+            continue;
+        };
+        let r = math::ceil(search_px as f64 / sc).max(2.0) as usize;
+        if r > MAX_SEARCH_PX {
+            continue;
+        }
+        let wside = PATCH + 2 * r;
+        let (uc, vc) = (
+            math::floor(u / sc + 0.5) as i64,
+            math::floor(v / sc + 0.5) as i64,
+        );
+        let (l, t) = (uc - (HALF + r) as i64, vc - (HALF + r) as i64);
+        if l < 0 || t < 0 || l as usize + wside > lvl.width || t as usize + wside > lvl.height {
+            continue;
+        }
+        if !fill_template(prev, p, a, sc, &mut tpl)
+            || !fill_window(lvl, l as usize, t as usize, wside, &mut win)
+        {
+            continue;
+        }
+        let (Ok(tv), Some(wbuf)) = (
+            ImageView::packed(&tpl, PATCH, PATCH),
+            win.get(..wside * wside),
+        ) else {
+            continue;
+        };
+        let Ok(wv) = ImageView::packed(wbuf, wside, wside) else {
+            continue;
+        };
+        let n_out = (2 * r + 1) * (2 * r + 1);
+        let Some(sb) = scores.get_mut(..n_out) else {
+            continue;
+        };
+        let Ok(peak) = ncc::search(&tv, &wv, sb, &NccConfig::default()) else {
+            continue;
+        };
+        if peak.on_border || peak.score < cfg.min_score || peak.ratio < cfg.min_ratio {
+            continue;
+        }
+        let (mu, mv) = (
+            sc * (l as f64 + f64::from(peak.x)),
+            sc * (t as f64 + f64::from(peak.y)),
+        );
+        let Ok(nrm) = camera.pixel_to_normalized(mu, mv) else {
+            continue;
+        };
+        let m = s.n_matches;
+        if let (Some(im), Some(px), Some(ix), Some(pt)) = (
+            s.image.get_mut(m),
+            s.pixel.get_mut(m),
+            s.index.get_mut(m),
+            s.points.get_mut(m),
+        ) {
+            *im = nrm;
+            *px = [mu, mv];
+            *ix = f;
+            *pt = x;
+            s.n_matches += 1;
+            coarsest = coarsest.max(sc);
+        }
+    }
+    coarsest
+}
+
+/// The previous frame's patch around `p` seen through the affine map `a` (previous
+/// level-0 pixels per current level-0 pixel) at a current pixel size of `sc`; false when
+/// it leaves the previous frame.
+fn fill_template(
+    prev: &PreviousFrame<'_>,
+    p: [f64; 2],
+    a: [[f64; 2]; 2],
+    sc: f64,
+    out: &mut [f32; PATCH * PATCH],
+) -> bool {
+    let per = math::sqrt(math::abs(a[0][0] * a[1][1] - a[0][1] * a[1][0])) * sc;
+    let m = if per > 1.0 {
+        (math::ln(per) / core::f64::consts::LN_2 + 0.5) as usize
+    } else {
+        0
+    }
+    .min(prev.pyramid.len().saturating_sub(1));
+    for (idx, o) in out.iter_mut().enumerate() {
+        let (i, j) = (
+            (idx / PATCH) as f64 - HALF as f64,
+            (idx % PATCH) as f64 - HALF as f64,
+        );
+        let (du, dv) = (sc * j, sc * i);
+        let pu = p[0] + a[0][0] * du + a[0][1] * dv;
+        let pv = p[1] + a[1][0] * du + a[1][1] * dv;
+        match prev.pyramid.sample(m, pu, pv) {
+            Some(v) => *o = v,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn fill_window(
+    lvl: &Level<'_>,
+    l: usize,
+    t: usize,
+    side: usize,
+    out: &mut [f32; MAX_WSIDE * MAX_WSIDE],
+) -> bool {
+    for i in 0..side {
+        let start = (t + i) * lvl.width + l;
+        let (Some(src), Some(dst)) = (
+            lvl.data.get(start..start + side),
+            out.get_mut(i * side..(i + 1) * side),
+        ) else {
+            return false;
+        };
+        dst.copy_from_slice(src);
+    }
+    true
+}
+
+fn ransac(camera: &Camera, cfg: &TrackConfig, level_scale: f64) -> RansacConfig {
+    let (fx, fy) = camera.focal();
+    let mut rc = RansacConfig::new(0.5 * (fx + fy));
+    rc.threshold_px = cfg.threshold_px * level_scale;
+    rc.min_inliers = cfg.min_inliers.max(6);
+    rc
+}
+
+fn solve(
+    camera: &Camera,
+    cfg: &TrackConfig,
+    level_scale: f64,
+    s: &mut TrackScratch,
+) -> Option<PoseEstimate> {
+    let n = s.n_matches;
+    if n < cfg.min_inliers.max(6) {
+        return None;
+    }
+    let rc = ransac(camera, cfg, level_scale);
+    estimate_pose(
+        s.image.get(..n)?,
+        s.points.get(..n)?,
+        s.mask.get_mut(..n)?,
+        &rc,
+    )
+    .ok()
+}
+
+/// The current frame's pose from features of the previous frame: placed on the DEM by its
+/// pose, matched around where `guess` puts them (half-width [`TrackConfig::search_px`]),
+/// solved with P3P LO-RANSAC, then matched again within [`TrackConfig::refine_px`] of that
+/// pose and solved again. The estimate's covariance is the tracking's alone; see
+/// [`inherited_covariance`] for what the points carry.
+///
+/// `None` when too few features are placed, matched or kept.
+#[must_use]
+pub fn track_pose(
+    prev: &PreviousFrame<'_>,
+    frame: &Pyramid<'_>,
+    guess: &Pose,
+    camera: &Camera,
+    dem: &Heightfield<'_>,
+    cfg: &TrackConfig,
+    scratch: &mut TrackScratch,
+) -> Option<Tracked> {
+    scratch.n_features = 0;
+    scratch.n_matches = 0;
+    let b = shared_box(prev, guess, camera, dem)?;
+    place_features(prev, b, camera, dem, cfg, scratch)?;
+    let sc = match_features(prev, frame, guess, cfg.search_px, camera, cfg, scratch);
+    let first = solve(camera, cfg, sc, scratch)?;
+    let sc = match_features(
+        prev,
+        frame,
+        &first.pose,
+        cfg.refine_px,
+        camera,
+        cfg,
+        scratch,
+    );
+    let estimate = solve(camera, cfg, sc, scratch)?;
+    Some(Tracked {
+        estimate,
+        found: scratch.n_matches,
+        level_scale: sc,
+    })
+}
+
+/// The covariance the tracked pose `tracked` inherits from its 3-D points: the previous
+/// pose's (its covariance carried through the re-solved pose) plus the DEM's height error
+/// `dem_sigma_m` at each point, counted both independent and common to all points (an
+/// overbound of any correlation between them). Uses the inliers of the last
+/// [`track_pose`] in `scratch`.
+///
+/// `None` when a perturbed point cannot be placed or a re-solve fails.
+#[must_use]
+pub fn inherited_covariance(
+    prev: &PreviousFrame<'_>,
+    tracked: &Tracked,
+    camera: &Camera,
+    dem: &Heightfield<'_>,
+    dem_sigma_m: f64,
+    cfg: &TrackConfig,
+    scratch: &mut TrackScratch,
+) -> Option<Mat6> {
+    let s = scratch;
+    // Keep the inliers, compacted.
+    let mut n = 0;
+    for m in 0..s.n_matches {
+        if s.mask.get(m).copied() != Some(true) {
+            continue;
+        }
+        let (img, idx) = (*s.image.get(m)?, *s.index.get(m)?);
+        *s.image.get_mut(n)? = img;
+        *s.index.get_mut(n)? = idx;
+        *s.points.get_mut(n)? = *s.world.get(idx)?;
+        *s.mask.get_mut(n)? = true;
+        n += 1;
+    }
+    s.n_matches = n;
+    let rc = ransac(camera, cfg, tracked.level_scale);
+    let base = tracked.estimate.pose;
+    let delta = |p: &Pose| -> [f64; 6] {
+        let dp = p.position - base.position;
+        let da = base
+            .attitude
+            .conjugate()
+            .mul_quat(p.attitude)
+            .to_rotation_vector();
+        [dp.x, dp.y, dp.z, da.x, da.y, da.z]
+    };
+    // The previous pose: one column per axis, by finite differences.
+    let mut jac = [[0.0f64; 6]; 6];
+    let mut world = [Vec3::ZERO; MAX_FEATURES];
+    for axis in 0..6 {
+        let eps = if axis < 3 { 0.05 } else { 5e-5 };
+        let mut e = [0.0; 3];
+        *e.get_mut(axis % 3)? = eps;
+        let ev = Vec3::new(e[0], e[1], e[2]);
+        let moved = if axis < 3 {
+            Pose::new(prev.pose.position + ev, prev.pose.attitude)
+        } else {
+            Pose::new(
+                prev.pose.position,
+                prev.pose
+                    .attitude
+                    .mul_quat(crate::linalg::Quat::from_rotation_vector(ev)),
+            )
+        };
+        let rot = moved.attitude.to_mat3();
+        for k in 0..n {
+            let idx = *s.index.get(k)?;
+            let [pu, pv] = *s.prev_px.get(idx)?;
+            let ray = camera.unproject(pu, pv).ok()?;
+            *world.get_mut(k)? = dem
+                .ray_cast(moved.position, rot.mul_vec(ray), 1e6)
+                .ok()?
+                .point;
+        }
+        let p = refine_pose(&base, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
+        for (row, d) in jac.iter_mut().zip(delta(&p)) {
+            *row.get_mut(axis)? = d / eps;
+        }
+    }
+    let mut cov = sandwich(&jac, &prev.covariance);
+    // The DEM: each point moved along its ray by one sigma of terrain height.
+    if dem_sigma_m > 0.0 {
+        let rot = prev.pose.attitude.to_mat3();
+        let mut common = [0.0f64; 6];
+        for k in 0..n {
+            let points = s.points.get(..n)?;
+            world.get_mut(..n)?.copy_from_slice(points);
+            let idx = *s.index.get(k)?;
+            let [pu, pv] = *s.prev_px.get(idx)?;
+            let d = rot.mul_vec(camera.unproject(pu, pv).ok()?);
+            let nrm = *s.normal.get(idx)?;
+            let along = math::abs(d.dot(nrm));
+            if !(along > 1e-3) {
+                return None;
+            }
+            *world.get_mut(k)? = *points.get(k)? + d * (dem_sigma_m * math::abs(nrm.z) / along);
+            let p = refine_pose(&base, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
+            let col = delta(&p);
+            add_outer(&mut cov, &col);
+            for (c, x) in common.iter_mut().zip(col) {
+                *c += x;
+            }
+        }
+        add_outer(&mut cov, &common);
+    }
+    Some(cov)
+}
+
+/// `J C J^T`.
+#[allow(clippy::indexing_slicing)] // Every index is below 6 by the loop bounds over 6x6 arrays.
+fn sandwich(j: &Mat6, c: &Mat6) -> Mat6 {
+    let mut out = [[0.0f64; 6]; 6];
+    for r in 0..6 {
+        for s in 0..6 {
+            let mut acc = 0.0;
+            for a in 0..6 {
+                for b in 0..6 {
+                    acc += j[r][a] * c[a][b] * j[s][b];
+                }
+            }
+            out[r][s] = acc;
+        }
+    }
+    out
+}
+
+/// `m += v v^T`.
+fn add_outer(m: &mut Mat6, v: &[f64; 6]) {
+    for (row, a) in m.iter_mut().zip(v) {
+        for (x, b) in row.iter_mut().zip(v) {
+            *x += a * b;
+        }
+    }
+}
