@@ -1043,7 +1043,23 @@ impl<'m> FrameNavigator<'m> {
             cfg,
             scratch,
         )?;
-        let tracked = track_pose(prev, frame, &guess, &self.camera, dem, cfg, scratch)?;
+        let fuse = self.cfg.fuse_attitude
+            && raw_prior.sigma_att_rad > 0.0
+            && raw_prior.sigma_att_rad.is_finite();
+        let attitude = fuse.then_some(AttitudePrior {
+            attitude: raw_prior.pose.attitude,
+            sigma_rad: raw_prior.sigma_att_rad,
+        });
+        let tracked = track_pose(
+            prev,
+            frame,
+            &guess,
+            attitude,
+            &self.camera,
+            dem,
+            cfg,
+            scratch,
+        )?;
         let mut est = tracked.estimate;
         if est.inliers < cfg.min_inliers {
             return None;
@@ -1083,7 +1099,12 @@ impl<'m> FrameNavigator<'m> {
             .conjugate()
             .mul_quat(est.pose.attitude)
             .to_rotation_vector();
-        let attitude_nees = e.norm_squared() / (raw_prior.sigma_att_rad * raw_prior.sigma_att_rad);
+        // Against the inertial attitude with both uncertainties: the tracked attitude carries
+        // the previous fix's and the DEM's, which can exceed the inertial one low down.
+        let c = &est.covariance;
+        let own = (c[3][3] + c[4][4] + c[5][5]) / 3.0;
+        let attitude_nees =
+            e.norm_squared() / (raw_prior.sigma_att_rad * raw_prior.sigma_att_rad + own);
         let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
         let attitude_ok = !(raw_prior.sigma_att_rad > 0.0) || attitude_nees <= gate;
         if !(nees <= gate) || !attitude_ok {

@@ -367,14 +367,18 @@ pub fn estimate_pose(
 }
 
 /// Levenberg-Marquardt from `pose` on the correspondences within `config.threshold_px`
-/// (no sampling, no attitude prior): the pose the same data give near a known one. Used to
-/// propagate errors of the 3-D points into the pose by re-solving with them perturbed.
+/// (no sampling): the pose the same data give near a known one. Used to propagate errors
+/// of the 3-D points into the pose by re-solving with them perturbed. With
+/// `config.attitude_prior` the attitude is fused as [`estimate_pose`] fuses it: weighted by
+/// the residuals of the vision-only fit, then refined with it.
 ///
 /// # Errors
 ///
 /// [`PoseError::LengthMismatch`], [`PoseError::NotEnoughPoints`],
 /// [`PoseError::InvalidConfig`] (focal length or threshold not positive and finite),
-/// [`PoseError::IllConditioned`] when the refined pose is not finite.
+/// [`PoseError::TooFewInliers`] when an attitude is to be fused and too few points lie
+/// within the threshold to weigh it, [`PoseError::IllConditioned`] when the refined pose is
+/// not finite.
 pub fn refine_pose(
     pose: &Pose,
     image: &[[f64; 2]],
@@ -392,11 +396,25 @@ pub fn refine_pose(
         return Err(PoseError::InvalidConfig);
     }
     let th = config.threshold_px / config.focal_px;
+    let th2 = th * th;
     let model = Model {
         r: pose.attitude.to_mat3().transpose(),
         c: pose.position,
     };
-    refine(model, image, world, th * th, config.refine_iterations, None)
+    // As `estimate_pose`: the vision-only fit first, whose residuals weigh the attitude.
+    let vision = refine(model, image, world, th2, config.refine_iterations, None);
+    let Some(a) = config.attitude_prior else {
+        return vision.to_pose().ok_or(PoseError::IllConditioned);
+    };
+    let normal = vision.normal_equations(image, world, th2);
+    let dof = 2.0 * normal.count as f64 - 6.0;
+    if !(dof > 0.0) {
+        return Err(PoseError::TooFewInliers);
+    }
+    let floor = config.sigma_floor_px / config.focal_px;
+    let sigma = crate::math::sqrt(normal.cost / dof).max(floor);
+    let prior = Some((a.attitude.to_mat3(), a.weight(sigma)));
+    refine(vision, image, world, th2, config.refine_iterations, prior)
         .to_pose()
         .ok_or(PoseError::IllConditioned)
 }

@@ -8,9 +8,10 @@
 //!
 //! 1. **Registration** ([`register`]): once the last fix is a few seconds old, the inertial
 //!    prior's altitude is uncertain by tens of metres, which at 60 m is the whole scale.
-//!    The centre of the frame, at a coarse pyramid level, is searched for in the previous
-//!    frame warped into the current view through the ground plane, for a ladder of
-//!    altitudes; the best correlation gives the altitude and the horizontal position.
+//!    Blocks of the previous frame warped into the current view through the ground plane
+//!    (for a ladder of altitudes, at a coarse pyramid level, at the frame's centre and
+//!    half-way to its corners) are searched for over the current frame; the best
+//!    correlation gives the altitude and the horizontal position.
 //! 2. **Tracking** ([`track_pose`]): on a grid over the part of the previous frame the
 //!    current one sees, the most textured pixel of each cell is cast onto the DEM from the
 //!    previous pose; its patch, warped into the current view through the local terrain
@@ -36,7 +37,7 @@ use crate::math;
 use crate::ncc::{self, ImageView, NccConfig};
 use crate::pose::Pose;
 use crate::pyramid::{Level, Pyramid};
-use crate::robust::{PoseEstimate, RansacConfig, estimate_pose, refine_pose};
+use crate::robust::{AttitudePrior, PoseEstimate, RansacConfig, estimate_pose, refine_pose};
 
 /// Most grid cells per side.
 pub const MAX_GRID: usize = 10;
@@ -125,6 +126,11 @@ pub struct Tracked {
     pub found: usize,
     /// Pixels of the matching level per level-0 pixel, the coarsest used.
     pub level_scale: f64,
+    /// The attitude measurement fused into the pose, if any.
+    pub attitude: Option<AttitudePrior>,
+    /// Which [`track_pose`] call of its scratch made it ([`inherited_covariance`] reads
+    /// that call's correspondences from the scratch, and refuses another's).
+    generation: u64,
 }
 
 /// Tracking's working memory (about 60 KB): features, correspondences and the
@@ -144,6 +150,8 @@ pub struct TrackScratch {
     points: [Vec3; MAX_FEATURES],
     mask: [bool; MAX_FEATURES],
     n_matches: usize,
+    /// [`track_pose`] calls made with this scratch.
+    generation: u64,
     /// Registration: camera-frame rays of the template's pixels, the template, scores.
     rays: [Vec3; REG * REG],
     template: [f32; REG * REG],
@@ -171,6 +179,7 @@ impl TrackScratch {
             points: [Vec3::ZERO; MAX_FEATURES],
             mask: [false; MAX_FEATURES],
             n_matches: 0,
+            generation: 0,
             rays: [Vec3::ZERO; REG * REG],
             template: [0.0; REG * REG],
             scores: [0.0; MAX_REG_PLACEMENTS],
@@ -219,8 +228,10 @@ fn ground_below(pose: &Pose, dem: &Heightfield<'_>) -> Option<(f64, Vec3)> {
 }
 
 /// The pose of the current frame from the previous one at the altitude and horizontal
-/// position where the centre of the current frame best matches the previous frame warped
-/// into it through the ground plane, and the match's score. `prior` gives the attitude
+/// position where the previous frame, warped into the current view through the ground
+/// plane, best matches it (blocks centred on the frame's centre and half-way to its
+/// corners: shifts up to about three eighths of the frame are found), and the match's
+/// score. `prior` gives the attitude
 /// and the horizontal position searched around; `sigma_z_m` bounds the altitudes tried
 /// (3 sigma, within [`TrackConfig::max_altitude_ratio`] of the previous frame's).
 ///
@@ -255,14 +266,6 @@ pub fn register(
     let scale = f64::from(1u32 << k.min(31));
     let (h_prev, ground) = ground_below(&prev.pose, dem)?;
     let up = Vec3::new(0.0, 0.0, 1.0);
-    // Template: the centre of the current frame, its rays once for every altitude.
-    let (cx, cy) = (lvl.width / 2, lvl.height / 2);
-    let (x0, y0) = (cx.checked_sub(REG_HALF)?, cy.checked_sub(REG_HALF)?);
-    for (idx, ray) in scratch.rays.iter_mut().enumerate() {
-        let (i, j) = (idx / REG, idx % REG);
-        let (u, v) = (scale * (x0 + j) as f64, scale * (y0 + i) as f64);
-        *ray = camera.unproject(u, v).ok()?;
-    }
     let window = ImageView::packed(lvl.data, lvl.width, lvl.height).ok()?;
     // Altitudes: a geometric ladder over the prior's 3-sigma range, within the ratio.
     let h_prior = prior.position.z - ground.z;
@@ -277,96 +280,53 @@ pub fn register(
     if needed > (MAX_ALTITUDES - 1) as f64 {
         step = math::exp(span / (MAX_ALTITUDES - 1) as f64);
     }
-    let rot_prev_levels = prev.pyramid.len();
-    let mut best: Option<(usize, f64, f32, [f32; 2])> = None;
-    let mut scores_by_altitude = [f32::NAN; MAX_ALTITUDES];
-    let mut heights = [0.0f64; MAX_ALTITUDES];
-    let mut n_alt = 0;
-    let mut h = lo;
-    while h <= hi * (1.0 + 1e-9) && n_alt < MAX_ALTITUDES {
-        let pose = Pose::new(
-            Vec3::new(prior.position.x, prior.position.y, ground.z + h),
-            prior.attitude,
-        );
-        let rot = pose.attitude.to_mat3();
-        // Previous-frame pixels per template pixel: the level to sample it at.
-        let per = scale * h / h_prev;
-        let m = if per > 1.0 {
-            (math::ln(per) / core::f64::consts::LN_2 + 0.5) as usize
-        } else {
-            0
-        }
-        .min(rot_prev_levels.saturating_sub(1));
-        let mut ok = true;
-        for (t, ray) in scratch.template.iter_mut().zip(scratch.rays.iter()) {
-            let d = rot.mul_vec(*ray);
-            let value = if d.z < -1e-9 {
-                let x = pose.position + d * ((ground.z - pose.position.z) / d.z);
-                pixel_of(camera, &prev.pose, x).and_then(|[pu, pv]| prev.pyramid.sample(m, pu, pv))
-            } else {
-                None
-            };
-            match value {
-                Some(v) => *t = v,
-                None => {
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        let placements = (lvl.width - REG + 1) * (lvl.height - REG + 1);
-        let peak = if ok {
-            ImageView::packed(&scratch.template, REG, REG)
-                .ok()
-                .and_then(|tv| {
-                    let scores = scratch.scores.get_mut(..placements)?;
-                    ncc::search(&tv, &window, scores, &NccConfig::default()).ok()
-                })
-        } else {
-            None
+    // Template positions: the frame's centre, which finds shifts up to a quarter of the
+    // coarse level either way, and four positions half-way to the corners, each reaching
+    // twice as far towards the opposite corner. The best score over all wins.
+    let (mx, my) = (lvl.width / 2, lvl.height / 2);
+    let (ox, oy) = ((lvl.width - REG) / 4, (lvl.height - REG) / 4);
+    let centres = [
+        (mx, my),
+        (mx - ox, my - oy),
+        (mx + ox, my - oy),
+        (mx - ox, my + oy),
+        (mx + ox, my + oy),
+    ];
+    let mut best: Option<Rung> = None;
+    for (cx, cy) in centres {
+        let Some(r) = ladder(
+            prev,
+            camera,
+            &window,
+            scale,
+            (cx, cy),
+            prior,
+            ground,
+            h_prev,
+            (lo, hi, step),
+            scratch,
+        ) else {
+            continue;
         };
-        if let (Some(s), Some(hh)) = (scores_by_altitude.get_mut(n_alt), heights.get_mut(n_alt)) {
-            *hh = h;
-            if let Some(p) = peak.filter(|p| !p.on_border) {
-                *s = p.score;
-                if best.is_none_or(|b| p.score > b.2) {
-                    best = Some((n_alt, h, p.score, [p.x, p.y]));
-                }
-            }
+        if best.as_ref().is_none_or(|b| r.score > b.score) {
+            best = Some(r);
         }
-        n_alt += 1;
-        h *= step;
     }
-    let (ib, mut h_best, score, [px, py]) = best?;
-    if score < cfg.min_register_score {
+    let best = best?;
+    if best.score < cfg.min_register_score {
         return None;
     }
-    // Sub-step altitude: a parabola through the scores at the neighbouring rungs (in log h).
-    let (sm, sp) = (
-        ib.checked_sub(1)
-            .and_then(|i| scores_by_altitude.get(i))
-            .copied(),
-        scores_by_altitude.get(ib + 1).copied(),
-    );
-    if let (Some(a), Some(c)) = (sm, sp)
-        && a.is_finite()
-        && c.is_finite()
-    {
-        let (a, b, c) = (f64::from(a), f64::from(score), f64::from(c));
-        let den = a - 2.0 * b + c;
-        if den < 0.0 {
-            let off = (0.5 * (a - c) / den).clamp(-0.5, 0.5);
-            h_best *= math::exp(off * math::ln(step));
-        }
-    }
     let pose = Pose::new(
-        Vec3::new(prior.position.x, prior.position.y, ground.z + h_best),
+        Vec3::new(prior.position.x, prior.position.y, ground.z + best.h),
         prior.attitude,
     );
-    // The template's centre is the frame's centre; where it was found says how far the
-    // camera must move over the plane.
-    let centre = (scale * cx as f64, scale * cy as f64);
-    let found = (scale * f64::from(px), scale * f64::from(py));
+    // Where the template's centre was found says how far the camera must move over the
+    // plane.
+    let centre = (scale * best.centre.0 as f64, scale * best.centre.1 as f64);
+    let found = (
+        scale * f64::from(best.peak[0]),
+        scale * f64::from(best.peak[1]),
+    );
     let xc = on_plane(camera, &pose, centre.0, centre.1, ground, up)?;
     let xo = on_plane(camera, &pose, found.0, found.1, ground, up)?;
     let shift = xc - xo;
@@ -374,7 +334,118 @@ pub fn register(
         pose.position + Vec3::new(shift.x, shift.y, 0.0),
         pose.attitude,
     );
-    moved.is_finite().then_some((moved, score))
+    moved.is_finite().then_some((moved, best.score))
+}
+
+/// The best altitude of one template position.
+struct Rung {
+    /// Height above the ground plane, refined between rungs.
+    h: f64,
+    score: f32,
+    /// Where the template's centre was found, coarse-level pixels.
+    peak: [f32; 2],
+    /// The template's centre, coarse-level pixels.
+    centre: (usize, usize),
+}
+
+/// Registration's ladder of altitudes for the template centred at `centre` (coarse-level
+/// pixels): the previous frame warped into each altitude's view through the plane at
+/// `ground`, searched for over the whole coarse level.
+#[allow(clippy::too_many_arguments)]
+fn ladder(
+    prev: &PreviousFrame<'_>,
+    camera: &Camera,
+    window: &ImageView<'_>,
+    scale: f64,
+    centre: (usize, usize),
+    prior: &Pose,
+    ground: Vec3,
+    h_prev: f64,
+    (lo, hi, step): (f64, f64, f64),
+    scratch: &mut TrackScratch,
+) -> Option<Rung> {
+    let (cx, cy) = centre;
+    let (x0, y0) = (cx.checked_sub(REG_HALF)?, cy.checked_sub(REG_HALF)?);
+    if x0 + REG > window.width() || y0 + REG > window.height() {
+        return None;
+    }
+    // The template's rays, once for every altitude.
+    for (idx, ray) in scratch.rays.iter_mut().enumerate() {
+        let (i, j) = (idx / REG, idx % REG);
+        let (u, v) = (scale * (x0 + j) as f64, scale * (y0 + i) as f64);
+        *ray = camera.unproject(u, v).ok()?;
+    }
+    let placements = (window.width() - REG + 1) * (window.height() - REG + 1);
+    let rot = prior.attitude.to_mat3();
+    // The peak for the camera `h` above the plane (none off the previous frame or on the
+    // border of the search).
+    let mut rung = |h: f64| -> Option<(f32, [f32; 2])> {
+        let position = Vec3::new(prior.position.x, prior.position.y, ground.z + h);
+        // Previous-frame pixels per template pixel: the level to sample it at.
+        let per = scale * h / h_prev;
+        let m = if per > 1.0 {
+            (math::ln(per) / core::f64::consts::LN_2 + 0.5) as usize
+        } else {
+            0
+        }
+        .min(prev.pyramid.len().saturating_sub(1));
+        for (t, ray) in scratch.template.iter_mut().zip(scratch.rays.iter()) {
+            let d = rot.mul_vec(*ray);
+            if !(d.z < -1e-9) {
+                return None;
+            }
+            let x = position + d * ((ground.z - position.z) / d.z);
+            let [pu, pv] = pixel_of(camera, &prev.pose, x)?;
+            *t = prev.pyramid.sample(m, pu, pv)?;
+        }
+        let tv = ImageView::packed(&scratch.template, REG, REG).ok()?;
+        let scores = scratch.scores.get_mut(..placements)?;
+        let p = ncc::search(&tv, window, scores, &NccConfig::default()).ok()?;
+        (!p.on_border).then_some((p.score, [p.x, p.y]))
+    };
+    // Coarse rungs three steps apart over the range, then the five fine rungs around the
+    // best of them: the score falls off smoothly with the scale's error, so the fine
+    // optimum lies within half a coarse step of the best coarse rung.
+    let coarse = step * step * step;
+    let mut best: Option<(f64, f32, [f32; 2])> = None;
+    let mut h = lo;
+    let mut n = 0;
+    while h <= hi * (1.0 + 1e-9) && n < MAX_ALTITUDES {
+        if let Some((score, peak)) = rung(h)
+            && best.is_none_or(|b| score > b.1)
+        {
+            best = Some((h, score, peak));
+        }
+        h *= coarse;
+        n += 1;
+    }
+    let (h_coarse, _, _) = best?;
+    let mut fine = [None; 5];
+    for (j, f) in fine.iter_mut().enumerate() {
+        let h = h_coarse * math::exp((j as f64 - 2.0) * math::ln(step));
+        *f = rung(h).map(|(score, peak)| (h, score, peak));
+    }
+    let (ib, (mut h_best, score, peak)) = fine
+        .iter()
+        .enumerate()
+        .filter_map(|(j, f)| f.map(|f| (j, f)))
+        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
+    // Sub-step altitude: a parabola through the scores at the neighbouring rungs (in log h).
+    let neighbour = |j: Option<usize>| j.and_then(|j| fine.get(j).copied().flatten()).map(|f| f.1);
+    if let (Some(a), Some(c)) = (neighbour(ib.checked_sub(1)), neighbour(Some(ib + 1))) {
+        let (a, b, c) = (f64::from(a), f64::from(score), f64::from(c));
+        let den = a - 2.0 * b + c;
+        if den < 0.0 {
+            let off = (0.5 * (a - c) / den).clamp(-0.5, 0.5);
+            h_best *= math::exp(off * math::ln(step));
+        }
+    }
+    Some(Rung {
+        h: h_best,
+        score,
+        peak,
+        centre,
+    })
 }
 
 /// Places features of the previous frame on the ground: the most textured pixel of each
@@ -639,11 +710,17 @@ fn fill_window(
     true
 }
 
-fn ransac(camera: &Camera, cfg: &TrackConfig, level_scale: f64) -> RansacConfig {
+fn ransac(
+    camera: &Camera,
+    cfg: &TrackConfig,
+    level_scale: f64,
+    attitude: Option<AttitudePrior>,
+) -> RansacConfig {
     let (fx, fy) = camera.focal();
     let mut rc = RansacConfig::new(0.5 * (fx + fy));
     rc.threshold_px = cfg.threshold_px * level_scale;
     rc.min_inliers = cfg.min_inliers.max(6);
+    rc.attitude_prior = attitude;
     rc
 }
 
@@ -651,13 +728,14 @@ fn solve(
     camera: &Camera,
     cfg: &TrackConfig,
     level_scale: f64,
+    attitude: Option<AttitudePrior>,
     s: &mut TrackScratch,
 ) -> Option<PoseEstimate> {
     let n = s.n_matches;
     if n < cfg.min_inliers.max(6) {
         return None;
     }
-    let rc = ransac(camera, cfg, level_scale);
+    let rc = ransac(camera, cfg, level_scale, attitude);
     estimate_pose(
         s.image.get(..n)?,
         s.points.get(..n)?,
@@ -673,12 +751,18 @@ fn solve(
 /// pose and solved again. The estimate's covariance is the tracking's alone; see
 /// [`inherited_covariance`] for what the points carry.
 ///
+/// `attitude`, an independent attitude measurement (the inertial one), is fused into the
+/// pose as the map's fixes fuse it: low over flat ground a shift of the tracked points and
+/// a tilt of the camera look alike, and the inertial attitude tells them apart.
+///
 /// `None` when too few features are placed, matched or kept.
 #[must_use]
+#[allow(clippy::too_many_arguments)]
 pub fn track_pose(
     prev: &PreviousFrame<'_>,
     frame: &Pyramid<'_>,
     guess: &Pose,
+    attitude: Option<AttitudePrior>,
     camera: &Camera,
     dem: &Heightfield<'_>,
     cfg: &TrackConfig,
@@ -686,10 +770,11 @@ pub fn track_pose(
 ) -> Option<Tracked> {
     scratch.n_features = 0;
     scratch.n_matches = 0;
+    scratch.generation = scratch.generation.wrapping_add(1);
     let b = shared_box(prev, guess, camera, dem)?;
     place_features(prev, b, camera, dem, cfg, scratch)?;
     let sc = match_features(prev, frame, guess, cfg.search_px, camera, cfg, scratch);
-    let first = solve(camera, cfg, sc, scratch)?;
+    let first = solve(camera, cfg, sc, attitude, scratch)?;
     let sc = match_features(
         prev,
         frame,
@@ -699,21 +784,26 @@ pub fn track_pose(
         cfg,
         scratch,
     );
-    let estimate = solve(camera, cfg, sc, scratch)?;
+    let estimate = solve(camera, cfg, sc, attitude, scratch)?;
     Some(Tracked {
         estimate,
         found: scratch.n_matches,
         level_scale: sc,
+        attitude,
+        generation: scratch.generation,
     })
 }
 
 /// The covariance the tracked pose `tracked` inherits from its 3-D points: the previous
 /// pose's (its covariance carried through the re-solved pose) plus the DEM's height error
-/// `dem_sigma_m` at each point, counted both independent and common to all points (an
-/// overbound of any correlation between them). Uses the inliers of the last
-/// [`track_pose`] in `scratch`.
+/// `dem_sigma_m`, independent at each point and in three modes common to all of them (an
+/// offset, and a tilt along each axis reaching one sigma at the points' RMS distance from
+/// their centre): an overbound of the DEM's errors correlated over the footprint. Uses the inliers `tracked`'s
+/// [`track_pose`] left in `scratch`, once.
 ///
-/// `None` when a perturbed point cannot be placed or a re-solve fails.
+/// `None` when `scratch` no longer holds them (another [`track_pose`] or
+/// `inherited_covariance` ran since), a perturbed point cannot be placed or a re-solve
+/// fails.
 #[must_use]
 pub fn inherited_covariance(
     prev: &PreviousFrame<'_>,
@@ -725,6 +815,11 @@ pub fn inherited_covariance(
     scratch: &mut TrackScratch,
 ) -> Option<Mat6> {
     let s = scratch;
+    if s.generation != tracked.generation {
+        return None;
+    }
+    // The scratch is about to be compacted: it serves this call only.
+    s.generation = s.generation.wrapping_add(1);
     // Keep the inliers, compacted.
     let mut n = 0;
     for m in 0..s.n_matches {
@@ -739,8 +834,18 @@ pub fn inherited_covariance(
         n += 1;
     }
     s.n_matches = n;
-    let rc = ransac(camera, cfg, tracked.level_scale);
-    let base = tracked.estimate.pose;
+    let rc = ransac(camera, cfg, tracked.level_scale, tracked.attitude);
+    // Differences are taken against the same data re-solved without perturbation: the
+    // re-solve's weighting of a fused attitude (from the residuals at its start) need not
+    // be the estimate's, and that offset must not enter every column.
+    let base = refine_pose(
+        &tracked.estimate.pose,
+        s.image.get(..n)?,
+        s.points.get(..n)?,
+        &rc,
+    )
+    .ok()?;
+    let start = tracked.estimate.pose;
     let delta = |p: &Pose| -> [f64; 6] {
         let dp = p.position - base.position;
         let da = base
@@ -778,16 +883,21 @@ pub fn inherited_covariance(
                 .ok()?
                 .point;
         }
-        let p = refine_pose(&base, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
+        let p = refine_pose(&start, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
         for (row, d) in jac.iter_mut().zip(delta(&p)) {
             *row.get_mut(axis)? = d / eps;
         }
     }
     let mut cov = sandwich(&jac, &prev.covariance);
-    // The DEM: each point moved along its ray by one sigma of terrain height.
+    // The DEM: each point moved along its ray by one sigma of terrain height, one point at
+    // a time (the columns); the DEM's error is then modelled as independent at each point
+    // plus three modes common to all of them, each of one sigma: an offset, and a tilt
+    // along each axis reaching one sigma at the points' RMS distance from their centre (a
+    // crater or slope the DEM lacks under a small footprint tilts the whole point cloud,
+    // which reads as attitude). By linearity a mode's effect is its weighted sum of columns.
     if dem_sigma_m > 0.0 {
         let rot = prev.pose.attitude.to_mat3();
-        let mut common = [0.0f64; 6];
+        let mut cols = [[0.0f64; 6]; MAX_FEATURES];
         for k in 0..n {
             let points = s.points.get(..n)?;
             world.get_mut(..n)?.copy_from_slice(points);
@@ -800,14 +910,39 @@ pub fn inherited_covariance(
                 return None;
             }
             *world.get_mut(k)? = *points.get(k)? + d * (dem_sigma_m * math::abs(nrm.z) / along);
-            let p = refine_pose(&base, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
+            let p = refine_pose(&start, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
             let col = delta(&p);
             add_outer(&mut cov, &col);
-            for (c, x) in common.iter_mut().zip(col) {
-                *c += x;
-            }
+            *cols.get_mut(k)? = col;
         }
-        add_outer(&mut cov, &common);
+        let points = s.points.get(..n)?;
+        let cols = cols.get(..n)?;
+        let count = n as f64;
+        let (mut cx, mut cy) = (0.0, 0.0);
+        for p in points {
+            cx += p.x / count;
+            cy += p.y / count;
+        }
+        let (mut rx, mut ry) = (0.0, 0.0);
+        for p in points {
+            rx += (p.x - cx) * (p.x - cx) / count;
+            ry += (p.y - cy) * (p.y - cy) / count;
+        }
+        let (rx, ry) = (math::sqrt(rx).max(1e-6), math::sqrt(ry).max(1e-6));
+        let modes: [&dyn Fn(&Vec3) -> f64; 3] =
+            [&|_| 1.0, &|p: &Vec3| (p.x - cx) / rx, &|p: &Vec3| {
+                (p.y - cy) / ry
+            }];
+        for mode in modes {
+            let mut sum = [0.0f64; 6];
+            for (p, col) in points.iter().zip(cols) {
+                let w = mode(p);
+                for (acc, c) in sum.iter_mut().zip(col) {
+                    *acc += w * c;
+                }
+            }
+            add_outer(&mut cov, &sum);
+        }
     }
     Some(cov)
 }

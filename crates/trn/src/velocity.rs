@@ -56,7 +56,7 @@ pub fn track(
         min_inliers: 8,
         ..TrackConfig::default()
     };
-    let t = track_pose(prev, frame, pose, camera, dem, &cfg, scratch)?;
+    let t = track_pose(prev, frame, pose, None, camera, dem, &cfg, scratch)?;
     // The previous pose's error cancels in the difference; the DEM's does not.
     let exact = PreviousFrame {
         covariance: [[0.0; 6]; 6],
