@@ -598,6 +598,18 @@ impl<'m> FrameNavigator<'m> {
         f
     }
 
+    /// The inertial attitude to fuse into a pose (when [`NavConfig::fuse_attitude`] and the
+    /// prior has a usable sigma).
+    fn inertial_attitude(&self, raw_prior: &Prior) -> Option<AttitudePrior> {
+        let fuse = self.cfg.fuse_attitude
+            && raw_prior.sigma_att_rad > 0.0
+            && raw_prior.sigma_att_rad.is_finite();
+        fuse.then_some(AttitudePrior {
+            attitude: raw_prior.pose.attitude,
+            sigma_rad: raw_prior.sigma_att_rad,
+        })
+    }
+
     /// The pose from the map's landmarks (altitude and rangefinder not yet judged).
     fn map_fix<E: Executor>(
         &self,
@@ -711,13 +723,7 @@ impl<'m> FrameNavigator<'m> {
         times.match_ms = exec.now_ms() - t2;
         let t3 = exec.now_ms();
         let ratio = gsd_ratio(preds, &mut ws.values);
-        let fuse = self.cfg.fuse_attitude
-            && raw_prior.sigma_att_rad > 0.0
-            && raw_prior.sigma_att_rad.is_finite();
-        let attitude = fuse.then_some(AttitudePrior {
-            attitude: raw_prior.pose.attitude,
-            sigma_rad: raw_prior.sigma_att_rad,
-        });
+        let attitude = self.inertial_attitude(raw_prior);
         let solved = self.solve(ws, n_preds, ratio, attitude);
         times.pose_ms = exec.now_ms() - t3;
         let Some((mut est, mut n_matches)) = solved else {
@@ -1043,13 +1049,7 @@ impl<'m> FrameNavigator<'m> {
             cfg,
             scratch,
         )?;
-        let fuse = self.cfg.fuse_attitude
-            && raw_prior.sigma_att_rad > 0.0
-            && raw_prior.sigma_att_rad.is_finite();
-        let attitude = fuse.then_some(AttitudePrior {
-            attitude: raw_prior.pose.attitude,
-            sigma_rad: raw_prior.sigma_att_rad,
-        });
+        let attitude = self.inertial_attitude(raw_prior);
         let tracked = track_pose(
             prev,
             frame,

@@ -287,6 +287,26 @@ pub fn bilinear(data: &[f32], width: usize, height: usize, col: f64, row: f64) -
     Some(p00 * (1.0 - u) * (1.0 - v) + p10 * u * (1.0 - v) + p01 * (1.0 - u) * v + p11 * u * v)
 }
 
+/// Level 0 of a pyramid of `levels` levels of a `width x height` `frame`, checked.
+fn base_level(
+    frame: &[f32],
+    width: usize,
+    height: usize,
+    levels: usize,
+) -> Result<Level<'_>, PyramidError> {
+    if width == 0 || height == 0 || frame.len() < width.saturating_mul(height) {
+        return Err(PyramidError::BadFrame);
+    }
+    if levels == 0 || levels > MAX_LEVELS {
+        return Err(PyramidError::Levels);
+    }
+    Ok(Level {
+        width,
+        height,
+        data: frame.get(..width * height).ok_or(PyramidError::BadFrame)?,
+    })
+}
+
 /// A frame and its reductions, level 0 first; views into caller memory.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pyramid<'a> {
@@ -333,12 +353,7 @@ impl<'a> Pyramid<'a> {
         buf: &'a mut [f32],
         tmp: &mut [f32],
     ) -> Result<Self, PyramidError> {
-        if width == 0 || height == 0 || frame.len() < width.saturating_mul(height) {
-            return Err(PyramidError::BadFrame);
-        }
-        if levels == 0 || levels > MAX_LEVELS {
-            return Err(PyramidError::Levels);
-        }
+        let base = base_level(frame, width, height, levels)?;
         if buf.len() < buffer_len(width, height, levels) {
             return Err(PyramidError::BufferTooSmall);
         }
@@ -346,11 +361,7 @@ impl<'a> Pyramid<'a> {
             return Err(PyramidError::ScratchTooSmall);
         }
         let mut p = Self::default();
-        let mut prev = Level {
-            width,
-            height,
-            data: frame.get(..width * height).ok_or(PyramidError::BadFrame)?,
-        };
+        let mut prev = base;
         let mut rest: &'a mut [f32] = buf;
         if let Some(first) = p.levels.first_mut() {
             *first = prev;
@@ -387,18 +398,9 @@ impl<'a> Pyramid<'a> {
         levels: usize,
         buf: &'a [f32],
     ) -> Result<Self, PyramidError> {
-        if width == 0 || height == 0 || frame.len() < width.saturating_mul(height) {
-            return Err(PyramidError::BadFrame);
-        }
-        if levels == 0 || levels > MAX_LEVELS {
-            return Err(PyramidError::Levels);
-        }
+        let base = base_level(frame, width, height, levels)?;
         let mut p = Self::default();
-        let mut prev = Level {
-            width,
-            height,
-            data: frame.get(..width * height).ok_or(PyramidError::BadFrame)?,
-        };
+        let mut prev = base;
         if let Some(first) = p.levels.first_mut() {
             *first = prev;
         }
