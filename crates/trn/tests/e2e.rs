@@ -82,6 +82,22 @@ fn default_descent_meets_the_checkable_targets() {
     // Integrity: the reported covariance bounds the error (at most one 3-sigma excursion
     // in 60 frames; the 1-in-1000 target needs campaigns).
     assert!(summary.outside_3sigma <= 1, "{}", summary.outside_3sigma);
+    // The attitude's too: the angle of the error within the 99.9 % bound of a 3-axis
+    // Gaussian with the reported RMS sigma per axis (sqrt of chi-square(3) at 99.9 %,
+    // 4.03). Before the map's common-mode tilt was added, map fixes exceeded it.
+    let mut worst_att: f64 = 0.0;
+    for (k, r) in rows.iter().enumerate() {
+        if let Some(e) = r.att_err_deg {
+            let ratio = e / r.sigma_att_deg;
+            worst_att = worst_att.max(ratio);
+            assert!(
+                ratio <= 4.03,
+                "frame {k}: attitude {e} deg, sigma {} deg",
+                r.sigma_att_deg
+            );
+        }
+    }
+    eprintln!("largest attitude error over its sigma: {worst_att:.2}");
     // Every injected rangefinder fault episode flagged within 3 frames; no false alarm.
     let mut k = 0;
     while k < rows.len() {
