@@ -368,6 +368,10 @@ pub struct FrameFix {
     /// Features tracked from the previous frame when the pose comes from tracking
     /// ([`FrameNavigator::process_with_previous`]); 0 for a pose from the map.
     pub tracked: usize,
+    /// For a pose from tracking, the covariance of its difference from the previous fixed
+    /// frame's pose (the tracking's and the DEM's; the previous fix's error, common to
+    /// both, left out): what a velocity over that interval carries. `None` otherwise.
+    pub relative_covariance: Option<Mat6>,
 }
 
 impl FrameFix {
@@ -834,11 +838,12 @@ impl<'m> FrameNavigator<'m> {
             e.norm_squared() / (a.sigma_rad * a.sigma_rad)
         });
         let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
-        let (w, h) = (
-            f64::from(self.camera.width()),
-            f64::from(self.camera.height()),
+        let spread_ok = spread_ok(
+            ws.observations()
+                .filter(|(_, inlier)| *inlier)
+                .map(|(m, _)| m.pixel),
+            &self.camera,
         );
-        let spread_ok = spread_fraction(ws, w, h) > 0.05;
         let status = if est.inliers < self.cfg.min_inliers {
             FixStatus::NoFix
         } else if nees > gate || attitude_nees > gate || !spread_ok {
@@ -886,6 +891,7 @@ impl<'m> FrameNavigator<'m> {
             map_sigma_m: map_sigma,
             times,
             tracked: 0,
+            relative_covariance: None,
         }
     }
 
@@ -1041,6 +1047,7 @@ impl<'m> FrameNavigator<'m> {
             map_sigma_m: f64::NAN,
             times,
             tracked: 0,
+            relative_covariance: None,
         }
     }
 
@@ -1082,16 +1089,8 @@ impl<'m> FrameNavigator<'m> {
         if est.inliers < cfg.min_inliers {
             return None;
         }
-        // The inliers' spread over the image, as for a map fix.
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for (p, _) in scratch.matches().filter(|(_, inlier)| *inlier) {
-            x0 = x0.min(p[0]);
-            x1 = x1.max(p[0]);
-            y0 = y0.min(p[1]);
-            y1 = y1.max(p[1]);
-        }
-        let area = f64::from(self.camera.width()) * f64::from(self.camera.height());
-        if !((x1 - x0) * (y1 - y0) > 0.05 * area) {
+        let inliers = scratch.matches().filter(|(_, inlier)| *inlier);
+        if !spread_ok(inliers.map(|(p, _)| p), &self.camera) {
             return None;
         }
         overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
@@ -1104,11 +1103,10 @@ impl<'m> FrameNavigator<'m> {
             cfg,
             scratch,
         )?;
-        for (row, add) in est.covariance.iter_mut().zip(inherited.iter()) {
-            for (c, a) in row.iter_mut().zip(add) {
-                *c += a;
-            }
-        }
+        // Relative to the previous fix: the tracking's own and the DEM's; the previous
+        // fix's error comes on top for the pose itself.
+        let relative = add6(&est.covariance, &inherited.dem);
+        est.covariance = add6(&relative, &inherited.previous);
         let d = est.pose.position - prior.pose.position;
         let nees = d.norm_squared() / (prior.sigma_pos_m * prior.sigma_pos_m);
         let e = raw_prior
@@ -1147,8 +1145,20 @@ impl<'m> FrameNavigator<'m> {
             map_sigma_m: self.dem_sigma_m,
             times: StageTimes::default(),
             tracked: tracked.found,
+            relative_covariance: Some(relative),
         })
     }
+}
+
+/// `a + b`.
+fn add6(a: &Mat6, b: &Mat6) -> Mat6 {
+    let mut out = *a;
+    for (row, add) in out.iter_mut().zip(b) {
+        for (c, x) in row.iter_mut().zip(add) {
+            *c += x;
+        }
+    }
+    out
 }
 
 /// Scales a fit's covariance for its estimated residual sigma: the two-sided Student-t
@@ -1209,21 +1219,21 @@ fn coarser(p: Prediction, levels: usize, max_radius: usize) -> Prediction {
     }
 }
 
-/// Fraction of the image's area covered by the bounding box of the last solve's inliers.
-fn spread_fraction(ws: &Workspace, w: f64, h: f64) -> f64 {
+/// Whether the bounding box of a pose's inliers (level-0 pixels) covers more than
+/// [`MIN_SPREAD`] of the camera's image: a pose from one corner of it is not trusted.
+fn spread_ok(inliers: impl Iterator<Item = [f64; 2]>, camera: &Camera) -> bool {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     let mut any = false;
-    for (m, inlier) in ws.observations() {
-        if inlier {
-            any = true;
-            x0 = x0.min(m.pixel[0]);
-            x1 = x1.max(m.pixel[0]);
-            y0 = y0.min(m.pixel[1]);
-            y1 = y1.max(m.pixel[1]);
-        }
+    for p in inliers {
+        any = true;
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
     }
-    if !any {
-        return 0.0;
-    }
-    ((x1 - x0) * (y1 - y0)) / (w * h)
+    let area = f64::from(camera.width()) * f64::from(camera.height());
+    any && (x1 - x0) * (y1 - y0) > MIN_SPREAD * area
 }
+
+/// Least fraction of the image the inliers' bounding box must cover.
+const MIN_SPREAD: f64 = 0.05;

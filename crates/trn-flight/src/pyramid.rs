@@ -360,28 +360,34 @@ impl<'a> Pyramid<'a> {
         if tmp.len() < scratch_len(width, height) {
             return Err(PyramidError::ScratchTooSmall);
         }
-        let mut p = Self::default();
-        let mut prev = base;
-        let mut rest: &'a mut [f32] = buf;
-        if let Some(first) = p.levels.first_mut() {
-            *first = prev;
-        }
-        for slot in p.levels.iter_mut().take(levels).skip(1) {
-            let (w2, h2) = reduced_size(prev.width, prev.height);
-            let Some((dst, r)) = core::mem::take(&mut rest).split_at_mut_checked(w2 * h2) else {
-                return Err(PyramidError::BufferTooSmall);
+        // Level k (k >= 1) starts in `buf` after levels 1..k; each is reduced from the one
+        // before (the frame for level 1), then the whole is viewed as `view_built` sees it.
+        let (mut w, mut h) = (width, height);
+        let mut start = 0usize;
+        let mut src_start = None;
+        for _ in 1..levels {
+            let (w2, h2) = reduced_size(w, h);
+            let (done, rest) = buf
+                .split_at_mut_checked(start)
+                .ok_or(PyramidError::BufferTooSmall)?;
+            let dst = rest
+                .get_mut(..w2 * h2)
+                .ok_or(PyramidError::BufferTooSmall)?;
+            let data = match src_start {
+                None => base.data,
+                Some(s) => done.get(s..).ok_or(PyramidError::BufferTooSmall)?,
             };
-            rest = r;
-            reduce_band(&prev, 0, dst, tmp);
-            prev = Level {
-                width: w2,
-                height: h2,
-                data: dst,
+            let src = Level {
+                width: w,
+                height: h,
+                data,
             };
-            *slot = prev;
+            reduce_band(&src, 0, dst, tmp);
+            src_start = Some(start);
+            start += w2 * h2;
+            (w, h) = (w2, h2);
         }
-        p.count = levels;
-        Ok(p)
+        Self::view_built(frame, width, height, levels, buf)
     }
 
     /// The pyramid [`Pyramid::build`] wrote into `buf` for `frame`, viewed again without

@@ -160,6 +160,9 @@ impl LrfReport {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RangefinderMonitor {
     config: RangefinderConfig,
+    /// The DEM's point error at the gate's probability, in RMS units (from the config,
+    /// once).
+    dem_tail: f64,
     excluded: bool,
     run: u32,
     last: Option<Reference>,
@@ -201,6 +204,7 @@ impl RangefinderMonitor {
     pub fn new(config: RangefinderConfig) -> Self {
         Self {
             config,
+            dem_tail: dem_tail_factor(config.dem_tail_dof, config.gate),
             excluded: false,
             run: 0,
             last: None,
@@ -373,7 +377,7 @@ impl RangefinderMonitor {
         // applies, and the sigma reported is the allowance over the Gaussian quantile.
         let gate = chi2_quantile(1, cfg.gate).unwrap_or(10.83);
         let k_gauss = crate::math::sqrt(gate);
-        let k_dem = dem_tail_factor(cfg.dem_tail_dof, cfg.gate).max(k_gauss);
+        let k_dem = self.dem_tail.max(k_gauss);
         let allowance = |gaussian2: f64, dem2: f64| {
             crate::math::sqrt(k_gauss * k_gauss * gaussian2 + k_dem * k_dem * dem2)
         };

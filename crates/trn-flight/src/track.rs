@@ -36,7 +36,7 @@ use crate::linalg::{Mat6, Vec3};
 use crate::math;
 use crate::ncc::{self, ImageView, NccConfig};
 use crate::pose::Pose;
-use crate::pyramid::{Level, Pyramid};
+use crate::pyramid::Pyramid;
 use crate::robust::{AttitudePrior, PoseEstimate, RansacConfig, estimate_pose, refine_pose};
 
 /// Most grid cells per side.
@@ -52,7 +52,6 @@ pub const MAX_ALTITUDES: usize = 64;
 
 const PATCH: usize = 15;
 const HALF: usize = PATCH / 2;
-const MAX_WSIDE: usize = PATCH + 2 * MAX_SEARCH_PX;
 /// Registration's template side (the correlation kernel's largest).
 const REG: usize = ncc::MAX_TEMPLATE;
 const REG_HALF: usize = REG / 2;
@@ -200,6 +199,16 @@ impl TrackScratch {
             .zip(self.mask.iter())
             .take(self.n_matches)
             .map(|(p, m)| (*p, *m))
+    }
+}
+
+/// The pyramid level whose pixels are closest in size to `ratio` level-0 pixels (log2
+/// rounded; 0 for ratios up to 1).
+fn octave(ratio: f64) -> usize {
+    if ratio > 1.0 {
+        (math::ln(ratio) / core::f64::consts::LN_2 + 0.5) as usize
+    } else {
+        0
     }
 }
 
@@ -382,13 +391,7 @@ fn ladder(
     let mut rung = |h: f64| -> Option<(f32, [f32; 2])> {
         let position = Vec3::new(prior.position.x, prior.position.y, ground.z + h);
         // Previous-frame pixels per template pixel: the level to sample it at.
-        let per = scale * h / h_prev;
-        let m = if per > 1.0 {
-            (math::ln(per) / core::f64::consts::LN_2 + 0.5) as usize
-        } else {
-            0
-        }
-        .min(prev.pyramid.len().saturating_sub(1));
+        let m = octave(scale * h / h_prev).min(prev.pyramid.len().saturating_sub(1));
         for (t, ray) in scratch.template.iter_mut().zip(scratch.rays.iter()) {
             let d = rot.mul_vec(*ray);
             if !(d.z < -1e-9) {
@@ -554,7 +557,6 @@ fn match_features(
     s: &mut TrackScratch,
 ) -> f64 {
     let mut tpl = [0.0f32; PATCH * PATCH];
-    let mut win = [0.0f32; MAX_WSIDE * MAX_WSIDE];
     let mut scores = [0.0f32; (2 * MAX_SEARCH_PX + 1) * (2 * MAX_SEARCH_PX + 1)];
     let mut coarsest = 1.0f64;
     s.n_matches = 0;
@@ -585,12 +587,7 @@ fn match_features(
         }
         // The level where a current pixel covers about one previous pixel.
         let per = math::sqrt(det);
-        let k = if per < 1.0 {
-            ((-math::ln(per)) / core::f64::consts::LN_2 + 0.5) as usize
-        } else {
-            0
-        }
-        .min(frame.len().saturating_sub(1));
+        let k = octave(1.0 / per).min(frame.len().saturating_sub(1));
         let sc = f64::from(1u32 << k.min(31));
         let Some(lvl) = frame.level(k) else {
             continue;
@@ -608,18 +605,18 @@ fn match_features(
         if l < 0 || t < 0 || l as usize + wside > lvl.width || t as usize + wside > lvl.height {
             continue;
         }
-        if !fill_template(prev, p, a, sc, &mut tpl)
-            || !fill_window(lvl, l as usize, t as usize, wside, &mut win)
-        {
+        // The previous frame at the level where its pixels match the template's.
+        let m = octave(per * sc).min(prev.pyramid.len().saturating_sub(1));
+        if !fill_template(prev, m, p, a, sc, &mut tpl) {
             continue;
         }
-        let (Ok(tv), Some(wbuf)) = (
-            ImageView::packed(&tpl, PATCH, PATCH),
-            win.get(..wside * wside),
-        ) else {
+        // The window is a view of the level, rows `lvl.width` apart.
+        let start = t as usize * lvl.width + l as usize;
+        let (Ok(tv), Some(wdata)) = (ImageView::packed(&tpl, PATCH, PATCH), lvl.data.get(start..))
+        else {
             continue;
         };
-        let Ok(wv) = ImageView::packed(wbuf, wside, wside) else {
+        let Ok(wv) = ImageView::new(wdata, wside, wside, lvl.width) else {
             continue;
         };
         let n_out = (2 * r + 1) * (2 * r + 1);
@@ -658,22 +655,16 @@ fn match_features(
 }
 
 /// The previous frame's patch around `p` seen through the affine map `a` (previous
-/// level-0 pixels per current level-0 pixel) at a current pixel size of `sc`; false when
-/// it leaves the previous frame.
+/// level-0 pixels per current level-0 pixel) at a current pixel size of `sc`, sampled from
+/// its level `m`; false when it leaves the previous frame.
 fn fill_template(
     prev: &PreviousFrame<'_>,
+    m: usize,
     p: [f64; 2],
     a: [[f64; 2]; 2],
     sc: f64,
     out: &mut [f32; PATCH * PATCH],
 ) -> bool {
-    let per = math::sqrt(math::abs(a[0][0] * a[1][1] - a[0][1] * a[1][0])) * sc;
-    let m = if per > 1.0 {
-        (math::ln(per) / core::f64::consts::LN_2 + 0.5) as usize
-    } else {
-        0
-    }
-    .min(prev.pyramid.len().saturating_sub(1));
     for (idx, o) in out.iter_mut().enumerate() {
         let (i, j) = (
             (idx / PATCH) as f64 - HALF as f64,
@@ -686,26 +677,6 @@ fn fill_template(
             Some(v) => *o = v,
             None => return false,
         }
-    }
-    true
-}
-
-fn fill_window(
-    lvl: &Level<'_>,
-    l: usize,
-    t: usize,
-    side: usize,
-    out: &mut [f32; MAX_WSIDE * MAX_WSIDE],
-) -> bool {
-    for i in 0..side {
-        let start = (t + i) * lvl.width + l;
-        let (Some(src), Some(dst)) = (
-            lvl.data.get(start..start + side),
-            out.get_mut(i * side..(i + 1) * side),
-        ) else {
-            return false;
-        };
-        dst.copy_from_slice(src);
     }
     true
 }
@@ -794,12 +765,23 @@ pub fn track_pose(
     })
 }
 
+/// What a tracked pose inherits from its 3-D points, as two covariances.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Inherited {
+    /// The previous pose's covariance carried through the re-solved pose: common to the
+    /// previous fix and this pose, so it cancels in their difference.
+    pub previous: Mat6,
+    /// The DEM's height error under the points: the tracked pose has it relative to the
+    /// previous fix too.
+    pub dem: Mat6,
+}
+
 /// The covariance the tracked pose `tracked` inherits from its 3-D points: the previous
-/// pose's (its covariance carried through the re-solved pose) plus the DEM's height error
+/// pose's (its covariance carried through the re-solved pose) and the DEM's height error
 /// `dem_sigma_m`, independent at each point and in three modes common to all of them (an
 /// offset, and a tilt along each axis reaching one sigma at the points' RMS distance from
-/// their centre): an overbound of the DEM's errors correlated over the footprint. Uses the inliers `tracked`'s
-/// [`track_pose`] left in `scratch`, once.
+/// their centre): an overbound of the DEM's errors correlated over the footprint. Uses the
+/// inliers `tracked`'s [`track_pose`] left in `scratch`, once.
 ///
 /// `None` when `scratch` no longer holds them (another [`track_pose`] or
 /// `inherited_covariance` ran since), a perturbed point cannot be placed or a re-solve
@@ -813,7 +795,7 @@ pub fn inherited_covariance(
     dem_sigma_m: f64,
     cfg: &TrackConfig,
     scratch: &mut TrackScratch,
-) -> Option<Mat6> {
+) -> Option<Inherited> {
     let s = scratch;
     if s.generation != tracked.generation {
         return None;
@@ -855,10 +837,12 @@ pub fn inherited_covariance(
             .to_rotation_vector();
         [dp.x, dp.y, dp.z, da.x, da.y, da.z]
     };
-    // The previous pose: one column per axis, by finite differences.
+    // The previous pose: one column per axis, by finite differences (none to carry when
+    // its covariance is zero, as for velocity, where it cancels).
     let mut jac = [[0.0f64; 6]; 6];
     let mut world = [Vec3::ZERO; MAX_FEATURES];
-    for axis in 0..6 {
+    let carried = prev.covariance.iter().flatten().any(|c| *c != 0.0);
+    for axis in (0..6).filter(|_| carried) {
         let eps = if axis < 3 { 0.05 } else { 5e-5 };
         let mut e = [0.0; 3];
         *e.get_mut(axis % 3)? = eps;
@@ -888,7 +872,8 @@ pub fn inherited_covariance(
             *row.get_mut(axis)? = d / eps;
         }
     }
-    let mut cov = sandwich(&jac, &prev.covariance);
+    let previous = sandwich(&jac, &prev.covariance);
+    let mut cov = [[0.0f64; 6]; 6];
     // The DEM: each point moved along its ray by one sigma of terrain height, one point at
     // a time (the columns); the DEM's error is then modelled as independent at each point
     // plus three modes common to all of them, each of one sigma: an offset, and a tilt
@@ -944,7 +929,7 @@ pub fn inherited_covariance(
             add_outer(&mut cov, &sum);
         }
     }
-    Some(cov)
+    Some(Inherited { previous, dem: cov })
 }
 
 /// `J C J^T`.

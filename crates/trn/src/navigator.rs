@@ -307,8 +307,22 @@ impl<'a> Navigator<'a> {
         dem: Option<&Heightfield<'_>>,
     ) -> Option<Velocity> {
         let sig = ff.sigma_pos();
-        // Only from the frame just before: an older one holds a gap the fixes do not.
+        // Only from the frame just before: an older one holds a gap the fixes do not. A
+        // pose tracked from it already is that tracking, with its relative covariance.
         let tracked = match (&self.prev, dem, self.previous_fix) {
+            (Some(pf), _, Some(_)) if ff.tracked > 0 => {
+                let dt = time_s - pf.time_s;
+                let rel = ff.relative_covariance;
+                (dt > 0.0)
+                    .then_some(())
+                    .and(rel)
+                    .map(|c| crate::velocity::Tracked {
+                        mps: (ff.pose.position - pf.pose.position) * (1.0 / dt),
+                        sigma_mps: [0, 1, 2].map(|i| c[i][i].max(0.0).sqrt() / dt),
+                        inliers: ff.inliers,
+                        dt_s: dt,
+                    })
+            }
             (Some(pf), Some(dem), Some(_)) => crate::velocity::track(
                 &pf.view(),
                 &frame.view(),

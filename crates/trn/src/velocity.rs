@@ -62,7 +62,7 @@ pub fn track(
         covariance: [[0.0; 6]; 6],
         ..*prev
     };
-    let d = inherited_covariance(&exact, &t, camera, dem, dem_sigma_m, &cfg, scratch)?;
+    let d = inherited_covariance(&exact, &t, camera, dem, dem_sigma_m, &cfg, scratch)?.dem;
     let c = &t.estimate.covariance;
     let sigma = |i: usize| (c[i][i] + d[i][i]).max(0.0).sqrt() / dt;
     Some(Tracked {
