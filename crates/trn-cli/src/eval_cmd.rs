@@ -31,9 +31,10 @@ pub struct EvalArgs {
     #[arg(value_name = "DATASET")]
     dataset: Option<PathBuf>,
     /// Output directory for results.csv, summary.json, report.html and its plots, and
-    /// altitude_bands.csv and sun_bands.csv (availability, error and integrity by band of
-    /// true altitude and of sun elevation); for a campaign: one directory per dataset, and
-    /// summary.json and the two band tables over all of them.
+    /// altitude_bands.csv, sun_bands.csv and shadow_bands.csv (availability, error and
+    /// integrity by band of true altitude, of sun elevation and of the share of the frame in
+    /// shadow); for a campaign: one directory per dataset, and summary.json and the three
+    /// band tables over all of them.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run only shard K of N of a campaign: every dataset whose index is K modulo N
@@ -169,12 +170,19 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             crate::progress::print_json(&s)?;
         } else {
             println!(
-                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json, altitude_bands.csv and sun_bands.csv",
+                "campaign shard {k}/{n}: {} frames, {} fixes ({:.1}%); wrote {}/summary.json, altitude_bands.csv, sun_bands.csv and shadow_bands.csv",
                 s.frames,
                 s.fixes,
                 100.0 * s.availability,
                 out.display()
             );
+            let mut rows = Vec::new();
+            for name in c.datasets.iter().skip(k).step_by(n) {
+                rows.extend(trn::eval::read_rows(&out.join(name)).map_err(eval_err)?);
+            }
+            if let Some(line) = crate::report::target_line(&rows) {
+                println!("  sun >= 5 deg      {line}");
+            }
         }
         return Ok(());
     }
@@ -252,8 +260,11 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     if !bands.is_empty() {
         println!("  fixes by altitude {}", bands.join(", "));
     }
+    if let Some(line) = crate::report::target_line(&rows) {
+        println!("  sun >= 5 deg      {line}");
+    }
     println!(
-        "wrote {}/results.csv, summary.json, altitude_bands.csv, sun_bands.csv and report.html",
+        "wrote {}/results.csv, summary.json, altitude_bands.csv, sun_bands.csv, shadow_bands.csv and report.html",
         out.display()
     );
     Ok(())

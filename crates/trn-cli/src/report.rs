@@ -65,6 +65,30 @@ macro_rules! e {
 /// # Errors
 ///
 /// A message naming what could not be drawn or written.
+/// The availability target in words: fixes over frames with the sun at 5 degrees or more,
+/// then over those of them less than [`trn::eval::DARK_FRAME`] in shadow; `None` without
+/// such frames.
+pub fn target_line(rows: &[ResultRow]) -> Option<String> {
+    let (all, lit) = trn::eval::availability_target(rows);
+    let all = all?;
+    let mut line = format!(
+        "{}/{} fixes ({:.1}%)",
+        all.fixes,
+        all.frames,
+        100.0 * all.availability()
+    );
+    if let Some(lit) = lit.filter(|l| l.frames < all.frames) {
+        line += &format!(
+            "; {}/{} ({:.1}%) of frames less than {:.0}% in shadow",
+            lit.fixes,
+            lit.frames,
+            100.0 * lit.availability(),
+            100.0 * trn::eval::DARK_FRAME
+        );
+    }
+    Some(line)
+}
+
 pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<()> {
     // Registering twice is harmless; the first registration wins.
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);
@@ -414,6 +438,13 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         "sun elevation, deg",
         "sun_bands.csv",
         &trn::eval::by_sun_elevation(rows),
+    ) + &target_line(rows).map_or(String::new(), |l| {
+        format!("<p>Availability target (sun at 5 deg or more): {l}.</p>\n")
+    }) + &band_table(
+        "By share of the frame in shadow",
+        "in shadow",
+        "shadow_bands.csv",
+        &trn::eval::by_shadow(rows),
     );
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>trn report: {name}</title>\n\

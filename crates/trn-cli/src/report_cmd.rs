@@ -33,9 +33,15 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
             ds.frames.len()
         )));
     }
-    // rows.json written before it kept the sun: the dataset has it.
+    // rows.json written before it kept the sun or the shadow: the dataset has them.
     for (r, f) in rows.iter_mut().zip(&ds.frames) {
         r.sun_el_deg.get_or_insert(f.sun_el_deg);
+        if r.shadow_fraction.is_none() {
+            let path = ds.dir.join(&f.image);
+            let (_, _, px, full) = trn_sim::dataset::read_png_gray_scaled(&path)
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            r.shadow_fraction = Some(trn::eval::shadow_fraction(&px, full));
+        }
     }
     let summary = trn::eval::summarise(&rows);
     crate::report::write(&a.dir, &ds, &rows, &summary).map_err(CliError::Failed)?;

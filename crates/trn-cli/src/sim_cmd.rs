@@ -178,9 +178,14 @@ pub struct DescentArgs {
     /// Altitude of the first frame above the reference sphere, metres.
     #[arg(long, default_value_t = 15_000.0)]
     start_alt_m: f64,
-    /// Altitude of the last frame, metres.
+    /// Altitude of the last frame, metres: above the reference sphere, or with
+    /// --end-above-ground above the ground at the landing point.
     #[arg(long, default_value_t = 50.0)]
     end_alt_m: f64,
+    /// Measure --end-alt-m above the ground at the landing point (the site's origin), as a
+    /// lander's terminal gates are, rather than above the reference sphere.
+    #[arg(long)]
+    end_above_ground: bool,
     /// Horizontal distance from the site at the first frame, metres.
     #[arg(long, default_value_t = 3000.0)]
     uprange_m: f64,
@@ -472,6 +477,7 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
             ..LrfParams::default()
         },
         dem_sigma_m: a.dem_sigma_m,
+        end_above_ground: a.end_above_ground,
     };
     let bar = crate::progress::bar(
         a.frames as u64,

@@ -75,26 +75,29 @@ fn merged_shards_equal_the_unsharded_run() {
         summary_without_latency(&merged.join("summary.json"))
     );
     // The band tables over the campaign: merged as unsharded, every frame counted once.
-    for t in ["altitude_bands.csv", "sun_bands.csv"] {
+    for t in ["altitude_bands.csv", "sun_bands.csv", "shadow_bands.csv"] {
         assert_eq!(
             std::fs::read_to_string(all.join(t)).unwrap(),
             std::fs::read_to_string(merged.join(t)).unwrap(),
             "{t}"
         );
     }
-    let bands = std::fs::read_to_string(all.join("altitude_bands.csv")).unwrap();
-    let counted: usize = bands
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse::<usize>().unwrap())
-        .sum();
     let frames = serde_json::from_str::<serde_json::Value>(
         &std::fs::read_to_string(all.join("summary.json")).unwrap(),
     )
     .unwrap()["frames"]
         .as_u64()
         .unwrap();
-    assert_eq!(counted as u64, frames);
+    // Every frame has a true altitude and a shadow fraction: each table counts them all.
+    for t in ["altitude_bands.csv", "shadow_bands.csv"] {
+        let bands = std::fs::read_to_string(all.join(t)).unwrap();
+        let counted: usize = bands
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(counted as u64, frames, "{t}");
+    }
     for d in ["descent-000", "descent-001", "descent-002"] {
         assert_eq!(
             without_latency(&all.join(d).join("results.csv")),

@@ -273,21 +273,10 @@ pub fn register(
         return None;
     }
     let scale = f64::from(1u32 << k.min(31));
-    let (h_prev, ground) = ground_below(&prev.pose, dem)?;
-    let up = Vec3::new(0.0, 0.0, 1.0);
+    let (_, ground) = ground_below(&prev.pose, dem)?;
     let window = ImageView::packed(lvl.data, lvl.width, lvl.height).ok()?;
-    // Altitudes: a geometric ladder over the prior's 3-sigma range, within the ratio.
-    let h_prior = prior.position.z - ground.z;
-    let lo = (h_prior - 3.0 * sigma_z_m).max(h_prev / cfg.max_altitude_ratio);
-    let hi = (h_prior + 3.0 * sigma_z_m).min(h_prev * cfg.max_altitude_ratio);
-    if !(lo > 0.0 && hi >= lo && cfg.altitude_step > 0.0) {
+    if !(cfg.altitude_step > 0.0) {
         return None;
-    }
-    let mut step = 1.0 + cfg.altitude_step;
-    let span = math::ln(hi / lo);
-    let needed = span / math::ln(step);
-    if needed > (MAX_ALTITUDES - 1) as f64 {
-        step = math::exp(span / (MAX_ALTITUDES - 1) as f64);
     }
     // Template positions: the frame's centre, which finds shifts up to a quarter of the
     // coarse level either way, and four positions half-way to the corners, each reaching
@@ -303,6 +292,26 @@ pub fn register(
     ];
     let mut best: Option<Rung> = None;
     for (cx, cy) in centres {
+        // The ground this template sees: low down, relief comparable to the altitude makes
+        // the plane under the previous camera the wrong one (its height error becomes the
+        // altitude's).
+        let (u, v) = (scale * cx as f64, scale * cy as f64);
+        let plane = seen_plane(camera, prior, (u, v), scale * REG_HALF as f64, dem)
+            .unwrap_or((ground, Vec3::new(0.0, 0.0, 1.0)));
+        // Altitudes: a geometric ladder over the prior's 3-sigma range, within the ratio of
+        // the previous camera's height over the same ground.
+        let h_prev = prev.pose.position.z - plane.0.z;
+        let h_prior = prior.position.z - plane.0.z;
+        let lo = (h_prior - 3.0 * sigma_z_m).max(h_prev / cfg.max_altitude_ratio);
+        let hi = (h_prior + 3.0 * sigma_z_m).min(h_prev * cfg.max_altitude_ratio);
+        if !(lo > 0.0 && hi >= lo) {
+            continue;
+        }
+        let mut step = 1.0 + cfg.altitude_step;
+        let span = math::ln(hi / lo);
+        if span / math::ln(step) > (MAX_ALTITUDES - 1) as f64 {
+            step = math::exp(span / (MAX_ALTITUDES - 1) as f64);
+        }
         let Some(r) = ladder(
             prev,
             camera,
@@ -310,7 +319,7 @@ pub fn register(
             scale,
             (cx, cy),
             prior,
-            ground,
+            plane,
             h_prev,
             (lo, hi, step),
             scratch,
@@ -325,8 +334,9 @@ pub fn register(
     if best.score < cfg.min_register_score {
         return None;
     }
+    let (p0, n) = best.plane;
     let pose = Pose::new(
-        Vec3::new(prior.position.x, prior.position.y, ground.z + best.h),
+        Vec3::new(prior.position.x, prior.position.y, p0.z + best.h),
         prior.attitude,
     );
     // Where the template's centre was found says how far the camera must move over the
@@ -336,8 +346,8 @@ pub fn register(
         scale * f64::from(best.peak[0]),
         scale * f64::from(best.peak[1]),
     );
-    let xc = on_plane(camera, &pose, centre.0, centre.1, ground, up)?;
-    let xo = on_plane(camera, &pose, found.0, found.1, ground, up)?;
+    let xc = on_plane(camera, &pose, centre.0, centre.1, p0, n)?;
+    let xo = on_plane(camera, &pose, found.0, found.1, p0, n)?;
     let shift = xc - xo;
     let moved = Pose::new(
         pose.position + Vec3::new(shift.x, shift.y, 0.0),
@@ -346,10 +356,37 @@ pub fn register(
     moved.is_finite().then_some((moved, best.score))
 }
 
+/// The plane of the ground a registration template sees from the prior pose: where the
+/// ray through level-0 pixel `(u, v)` meets the DEM, tilted as the DEM is over `half`
+/// level-0 pixels' worth of ground either side (the template's half-width, not one DEM
+/// cell's slope). `None` off the DEM.
+fn seen_plane(
+    camera: &Camera,
+    prior: &Pose,
+    (u, v): (f64, f64),
+    half: f64,
+    dem: &Heightfield<'_>,
+) -> Option<(Vec3, Vec3)> {
+    let d = prior.attitude.rotate(camera.unproject(u, v).ok()?);
+    let hit = dem.ray_cast(prior.position, d, 1e6).ok()?;
+    let p0 = hit.point;
+    let g = dem.grid();
+    let reach = ((p0 - prior.position).norm() * half / camera.focal().0.max(camera.focal().1))
+        .max(math::abs(g.dx))
+        .max(math::abs(g.dy));
+    let h = |dx: f64, dy: f64| dem.height_at(p0.x + dx, p0.y + dy).ok();
+    let gx = (h(reach, 0.0)? - h(-reach, 0.0)?) / (2.0 * reach);
+    let gy = (h(0.0, reach)? - h(0.0, -reach)?) / (2.0 * reach);
+    let n = Vec3::new(-gx, -gy, 1.0).try_normalize()?;
+    Some((p0, n))
+}
+
 /// The best altitude of one template position.
 struct Rung {
-    /// Height above the ground plane, refined between rungs.
+    /// Camera height above the plane's point, refined between rungs.
     h: f64,
+    /// The plane warped through: a point and its unit normal.
+    plane: (Vec3, Vec3),
     score: f32,
     /// Where the template's centre was found, coarse-level pixels.
     peak: [f32; 2],
@@ -358,8 +395,9 @@ struct Rung {
 }
 
 /// Registration's ladder of altitudes for the template centred at `centre` (coarse-level
-/// pixels): the previous frame warped into each altitude's view through the plane at
-/// `ground`, searched for over the whole coarse level.
+/// pixels): the previous frame warped into each altitude's view through `plane` (a point
+/// and its normal; altitudes are the camera's height above the point), searched for over
+/// the whole coarse level.
 #[allow(clippy::too_many_arguments)]
 fn ladder(
     prev: &PreviousFrame<'_>,
@@ -368,11 +406,12 @@ fn ladder(
     scale: f64,
     centre: (usize, usize),
     prior: &Pose,
-    ground: Vec3,
+    plane: (Vec3, Vec3),
     h_prev: f64,
     (lo, hi, step): (f64, f64, f64),
     scratch: &mut TrackScratch,
 ) -> Option<Rung> {
+    let (p0, n) = plane;
     let (cx, cy) = centre;
     let (x0, y0) = (cx.checked_sub(REG_HALF)?, cy.checked_sub(REG_HALF)?);
     if x0 + REG > window.width() || y0 + REG > window.height() {
@@ -389,15 +428,16 @@ fn ladder(
     // The peak for the camera `h` above the plane (none off the previous frame or on the
     // border of the search).
     let mut rung = |h: f64| -> Option<(f32, [f32; 2])> {
-        let position = Vec3::new(prior.position.x, prior.position.y, ground.z + h);
+        let position = Vec3::new(prior.position.x, prior.position.y, p0.z + h);
         // Previous-frame pixels per template pixel: the level to sample it at.
         let m = octave(scale * h / h_prev).min(prev.pyramid.len().saturating_sub(1));
         for (t, ray) in scratch.template.iter_mut().zip(scratch.rays.iter()) {
             let d = rot.mul_vec(*ray);
-            if !(d.z < -1e-9) {
+            let den = d.dot(n);
+            if !(den < -1e-9) {
                 return None;
             }
-            let x = position + d * ((ground.z - position.z) / d.z);
+            let x = position + d * ((p0 - position).dot(n) / den);
             let [pu, pv] = pixel_of(camera, &prev.pose, x)?;
             *t = prev.pyramid.sample(m, pu, pv)?;
         }
@@ -445,6 +485,7 @@ fn ladder(
     }
     Some(Rung {
         h: h_best,
+        plane,
         score,
         peak,
         centre,
@@ -956,5 +997,53 @@ fn add_outer(m: &mut Mat6, v: &[f64; 6]) {
         for (x, b) in row.iter_mut().zip(v) {
             *x += a * b;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::Distortion;
+    use crate::dem::Grid;
+    use crate::linalg::Quat;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// On ground tilted 0.3 in x and raised 20 m, the plane a template sees is found on its
+    /// ray, at the ground's height and with the ground's normal, wherever it looks.
+    #[test]
+    fn seen_plane_is_the_ground_on_the_ray() {
+        let grid = Grid {
+            width: 81,
+            height: 81,
+            stride: 81,
+            x0: -200.0,
+            y0: 200.0,
+            dx: 5.0,
+            dy: -5.0,
+            radius: 1_737_400.0,
+        };
+        let data: Vec<f32> = (0..81 * 81)
+            .map(|i| (20.0 + 0.3 * (grid.x0 + grid.dx * (i % 81) as f64)) as f32)
+            .collect();
+        let dem = Heightfield::new(&data, grid, None).unwrap();
+        let camera =
+            Camera::new(512, 512, 600.0, 600.0, 255.5, 255.5, Distortion::default()).unwrap();
+        // Nadir, a little turned.
+        let attitude = Quat::from_rotation_vector(Vec3::new(core::f64::consts::PI, 0.0, 0.0))
+            .mul_quat(Quat::from_rotation_vector(Vec3::new(0.05, -0.08, 0.3)));
+        let pose = Pose::new(Vec3::new(10.0, -5.0, 120.0), attitude);
+        let want_n = Vec3::new(-0.3, 0.0, 1.0) * (1.0 / 1.09f64.sqrt());
+        for (u, v) in [(255.5, 255.5), (380.0, 120.0), (60.0, 400.0)] {
+            let (p0, n) = seen_plane(&camera, &pose, (u, v), 120.0, &dem).unwrap();
+            let [pu, pv] = pixel_of(&camera, &pose, p0).unwrap();
+            assert!((pu - u).abs() < 1e-3 && (pv - v).abs() < 1e-3, "{pu} {pv}");
+            let ground = dem.height_of(p0);
+            assert!((ground - (20.0 + 0.3 * p0.x)).abs() < 0.02, "{p0:?}");
+            assert!((n - want_n).norm() < 1e-3, "{n:?}");
+        }
+        // Looking off the DEM: no plane.
+        let away = Pose::new(Vec3::new(0.0, 0.0, 120.0), Quat::IDENTITY);
+        assert!(seen_plane(&camera, &away, (255.5, 255.5), 120.0, &dem).is_none());
     }
 }

@@ -183,6 +183,7 @@ pub fn generate(
                 ..LrfParams::default()
             },
             dem_sigma_m: None,
+            end_above_ground: true,
         };
         simulate(&site_dir, &descent, &dir.join(&name), &|_, _| {})?;
         names.push(name);

@@ -564,6 +564,16 @@ fn parse_frames(
 /// [`SimError::Io`] when it cannot be opened; [`SimError::Invalid`] naming the file when it
 /// is not an 8- or 16-bit grayscale PNG.
 pub fn read_png_gray(path: &Path) -> Result<(usize, usize, Vec<f32>), SimError> {
+    read_png_gray_scaled(path).map(|(w, h, px, _)| (w, h, px))
+}
+
+/// [`read_png_gray`], with the full-scale digital number of the file's bit depth (255 or
+/// 65535): what "dark" means for a frame depends on it.
+///
+/// # Errors
+///
+/// As [`read_png_gray`].
+pub fn read_png_gray_scaled(path: &Path) -> Result<(usize, usize, Vec<f32>, f32), SimError> {
     let f = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
     let mut dec = png::Decoder::new(std::io::BufReader::new(f));
     dec.set_transformations(png::Transformations::IDENTITY);
@@ -607,5 +617,10 @@ pub fn read_png_gray(path: &Path) -> Result<(usize, usize, Vec<f32>), SimError> 
     if px.len() != w * h {
         return Err(SimError::invalid_file(path, "PNG", "truncated image data"));
     }
-    Ok((w, h, px))
+    let full_scale = if depth == png::BitDepth::Eight {
+        255.0
+    } else {
+        65535.0
+    };
+    Ok((w, h, px, full_scale))
 }

@@ -41,7 +41,15 @@ pub struct DescentSpec {
     /// 1-sigma DEM error written to the dataset, metres (None: the RMS height of the
     /// site's detail, which its DEM leaves out; 0.5 m for a site without detail).
     pub dem_sigma_m: Option<f64>,
+    /// The trajectory's end altitude is above the ground at the landing point (the site's
+    /// origin) rather than above the reference sphere, as a lander's terminal gates are:
+    /// over relief a sphere altitude can end the descent underground.
+    pub end_above_ground: bool,
 }
+
+/// The least height above the terrain the camera may fly at, metres: closer, a frame would
+/// show a few pixels of ground or be rendered from inside it.
+pub const MIN_CLEARANCE_M: f64 = 5.0;
 
 /// What a descent produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -214,7 +222,16 @@ pub fn simulate(
         fine.as_ref()
             .map_or(0.5, |f| (f.detail.rms_height_m() * 100.0).round() / 100.0)
     });
-    let traj = Trajectory::new(&spec.trajectory, info.radius_m, spec.seed)?;
+    let truth = trn_flight::dem::Heightfield::new(&site_dem.data, site_dem.grid, None)
+        .map_err(|e| SimError::invalid("site DEM", format!("{e:?}")))?;
+    let mut params = spec.trajectory;
+    if spec.end_above_ground {
+        let ground = truth
+            .height_at(0.0, 0.0)
+            .map_err(|e| SimError::invalid("site DEM at the landing point", format!("{e:?}")))?;
+        params.end_alt_m += ground;
+    }
+    let traj = Trajectory::new(&params, info.radius_m, spec.seed)?;
     let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
     let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
 
@@ -237,6 +254,20 @@ pub fn simulate(
         for k in 0..spec.frames {
             let t = k as f64 * dt;
             let st = traj.state(t, k as u64);
+            // Off the DEM the camera is over ground the renderer extends flat; only a
+            // clearance the DEM can measure is checked.
+            if let Ok(a) = truth.altitude(st.pose.position)
+                && a.altitude < MIN_CLEARANCE_M
+            {
+                return Err(SimError::invalid(
+                    "trajectory",
+                    format!(
+                        "frame {k}: the camera is {:.1} m above the terrain (at least {MIN_CLEARANCE_M} m \
+                         needed); raise the end altitude or measure it above the ground",
+                        a.altitude
+                    ),
+                ));
+            }
             let patch = match &fine {
                 Some(f) => f.scene_for(&scene, &site_dem, &alb, &frame, &camera, &st.pose, sun)?,
                 None => None,

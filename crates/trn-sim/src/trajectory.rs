@@ -22,7 +22,8 @@ use trn_flight::{Mat3, Pose, Quat, Vec3};
 pub struct DescentParams {
     /// Altitude above the reference sphere at the first frame, metres.
     pub start_alt_m: f64,
-    /// Altitude at the last frame, metres.
+    /// Altitude at the last frame above the reference sphere, metres (below zero where the
+    /// ground is; see `DescentSpec::end_above_ground` for one above the landing point).
     pub end_alt_m: f64,
     /// Horizontal distance from the site at the first frame, metres.
     pub uprange_m: f64,
@@ -125,14 +126,16 @@ impl Trajectory {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] when the altitudes, distance or duration are out of order or
-    /// not positive.
+    /// [`SimError::Invalid`] when the altitudes, distance or duration are out of order, not
+    /// finite or (distance, duration) not positive.
     pub fn new(p: &DescentParams, radius: f64, seed: u64) -> Result<Self, SimError> {
-        if !(p.start_alt_m > p.end_alt_m && p.end_alt_m > 0.0 && p.duration_s > 10.0) {
+        // The end may be below the sphere where the ground is; how close it comes to the
+        // ground is the simulator's check, which knows the terrain.
+        if !(p.start_alt_m > p.end_alt_m && p.end_alt_m.is_finite() && p.duration_s > 10.0) {
             return Err(SimError::invalid(
                 "descent",
                 format!(
-                    "start {} m, end {} m, {} s: need start > end > 0 and more than 10 s",
+                    "start {} m, end {} m, {} s: need start > end and more than 10 s",
                     p.start_alt_m, p.end_alt_m, p.duration_s
                 ),
             ));

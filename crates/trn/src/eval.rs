@@ -13,7 +13,7 @@ use trn_flight::frames::SiteFrame;
 use trn_flight::mapdb::MapDb;
 use trn_map::build::{BuildParams, LandmarkSource};
 use trn_map::render::Sun;
-use trn_sim::dataset::{Dataset, read_png_gray};
+use trn_sim::dataset::{Dataset, read_png_gray_scaled};
 
 /// Where templates come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +113,8 @@ pub struct ResultRow {
     pub true_altitude_m: Option<f64>,
     /// The sun's elevation at the site, degrees (from frames.csv).
     pub sun_el_deg: Option<f64>,
+    /// Share of the frame's pixels in shadow ([`shadow_fraction`]).
+    pub shadow_fraction: Option<f64>,
     /// Rangefinder fault truth.
     pub lrf_fault: Option<bool>,
     /// Whether the rangefinder's reading itself was judged consistent (a `fault` status
@@ -336,6 +338,82 @@ pub fn by_sun_elevation(rows: &[ResultRow]) -> Vec<Band> {
     by_band(rows, &SUN_BANDS_DEG, |r| r.sun_el_deg)
 }
 
+/// Edges of the bands of [`by_shadow`]: the share of a frame in shadow.
+pub const SHADOW_BANDS: [f64; 5] = [0.0, 0.5, 0.8, 0.95, 1.01];
+
+/// Frames with this share of their pixels in shadow or more show too little lit ground to
+/// navigate by (a view wholly inside a crater's shadow shows none); [`availability_target`]
+/// reports availability without them beside the plain figure.
+pub const DARK_FRAME: f64 = 0.8;
+
+/// The same by band of the share of the frame in shadow ([`SHADOW_BANDS`]): a descent that
+/// ends in a crater's shadow loses its last frames whatever the navigator does, and this
+/// table says how many of the frames lost were such.
+#[must_use]
+pub fn by_shadow(rows: &[ResultRow]) -> Vec<Band> {
+    by_band(rows, &SHADOW_BANDS, |r| r.shadow_fraction)
+}
+
+/// The availability target's frames: those with the sun at 5 degrees or more, then of
+/// those the ones less than [`DARK_FRAME`] in shadow (frames without a shadow fraction
+/// count as lit). `None` for either when it holds no frame.
+///
+/// ```
+/// use trn::eval::{ResultRow, availability_target};
+/// use trn::FixStatus;
+/// let row = |sun: f64, shadow: f64, status| ResultRow {
+///     status,
+///     sun_el_deg: Some(sun),
+///     shadow_fraction: Some(shadow),
+///     ..ResultRow::default()
+/// };
+/// let rows = [
+///     row(12.0, 0.1, FixStatus::Fix),
+///     row(12.0, 0.97, FixStatus::NoFix),
+///     row(3.0, 0.2, FixStatus::NoFix),
+/// ];
+/// let (all, lit) = availability_target(&rows);
+/// assert_eq!(all.map(|b| (b.frames, b.fixes)), Some((2, 1)));
+/// assert_eq!(lit.map(|b| (b.frames, b.fixes)), Some((1, 1)));
+/// ```
+#[must_use]
+pub fn availability_target(rows: &[ResultRow]) -> (Option<Band>, Option<Band>) {
+    let edges = [5.0, SUN_BANDS_DEG[SUN_BANDS_DEG.len() - 1]];
+    let all = by_band(rows, &edges, |r| r.sun_el_deg).pop();
+    let lit = by_band(rows, &edges, |r| {
+        r.sun_el_deg
+            .filter(|_| r.shadow_fraction.is_none_or(|f| f < DARK_FRAME))
+    })
+    .pop();
+    (all, lit)
+}
+
+/// Share of a frame's pixels in shadow: darker than 5 % of its bright level (the 99.5th
+/// percentile, where automatic exposure puts lit ground) or than 1 % of `full_scale`,
+/// whichever is higher, so that a frame wholly in shadow, whose bright level is only noise,
+/// counts as dark. Read from the image alone, so it means the same for real imagery;
+/// sampled on every 7th pixel. 0 for an empty image.
+///
+/// ```
+/// use trn::eval::shadow_fraction;
+/// // A quarter of the frame black, the rest lit and textured.
+/// let px: Vec<f32> = (0..4096).map(|i| if i < 1024 { 0.0 } else { 100.0 + (i % 50) as f32 }).collect();
+/// assert!((shadow_fraction(&px, 255.0) - 0.25).abs() < 0.01);
+/// // Noise alone is shadow.
+/// assert!(shadow_fraction(&[0.0, 1.0, 2.0, 1.0], 255.0) > 0.99);
+/// ```
+#[must_use]
+pub fn shadow_fraction(px: &[f32], full_scale: f32) -> f64 {
+    let mut sample: Vec<f32> = px.iter().step_by(7).copied().collect();
+    if sample.is_empty() {
+        return 0.0;
+    }
+    let k = ((sample.len() - 1) as f64 * 0.995).round() as usize;
+    let (_, bright, _) = sample.select_nth_unstable_by(k, f32::total_cmp);
+    let threshold = (0.05 * *bright).max(0.01 * full_scale);
+    sample.iter().filter(|&&v| v < threshold).count() as f64 / sample.len() as f64
+}
+
 /// A band table as CSV, the edges' unit in the first two column names (`from_m`, ...): one
 /// row per band, an unbounded edge written `inf`, errors empty without fixes.
 #[must_use]
@@ -372,10 +450,11 @@ pub fn bands_csv(bands: &[Band], unit: &str) -> String {
 }
 
 /// The band tables written beside a summary: (file name, CSV).
-fn band_files(rows: &[ResultRow]) -> [(&'static str, String); 2] {
+fn band_files(rows: &[ResultRow]) -> [(&'static str, String); 3] {
     [
         ("altitude_bands.csv", bands_csv(&by_altitude(rows), "m")),
         ("sun_bands.csv", bands_csv(&by_sun_elevation(rows), "deg")),
+        ("shadow_bands.csv", bands_csv(&by_shadow(rows), "frac")),
     ]
 }
 
@@ -492,7 +571,8 @@ pub fn evaluate_saving_map(
     let mut nav = Navigator::new(db, camera, opts.nav);
     let mut rows = Vec::with_capacity(ds.frames.len());
     for (k, fr) in ds.frames.iter().enumerate() {
-        let (_, _, px) = read_png_gray(&ds.dir.join(&fr.image))?;
+        let (_, _, px, full_scale) = read_png_gray_scaled(&ds.dir.join(&fr.image))?;
+        let shadow = shadow_fraction(&px, full_scale);
         let prior = Prior {
             pose: fr.prior,
             sigma_pos_m: fr.prior_sigma_pos_m,
@@ -535,6 +615,7 @@ pub fn evaluate_saving_map(
             err_xyz,
             true_altitude_m: true_alt,
             sun_el_deg: Some(fr.sun_el_deg),
+            shadow_fraction: Some(shadow),
             lrf_fault: fr.lrf_fault,
             lrf_consistent: fix.lrf.consistent,
             lrf_reading: fr.lrf_range_m.is_some(),
@@ -662,8 +743,9 @@ pub fn results_csv(rows: &[ResultRow]) -> String {
 }
 
 /// Writes `results.csv`, `summary.json`, `rows.json` (for merging and re-rendering
-/// reports), `altitude_bands.csv` ([`by_altitude`]) and `sun_bands.csv`
-/// ([`by_sun_elevation`]) into `out` (created), each through a temporary name and a rename.
+/// reports), `altitude_bands.csv` ([`by_altitude`]), `sun_bands.csv`
+/// ([`by_sun_elevation`]) and `shadow_bands.csv` ([`by_shadow`]) into `out` (created), each
+/// through a temporary name and a rename.
 ///
 /// # Errors
 ///
@@ -709,6 +791,8 @@ struct RowRecord {
     true_altitude_m: Option<f64>,
     #[serde(default)]
     sun_el_deg: Option<f64>,
+    #[serde(default)]
+    shadow_fraction: Option<f64>,
     lrf_fault: Option<bool>,
     lrf_consistent: bool,
     lrf_reading: bool,
@@ -750,6 +834,7 @@ impl From<&ResultRow> for RowRecord {
             err_xyz: r.err_xyz,
             true_altitude_m: r.true_altitude_m,
             sun_el_deg: r.sun_el_deg,
+            shadow_fraction: r.shadow_fraction,
             lrf_fault: r.lrf_fault,
             lrf_consistent: r.lrf_consistent,
             lrf_reading: r.lrf_reading,
@@ -801,6 +886,7 @@ impl RowRecord {
             err_xyz: self.err_xyz,
             true_altitude_m: self.true_altitude_m,
             sun_el_deg: self.sun_el_deg,
+            shadow_fraction: self.shadow_fraction,
             lrf_fault: self.lrf_fault,
             lrf_consistent: self.lrf_consistent,
             lrf_reading: self.lrf_reading,
