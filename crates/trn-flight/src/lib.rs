@@ -67,6 +67,7 @@ pub mod camera;
 pub mod crc32;
 pub mod dem;
 pub mod frames;
+pub mod inertial;
 pub mod linalg;
 pub mod mapdb;
 pub mod matching;

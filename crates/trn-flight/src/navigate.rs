@@ -32,6 +32,7 @@
 
 use crate::camera::Camera;
 use crate::dem::Heightfield;
+use crate::inertial::{InertialError, InertialModel};
 use crate::linalg::{Mat6, Vec3};
 use crate::mapdb::{Landmarks, MapDb};
 use crate::matching::{
@@ -41,9 +42,9 @@ use crate::math;
 use crate::pose::Pose;
 use crate::predict::{PredictConfig, Prediction, predict};
 use crate::pyramid::Pyramid;
-use crate::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor, inertial_growth};
+use crate::rangefinder::{LrfReport, RangefinderConfig, RangefinderMonitor};
 use crate::robust::{AttitudePrior, PoseEstimate, RansacConfig, estimate_pose};
-use crate::stats::{Confidence, chi2_quantile, student_t_upper_quantile};
+use crate::stats::{Confidence, chi2_quantile, normal_upper_quantile, student_t_upper_quantile};
 use crate::track::{
     PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };
@@ -95,13 +96,17 @@ pub struct NavConfig {
     /// Probability, per axis, that an error exceeds three reported sigmas: the pose's
     /// covariance is scaled by `t / 3`, `t` the two-sided Student-t quantile at this
     /// probability with the fit's residual degrees of freedom (its sigma is estimated from
-    /// them), before the map's error is added. The reported sigmas are an overbound, as
-    /// integrity needs: 1/3000 keeps fixes outside 3 sigma on any of three axes below 1 in
-    /// 1000. Zero or NaN leaves the covariance as the fit gives it.
+    /// them); the map's common-mode error, a Gaussian, is scaled likewise by `z / 3`, `z`
+    /// its two-sided quantile at this probability, before it is added. The reported sigmas
+    /// are an overbound, as integrity needs: 1/3000 keeps fixes outside 3 sigma on any of
+    /// three axes below 1 in 1000. Zero or NaN leaves both as they are.
     pub axis_exceedance: f64,
     /// Frame-to-frame tracking, used when the map gives no fix and the caller passes the
     /// previous fixed frame ([`FrameNavigator::process_with_previous`]).
     pub track: TrackConfig,
+    /// How the inertial error moves between fixes: the model of the filter that corrects
+    /// each frame's inertial prior by the fixes before it ([`crate::inertial`]).
+    pub inertial: InertialModel,
 }
 
 impl Default for NavConfig {
@@ -122,6 +127,7 @@ impl Default for NavConfig {
             lrf_motion_check: true,
             axis_exceedance: 1.0 / 3000.0,
             track: TrackConfig::default(),
+            inertial: InertialModel::default(),
         }
     }
 }
@@ -400,8 +406,10 @@ pub struct FrameNavigator<'m> {
     cfg: NavConfig,
     monitor: RangefinderMonitor,
     dem_sigma_m: f64,
-    /// The last fix, its largest position sigma and the raw prior of its frame.
-    last: Option<(Pose, f64, Prior)>,
+    /// The last fix and the raw prior of its frame (for the attitude's correction).
+    last: Option<(Pose, Prior)>,
+    /// The inertial position error as the fixes show it.
+    inertial: InertialError,
 }
 
 fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
@@ -443,6 +451,7 @@ impl<'m> FrameNavigator<'m> {
             monitor: RangefinderMonitor::new(rf),
             dem_sigma_m,
             last: None,
+            inertial: InertialError::new(),
         }
     }
 
@@ -474,33 +483,34 @@ impl<'m> FrameNavigator<'m> {
     /// descent.
     pub fn reset(&mut self) {
         self.last = None;
+        self.inertial.reset();
         self.monitor = RangefinderMonitor::new(*self.monitor.config());
     }
 
-    /// The inertial prior corrected by the last fix: the fix plus the inertial motion since
-    /// (the prior's change between the two frames), with the fix's uncertainty grown by the
-    /// inertial drift over the interval. The raw prior when there is no fix yet or the
+    /// The inertial prior corrected by the fixes before it: its position less the inertial
+    /// error the fixes predict for this frame's time ([`InertialError`]), with that
+    /// prediction's sigma; its attitude the last fix's turned by the inertial rotation
+    /// since. The raw prior when there is no fix yet, the time runs backwards, or the
     /// corrected one would not be tighter.
     #[must_use]
     pub fn corrected_prior(&self, prior: &Prior) -> Prior {
-        let Some((fix, fix_sigma, last_prior)) = self.last else {
+        let Some((fix, last_prior)) = self.last else {
             return *prior;
         };
-        let dp = prior.pose.position - last_prior.pose.position;
+        let Some((error, sigma_pos)) = self.inertial.predict(prior.time_s, &self.cfg.inertial)
+        else {
+            return *prior;
+        };
+        if !(sigma_pos < prior.sigma_pos_m) {
+            return *prior;
+        }
         let dq = last_prior
             .pose
             .attitude
             .conjugate()
             .mul_quat(prior.pose.attitude);
-        // Growth of the inertial uncertainty between the frames.
-        let sq = |x: f64| x * x;
-        let growth = inertial_growth(prior.sigma_pos_m, last_prior.sigma_pos_m);
-        let sigma_pos = math::sqrt_clamped(sq(fix_sigma) + sq(growth));
-        if sigma_pos >= prior.sigma_pos_m {
-            return *prior;
-        }
         Prior {
-            pose: Pose::new(fix.position + dp, fix.attitude.mul_quat(dq)),
+            pose: Pose::new(prior.pose.position - error, fix.attitude.mul_quat(dq)),
             sigma_pos_m: sigma_pos,
             sigma_att_rad: prior.sigma_att_rad,
             time_s: prior.time_s,
@@ -591,8 +601,14 @@ impl<'m> FrameNavigator<'m> {
             f.times.track_ms = exec.now_ms() - t;
         }
         if f.status == FixStatus::Fix {
-            let s = f.sigma_pos();
-            self.last = Some((f.pose, s[0].max(s[1]).max(s[2]), *raw_prior));
+            self.last = Some((f.pose, *raw_prior));
+            self.inertial.update(
+                raw_prior.time_s,
+                raw_prior.pose.position,
+                f.pose.position,
+                f.sigma_pos(),
+                &self.cfg.inertial,
+            );
         }
         let t = exec.now_ms();
         let (altitude_m, report) = self.checks(&f.pose, &f.covariance, lrf);
@@ -800,7 +816,10 @@ impl<'m> FrameNavigator<'m> {
                 .map(|m| m.template_px_m),
             &mut ws.values,
         );
-        let map_sigma = self.dem_sigma_m.max(0.1 * tpl);
+        // A Gaussian error reported as itself exceeds three sigmas on an axis 1 time in 370:
+        // overbounded at the same exceedance as the fit's (1/3000 by default: x1.2).
+        let map_sigma =
+            self.dem_sigma_m.max(0.1 * tpl) * gaussian_overbound(self.cfg.axis_exceedance);
         // The same error seen from the camera: common to the landmarks, it may shift them
         // as a whole (the position block) or tilt them, which a narrow view reads as a tilt
         // of the camera: map_sigma over the landmarks' mean range on the camera's x and y
@@ -1159,6 +1178,17 @@ fn add6(a: &Mat6, b: &Mat6) -> Mat6 {
         }
     }
     out
+}
+
+/// The factor that makes three reported sigmas of a Gaussian error its two-sided quantile at
+/// `exceedance` (1 when `exceedance` is zero, NaN or not below the Gaussian's own 0.27 %).
+fn gaussian_overbound(exceedance: f64) -> f64 {
+    let z = normal_upper_quantile(0.5 * exceedance);
+    if z.is_finite() && z > 3.0 {
+        z / 3.0
+    } else {
+        1.0
+    }
 }
 
 /// Scales a fit's covariance for its estimated residual sigma: the two-sided Student-t

@@ -416,3 +416,43 @@ fn acquisition_recovers_priors_off_by_kilometres() {
     }
     assert_eq!(tried, 3);
 }
+
+/// Along the shipped descent the prior corrected by the fixes so far is metres from the
+/// truth where the inertial one is ~150-210 m, and within its own 3 sigma: the filter of the
+/// inertial error predicts each frame honestly (the frames are 8 s apart, the prior's sigma
+/// grows by ~1.5-10 m a frame, the error itself by centimetres to metres).
+#[test]
+fn the_corrected_prior_is_tight_and_honest() {
+    use trn::Navigator;
+    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    let bytes = shipped_map(&ds);
+    let db = trn::MapDb::parse(&bytes).unwrap();
+    let cam = ds.meta.camera.camera().unwrap();
+    let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
+    let mut widest: f64 = 0.0;
+    for (k, f) in ds.frames.iter().enumerate() {
+        let prior = trn::Prior {
+            pose: f.prior,
+            sigma_pos_m: f.prior_sigma_pos_m,
+            sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
+            time_s: f.t_s,
+        };
+        let corrected = nav.corrected_prior(&prior);
+        let truth = f.truth.unwrap().position;
+        if k >= 3 {
+            let d = corrected.pose.position - truth;
+            let worst = d.x.abs().max(d.y.abs()).max(d.z.abs());
+            assert!(
+                worst <= 3.0 * corrected.sigma_pos_m,
+                "frame {k}: {d:?} vs sigma {}",
+                corrected.sigma_pos_m
+            );
+            widest = widest.max(corrected.sigma_pos_m);
+        }
+        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let fix = nav.process(px, &prior, f.lrf_range_m);
+        assert_eq!(fix.status, FixStatus::Fix, "frame {k}");
+    }
+    eprintln!("corrected prior sigma from frame 3 on: at most {widest:.2} m");
+    assert!(widest < 10.0, "corrected prior sigma up to {widest} m");
+}
