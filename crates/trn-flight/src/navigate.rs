@@ -141,7 +141,10 @@ pub struct Prior {
     pub sigma_pos_m: f64,
     /// 1-sigma per attitude axis, radians.
     pub sigma_att_rad: f64,
-    /// Time of the frame, seconds (any origin; used for velocity).
+    /// Time of the frame, seconds (any origin): the velocity's intervals, and how far the
+    /// inertial error is predicted from the last fix ([`FrameNavigator::corrected_prior`]),
+    /// so it must be the frame's real time: a constant would claim the inertial error
+    /// frozen since the last fix.
     pub time_s: f64,
 }
 
