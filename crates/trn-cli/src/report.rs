@@ -60,11 +60,6 @@ macro_rules! e {
     };
 }
 
-/// Writes report.html and its plots into `out`.
-///
-/// # Errors
-///
-/// A message naming what could not be drawn or written.
 /// The availability target in words: fixes over frames with the sun at 5 degrees or more,
 /// then over those of them less than [`trn::eval::DARK_FRAME`] in shadow; `None` without
 /// such frames.
@@ -89,6 +84,11 @@ pub fn target_line(rows: &[ResultRow]) -> Option<String> {
     Some(line)
 }
 
+/// Writes report.html and its plots into `out`.
+///
+/// # Errors
+///
+/// A message naming what could not be drawn or written.
 pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<()> {
     // Registering twice is harmless; the first registration wins.
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);

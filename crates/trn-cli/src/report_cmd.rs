@@ -36,10 +36,11 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
     // rows.json written before it kept the sun or the shadow: the dataset has them.
     for (r, f) in rows.iter_mut().zip(&ds.frames) {
         r.sun_el_deg.get_or_insert(f.sun_el_deg);
-        if r.shadow_fraction.is_none() {
-            let path = ds.dir.join(&f.image);
-            let (_, _, px, full) = trn_sim::dataset::read_png_gray_scaled(&path)
-                .map_err(|e| CliError::BadInput(e.to_string()))?;
+        // Without the images the report goes without the shadow table.
+        if r.shadow_fraction.is_none()
+            && let Ok((_, _, px, full)) =
+                trn_sim::dataset::read_png_gray_scaled(&ds.dir.join(&f.image))
+        {
             r.shadow_fraction = Some(trn::eval::shadow_fraction(&px, full));
         }
     }

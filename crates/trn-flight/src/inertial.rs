@@ -92,6 +92,9 @@ impl Axis {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct InertialError {
     axes: [Axis; 3],
+    /// The last fix's variance per axis: the fixes share the map's error, so averaging
+    /// them does not take the error's variance below one fix's.
+    floor: [f64; 3],
     /// Time of the last fix, seconds; `None` before the first.
     time_s: Option<f64>,
 }
@@ -106,6 +109,7 @@ impl InertialError {
                 v: 0.0,
                 p: [[0.0; 2]; 2],
             }; 3],
+            floor: [0.0; 3],
             time_s: None,
         }
     }
@@ -117,7 +121,8 @@ impl InertialError {
 
     /// Takes a fix at `time_s`: `inertial` the raw prior's position of that frame, `fix` the
     /// fixed position and `sigma` its 1-sigma per site axis. A fix with a non-finite value
-    /// or a time before the last fix's is ignored.
+    /// is ignored; one earlier than the last fix (a new descent without [`Self::reset`])
+    /// starts the filter again from it.
     pub fn update(
         &mut self,
         time_s: f64,
@@ -128,13 +133,23 @@ impl InertialError {
     ) {
         let z = inertial - fix;
         let ok = z.is_finite() && time_s.is_finite() && sigma.iter().all(|s| s.is_finite());
-        if !ok || self.time_s.is_some_and(|t| time_s < t) {
+        if !ok {
             return;
+        }
+        if self.time_s.is_some_and(|t| time_s < t) {
+            self.reset();
         }
         let first = self.time_s.is_none();
         let dt = self.time_s.map_or(0.0, |t| time_s - t);
-        for ((axis, zi), s) in self.axes.iter_mut().zip([z.x, z.y, z.z]).zip(sigma) {
+        for (((axis, zi), s), floor) in self
+            .axes
+            .iter_mut()
+            .zip([z.x, z.y, z.z])
+            .zip(sigma)
+            .zip(self.floor.iter_mut())
+        {
             let r = s * s;
+            *floor = r;
             *axis = if first {
                 let sv = m.initial_velocity_sigma_mps;
                 Axis {
@@ -160,10 +175,10 @@ impl InertialError {
         }
         let mut e = [0.0; 3];
         let mut var: f64 = 0.0;
-        for (ei, axis) in e.iter_mut().zip(&self.axes) {
+        for ((ei, axis), floor) in e.iter_mut().zip(&self.axes).zip(self.floor) {
             let a = axis.predict(dt, m);
             *ei = a.e;
-            var = var.max(a.p[0][0]);
+            var = var.max(a.p[0][0]).max(floor);
         }
         Some((Vec3::new(e[0], e[1], e[2]), math::sqrt_clamped(var)))
     }
@@ -246,9 +261,8 @@ mod tests {
         let (e, s) = f.predict(10.0, &m).unwrap();
         assert!((e.x - 5.0).abs() < 1e-12 && (s - 1.0).abs() < 1e-12);
         assert!(f.predict(9.0, &m).is_none());
-        // A fix earlier than the last, or with a NaN, changes nothing.
+        // A fix with a NaN changes nothing.
         let before = f;
-        f.update(9.0, Vec3::ZERO, Vec3::ZERO, [1.0; 3], &m);
         f.update(
             11.0,
             Vec3::new(f64::NAN, 0.0, 0.0),
@@ -261,6 +275,17 @@ mod tests {
         let (_, s20) = f.predict(30.0, &m).unwrap();
         let want = (1.0 + 20.0 * 20.0 * 1.0 + 0.01 * 8000.0 / 3.0 + 20.0f64).sqrt();
         assert!((s20 - want).abs() < 1e-9, "{s20} vs {want}");
+        // Never tighter than the last fix, however many came before.
+        let mut g = InertialError::new();
+        for k in 0..50 {
+            g.update(f64::from(k), Vec3::ZERO, Vec3::ZERO, [2.0; 3], &m);
+        }
+        assert!((g.predict(49.0, &m).unwrap().1 - 2.0).abs() < 1e-12);
+        // A fix earlier than the last starts again from it.
+        let mut h = f;
+        h.update(0.0, Vec3::new(0.0, 7.0, 0.0), Vec3::ZERO, [1.0; 3], &m);
+        let (e, s) = h.predict(0.0, &m).unwrap();
+        assert!((e.y - 7.0).abs() < 1e-12 && e.x == 0.0 && (s - 1.0).abs() < 1e-12);
         f.reset();
         assert!(f.predict(30.0, &m).is_none());
     }

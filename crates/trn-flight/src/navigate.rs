@@ -603,6 +603,10 @@ impl<'m> FrameNavigator<'m> {
             }
             f.times.track_ms = exec.now_ms() - t;
         }
+        // A tracked fix carries the previous fix's error, so it is not independent of the
+        // fixes before it; the filter never predicts tighter than the last fix's covariance
+        // (which includes that error), and coasting over the tracked frames instead let the
+        // prior grow to ~20 m by the last of them (a 30 m frame lost on the campaign).
         if f.status == FixStatus::Fix {
             self.last = Some((f.pose, *raw_prior));
             self.inertial.update(
@@ -847,8 +851,7 @@ impl<'m> FrameNavigator<'m> {
             }
         }
         // Integrity: inliers, their spread, NEES against the prior.
-        let d = est.pose.position - prior.pose.position;
-        let nees = (d.x * d.x + d.y * d.y + d.z * d.z) / (prior.sigma_pos_m * prior.sigma_pos_m);
+        let nees = position_nees(est.pose.position, &prior, &est.covariance);
         // The fused attitude against the inertial one: an inertial attitude far outside its
         // own sigma would bias the position it was fused to pin, so that pose is refused.
         let attitude_nees = attitude.map_or(0.0, |a| {
@@ -1127,10 +1130,11 @@ impl<'m> FrameNavigator<'m> {
         )?;
         // Relative to the previous fix: the tracking's own and the DEM's; the previous
         // fix's error comes on top for the pose itself.
-        let relative = add6(&est.covariance, &inherited.dem);
+        let g = gaussian_overbound(self.cfg.axis_exceedance);
+        let dem = inherited.dem.map(|row| row.map(|c| c * g * g));
+        let relative = add6(&est.covariance, &dem);
         est.covariance = add6(&relative, &inherited.previous);
-        let d = est.pose.position - prior.pose.position;
-        let nees = d.norm_squared() / (prior.sigma_pos_m * prior.sigma_pos_m);
+        let nees = position_nees(est.pose.position, prior, &est.covariance);
         let e = raw_prior
             .pose
             .attitude
@@ -1164,12 +1168,26 @@ impl<'m> FrameNavigator<'m> {
             nees,
             residual_px: est.sigma_px,
             gsd_ratio: f64::NAN,
-            map_sigma_m: self.dem_sigma_m,
+            map_sigma_m: self.dem_sigma_m * g,
             times: StageTimes::default(),
             tracked: tracked.found,
             relative_covariance: Some(relative),
         })
     }
+}
+
+/// The squared distance of a fixed position from the prior's over the variance of their
+/// difference: the prior's per axis and the fix's largest position variance (a prior
+/// corrected by earlier fixes can be as tight as the fix itself).
+fn position_nees(position: Vec3, prior: &Prior, cov: &Mat6) -> f64 {
+    let d = position - prior.pose.position;
+    let fix = cov
+        .iter()
+        .take(3)
+        .enumerate()
+        .filter_map(|(i, row)| row.get(i).copied())
+        .fold(0.0, f64::max);
+    d.norm_squared() / (prior.sigma_pos_m * prior.sigma_pos_m + fix)
 }
 
 /// `a + b`.

@@ -348,6 +348,10 @@ pub fn register(
     );
     let xc = on_plane(camera, &pose, centre.0, centre.1, p0, n)?;
     let xo = on_plane(camera, &pose, found.0, found.1, p0, n)?;
+    // Moved horizontally. Along the plane would keep the camera's distance to it exactly,
+    // but the plane's tilt is the DEM's over a template's width, not the ground's: moving
+    // along it made the altitude errors worse (p90 1.8 -> 2.7 % of the altitude over the
+    // development campaign's low pairs).
     let shift = xc - xo;
     let moved = Pose::new(
         pose.position + Vec3::new(shift.x, shift.y, 0.0),
@@ -437,7 +441,11 @@ fn ladder(
             if !(den < -1e-9) {
                 return None;
             }
-            let x = position + d * ((p0 - position).dot(n) / den);
+            let along = (p0 - position).dot(n) / den;
+            if !(along > 0.0) {
+                return None;
+            }
+            let x = position + d * along;
             let [pu, pv] = pixel_of(camera, &prev.pose, x)?;
             *t = prev.pyramid.sample(m, pu, pv)?;
         }
@@ -452,15 +460,15 @@ fn ladder(
     let coarse = step * step * step;
     let mut best: Option<(f64, f32, [f32; 2])> = None;
     let mut h = lo;
-    let mut n = 0;
-    while h <= hi * (1.0 + 1e-9) && n < MAX_ALTITUDES {
+    let mut rungs = 0;
+    while h <= hi * (1.0 + 1e-9) && rungs < MAX_ALTITUDES {
         if let Some((score, peak)) = rung(h)
             && best.is_none_or(|b| score > b.1)
         {
             best = Some((h, score, peak));
         }
         h *= coarse;
-        n += 1;
+        rungs += 1;
     }
     let (h_coarse, _, _) = best?;
     let mut fine = [None; 5];

@@ -272,6 +272,12 @@ pub fn write_png(
     };
     enc.set_compression(png::Compression::Best);
     let mut w = enc.write_header().map_err(enc_err)?;
+    if bits > 8 && bits < 16 {
+        // Significant bits: a 12-bit sensor's values are not scaled to 16 bits, and a
+        // reader needs the sensor's full scale to tell dark from dim.
+        w.write_chunk(png::chunk::sBIT, &[bits as u8])
+            .map_err(enc_err)?;
+    }
     w.write_image_data(&data).map_err(enc_err)?;
     w.finish().map_err(enc_err)
 }
@@ -567,8 +573,9 @@ pub fn read_png_gray(path: &Path) -> Result<(usize, usize, Vec<f32>), SimError> 
     read_png_gray_scaled(path).map(|(w, h, px, _)| (w, h, px))
 }
 
-/// [`read_png_gray`], with the full-scale digital number of the file's bit depth (255 or
-/// 65535): what "dark" means for a frame depends on it.
+/// [`read_png_gray`], with the sensor's full-scale digital number: `2^b - 1` for the `b`
+/// significant bits of an sBIT chunk (a 12-bit sensor in a 16-bit PNG: 4095), else of the
+/// file's bit depth (255 or 65535). What "dark" means for a frame depends on it.
 ///
 /// # Errors
 ///
@@ -580,13 +587,14 @@ pub fn read_png_gray_scaled(path: &Path) -> Result<(usize, usize, Vec<f32>, f32)
     let mut r = dec
         .read_info()
         .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
-    let (w, h, color, depth) = {
+    let (w, h, color, depth, sbit) = {
         let i = r.info();
         (
             i.width as usize,
             i.height as usize,
             i.color_type,
             i.bit_depth,
+            i.sbit.as_ref().and_then(|b| b.first().copied()),
         )
     };
     if color != png::ColorType::Grayscale {
@@ -617,10 +625,11 @@ pub fn read_png_gray_scaled(path: &Path) -> Result<(usize, usize, Vec<f32>, f32)
     if px.len() != w * h {
         return Err(SimError::invalid_file(path, "PNG", "truncated image data"));
     }
-    let full_scale = if depth == png::BitDepth::Eight {
-        255.0
-    } else {
-        65535.0
+    let bits = match (sbit, depth) {
+        (Some(b), _) => u32::from(b),
+        (None, png::BitDepth::Eight) => 8,
+        (None, _) => 16,
     };
+    let full_scale = ((1u32 << bits.min(16)) - 1) as f32;
     Ok((w, h, px, full_scale))
 }

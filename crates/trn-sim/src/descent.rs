@@ -224,14 +224,33 @@ pub fn simulate(
     });
     let truth = trn_flight::dem::Heightfield::new(&site_dem.data, site_dem.grid, None)
         .map_err(|e| SimError::invalid("site DEM", format!("{e:?}")))?;
-    let mut params = spec.trajectory;
-    if spec.end_above_ground {
-        let ground = truth
+    let ground = if spec.end_above_ground {
+        truth
             .height_at(0.0, 0.0)
-            .map_err(|e| SimError::invalid("site DEM at the landing point", format!("{e:?}")))?;
-        params.end_alt_m += ground;
+            .map_err(|e| SimError::invalid("site DEM at the landing point", format!("{e:?}")))?
+    } else {
+        0.0
+    };
+    let traj = Trajectory::over_ground(&spec.trajectory, info.radius_m, spec.seed, ground)?;
+    let dt = traj.duration() / (spec.frames - 1) as f64;
+    // Refused before anything is rendered: a camera at the terrain would be rendered from
+    // inside it. Off the DEM the renderer extends the ground flat; only a clearance the
+    // DEM can measure is checked.
+    for k in 0..spec.frames {
+        let st = traj.state(k as f64 * dt, k as u64);
+        if let Ok(a) = truth.altitude(st.pose.position)
+            && a.altitude < MIN_CLEARANCE_M
+        {
+            return Err(SimError::invalid(
+                "trajectory",
+                format!(
+                    "frame {k}: the camera is {:.1} m above the terrain (at least {MIN_CLEARANCE_M} m \
+                     needed); raise the end altitude or measure it above the ground",
+                    a.altitude
+                ),
+            ));
+        }
     }
-    let traj = Trajectory::new(&params, info.radius_m, spec.seed)?;
     let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
     let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
 
@@ -250,24 +269,9 @@ pub fn simulate(
             lrf_faults: 0,
             altitudes_m: (0.0, 0.0),
         };
-        let dt = traj.duration() / (spec.frames - 1) as f64;
         for k in 0..spec.frames {
             let t = k as f64 * dt;
             let st = traj.state(t, k as u64);
-            // Off the DEM the camera is over ground the renderer extends flat; only a
-            // clearance the DEM can measure is checked.
-            if let Ok(a) = truth.altitude(st.pose.position)
-                && a.altitude < MIN_CLEARANCE_M
-            {
-                return Err(SimError::invalid(
-                    "trajectory",
-                    format!(
-                        "frame {k}: the camera is {:.1} m above the terrain (at least {MIN_CLEARANCE_M} m \
-                         needed); raise the end altitude or measure it above the ground",
-                        a.altitude
-                    ),
-                ));
-            }
             let patch = match &fine {
                 Some(f) => f.scene_for(&scene, &site_dem, &alb, &frame, &camera, &st.pose, sun)?,
                 None => None,

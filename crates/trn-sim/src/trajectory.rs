@@ -129,6 +129,26 @@ impl Trajectory {
     /// [`SimError::Invalid`] when the altitudes, distance or duration are out of order, not
     /// finite or (distance, duration) not positive.
     pub fn new(p: &DescentParams, radius: f64, seed: u64) -> Result<Self, SimError> {
+        Self::over_ground(p, radius, seed, 0.0)
+    }
+
+    /// [`Trajectory::new`] with `p.end_alt_m` and the phase gates (braking's end at about
+    /// 2 km, the approach's at 200 m) measured above ground `ground_m` above the sphere, as a
+    /// lander's are above its landing point; the start stays above the sphere.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trajectory::new`], the end altitude taken above the ground.
+    pub fn over_ground(
+        p: &DescentParams,
+        radius: f64,
+        seed: u64,
+        ground_m: f64,
+    ) -> Result<Self, SimError> {
+        let p = &DescentParams {
+            end_alt_m: p.end_alt_m + ground_m,
+            ..*p
+        };
         // The end may be below the sphere where the ground is; how close it comes to the
         // ground is the simulator's check, which knows the terrain.
         if !(p.start_alt_m > p.end_alt_m && p.end_alt_m.is_finite() && p.duration_s > 10.0) {
@@ -148,10 +168,12 @@ impl Trajectory {
         let d = p.dispersion;
         let az = (p.track_az_deg + d * 10.0 * g()).to_radians();
         let uprange = p.uprange_m * (1.0 + d * 0.1 * g()).max(0.2);
-        let (h0, h3) = (p.start_alt_m, p.end_alt_m);
-        // Gates: braking ends at 2 km (or a seventh of the start), approach at 200 m.
-        let h1 = (2000.0f64).min(h0 / 7.0).max(h3 * 4.0) * (1.0 + d * 0.05 * g());
-        let h2 = (200.0f64).min(h1 / 4.0).max(h3 * 1.5);
+        // Gates, above the ground: braking ends at 2 km (or a seventh of the start),
+        // approach at 200 m.
+        let (a0, a3) = (p.start_alt_m - ground_m, p.end_alt_m - ground_m);
+        let a1 = (2000.0f64).min(a0 / 7.0).max(a3 * 4.0) * (1.0 + d * 0.05 * g());
+        let a2 = (200.0f64).min(a1 / 4.0).max(a3 * 1.5);
+        let (h0, h1, h2, h3) = (p.start_alt_m, a1 + ground_m, a2 + ground_m, p.end_alt_m);
         let t = p.duration_s;
         let (t1, t2) = (t * (0.6 + d * 0.03 * g()), t * (0.88 + d * 0.01 * g()));
         // Uprange distance (negative: before the site) and rates.
