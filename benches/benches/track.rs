@@ -57,58 +57,38 @@ fn bench(c: &mut Criterion) {
     let cfg = TrackConfig::default();
     let mut scratch = Box::new(TrackScratch::new());
     let mut g = c.benchmark_group("track");
-    g.bench_function("register_76_to_60m", |bch| {
-        bch.iter(|| {
-            register(
-                &prev,
-                &pb.view(),
-                &prior,
-                30.0,
-                &camera,
-                &dem,
-                &cfg,
-                &mut scratch,
-            )
-        })
-    });
-    let (guess, _) = register(
-        &prev,
-        &pb.view(),
-        &prior,
-        30.0,
-        &camera,
-        &dem,
-        &cfg,
-        &mut scratch,
-    )
-    .expect("registered");
+    let reg = |scratch: &mut TrackScratch| {
+        register(
+            &prev,
+            &pb.view(),
+            &prior,
+            30.0,
+            &camera,
+            &dem,
+            &cfg,
+            scratch,
+        )
+    };
+    g.bench_function("register_76_to_60m", |bch| bch.iter(|| reg(&mut scratch)));
+    let (guess, _) = reg(&mut scratch).expect("registered");
+    let track = |scratch: &mut TrackScratch| {
+        track_pose(
+            &prev,
+            &pb.view(),
+            &guess,
+            None,
+            &camera,
+            &dem,
+            &cfg,
+            scratch,
+        )
+    };
     g.bench_function("track_pose_76_to_60m", |bch| {
-        bch.iter(|| {
-            track_pose(
-                &prev,
-                &pb.view(),
-                &guess,
-                None,
-                &camera,
-                &dem,
-                &cfg,
-                &mut scratch,
-            )
-        })
+        bch.iter(|| track(&mut scratch))
     });
     g.bench_function("track_pose_and_inherited_covariance_76_to_60m", |bch| {
         bch.iter(|| {
-            let t = track_pose(
-                &prev,
-                &pb.view(),
-                &guess,
-                None,
-                &camera,
-                &dem,
-                &cfg,
-                &mut scratch,
-            )
-            .expect("tracked");
+            let t = track(&mut scratch).expect("tracked");
             inherited_covariance(&prev, &t, &camera, &dem, 0.7, &cfg, &mut scratch)
         })
     });

@@ -854,15 +854,8 @@ impl<'m> FrameNavigator<'m> {
         let nees = position_nees(est.pose.position, &prior, &est.covariance);
         // The fused attitude against the inertial one: an inertial attitude far outside its
         // own sigma would bias the position it was fused to pin, so that pose is refused.
-        let attitude_nees = attitude.map_or(0.0, |a| {
-            let e = a
-                .attitude
-                .conjugate()
-                .mul_quat(est.pose.attitude)
-                .to_rotation_vector();
-            e.norm_squared() / (a.sigma_rad * a.sigma_rad)
-        });
-        let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
+        let attitude_nees = attitude.map_or(0.0, |a| attitude_nees(&a, &est.pose, &est.covariance));
+        let gate = nees_gate();
         let spread_ok = spread_ok(
             ws.observations()
                 .filter(|(_, inlier)| *inlier)
@@ -1135,20 +1128,16 @@ impl<'m> FrameNavigator<'m> {
         let relative = add6(&est.covariance, &dem);
         est.covariance = add6(&relative, &inherited.previous);
         let nees = position_nees(est.pose.position, prior, &est.covariance);
-        let e = raw_prior
-            .pose
-            .attitude
-            .conjugate()
-            .mul_quat(est.pose.attitude)
-            .to_rotation_vector();
-        // Against the inertial attitude with both uncertainties: the tracked attitude carries
-        // the previous fix's and the DEM's, which can exceed the inertial one low down.
-        let c = &est.covariance;
-        let own = (c[3][3] + c[4][4] + c[5][5]) / 3.0;
-        let attitude_nees =
-            e.norm_squared() / (raw_prior.sigma_att_rad * raw_prior.sigma_att_rad + own);
-        let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
-        let attitude_ok = !(raw_prior.sigma_att_rad > 0.0) || attitude_nees <= gate;
+        let gate = nees_gate();
+        let attitude_ok = !(raw_prior.sigma_att_rad > 0.0)
+            || attitude_nees(
+                &AttitudePrior {
+                    attitude: raw_prior.pose.attitude,
+                    sigma_rad: raw_prior.sigma_att_rad,
+                },
+                &est.pose,
+                &est.covariance,
+            ) <= gate;
         if !(nees <= gate) || !attitude_ok {
             return None;
         }
@@ -1188,6 +1177,28 @@ fn position_nees(position: Vec3, prior: &Prior, cov: &Mat6) -> f64 {
         .filter_map(|(i, row)| row.get(i).copied())
         .fold(0.0, f64::max);
     d.norm_squared() / (prior.sigma_pos_m * prior.sigma_pos_m + fix)
+}
+
+/// The gate of the NEES checks against the prior (3 degrees of freedom, 99.99 %).
+fn nees_gate() -> f64 {
+    chi2_quantile(3, Confidence::P9999).unwrap_or(21.1)
+}
+
+/// The squared angle between a pose's attitude and the inertial one over the variance of
+/// their difference: the inertial sigma's and the pose's own mean attitude variance (a
+/// tracked attitude carries the previous fix's and the DEM's, which low down can exceed the
+/// inertial one).
+fn attitude_nees(inertial: &AttitudePrior, pose: &Pose, cov: &Mat6) -> f64 {
+    let e = inertial
+        .attitude
+        .conjugate()
+        .mul_quat(pose.attitude)
+        .to_rotation_vector();
+    let own = (3..6)
+        .filter_map(|i| cov.get(i).and_then(|row| row.get(i)))
+        .sum::<f64>()
+        / 3.0;
+    e.norm_squared() / (inertial.sigma_rad * inertial.sigma_rad + own)
 }
 
 /// `a + b`.

@@ -198,9 +198,9 @@ fn inherited_covariance_matches_monte_carlo() {
         sigma_rad: 0.1f64.to_radians(),
     };
     for (name, attitude, axes) in [("vision", None, 6), ("fused", Some(inertial), 3)] {
-        let track = |scratch: &mut TrackScratch| {
+        let track_from = |previous: Pose, scratch: &mut TrackScratch| {
             track_pose(
-                &prev(ta),
+                &prev(previous),
                 &pb.view(),
                 &tb,
                 attitude,
@@ -209,8 +209,8 @@ fn inherited_covariance_matches_monte_carlo() {
                 &cfg,
                 scratch,
             )
-            .unwrap()
         };
+        let track = |scratch: &mut TrackScratch| track_from(ta, scratch).unwrap();
         // With the DEM's error the covariance only grows. A result's correspondences serve
         // one propagation: a second one, or one after another tracking, is refused.
         let base = track(&mut scratch);
@@ -249,17 +249,8 @@ fn inherited_covariance_matches_monte_carlo() {
                 ta.position + dp,
                 ta.attitude.mul_quat(Quat::from_rotation_vector(da)),
             );
-            let t = track_pose(
-                &prev(moved),
-                &pb.view(),
-                &tb,
-                attitude,
-                &s.camera,
-                &dem,
-                &cfg,
-                &mut scratch,
-            )
-            .expect("tracked from a perturbed previous pose");
+            let t =
+                track_from(moved, &mut scratch).expect("tracked from a perturbed previous pose");
             let d = t.estimate.pose.position - base.estimate.pose.position;
             let r = base
                 .estimate
