@@ -5,9 +5,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use trn_benches::crater_dem_raster;
 use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
+use trn_flight::image::{Image, build_pyramid};
 use trn_flight::mapdb::MapDb;
 use trn_map::build::{BuildParams, build};
-use trn_map::pyramid::{self, Image};
 use trn_map::render::{Sun, render, site_z};
 use trn_map::{Interpolation, landmarks, mapdb, resample_to_site};
 
@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
     let sd = resample_to_site(&dem, &site, 2048.0, 2048.0, 2.0, Interpolation::Bicubic)
         .expect("resample");
     let img = render(&sd, sun, None, true);
-    let pyr = pyramid::build(
+    let pyr = build_pyramid(
         Image {
             width: sd.grid.width,
             height: sd.grid.height,

@@ -3,7 +3,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use trn_features::FramePyramid;
+use trn::FramePyramid;
 use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
 
 fn bench(c: &mut Criterion) {

@@ -6,8 +6,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;
-use trn::eval::{EvalOptions, evaluate_saving_map};
-use trn_features::FramePyramid;
+use trn::FramePyramid;
+use trn_dataset::dataset::Dataset;
+use trn_eval::EvalOptions;
+use trn_eval::map::build_map;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
@@ -15,22 +17,19 @@ use trn_flight::track::{
     PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };
 use trn_flight::{Pose, Vec3};
-use trn_sim::dataset::{Dataset, read_png_gray};
 
 fn bench(c: &mut Criterion) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/default-descent");
-    let path = std::env::temp_dir().join(format!("trn-bench-track-{}.trnmap", std::process::id()));
-    evaluate_saving_map(&dir, &EvalOptions::default(), Some(&path), &|_, _, _| {})
-        .expect("shipped descent");
-    let bytes = std::fs::read(&path).expect("map");
-    std::fs::remove_file(&path).ok();
+    let ds = Dataset::read(&dir).expect("dataset");
+    let bytes = build_map(&ds, &EvalOptions::default(), None).expect("shipped map");
     let db = MapDb::parse(&bytes).expect("map database");
     let dem = db.dem().and_then(|g| g.heightfield().ok()).expect("DEM");
-    let ds = Dataset::read(&dir).expect("dataset");
     let camera = ds.meta.camera.camera().expect("camera");
     let (w, h) = (camera.width() as usize, camera.height() as usize);
     let pyramid = |k: usize| {
-        let (_, _, px) = read_png_gray(&ds.dir.join(&ds.frames[k].image)).expect("frame");
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&ds.frames[k].image))
+            .expect("frame")
+            .pixels;
         let mut p = FramePyramid::default();
         p.rebuild(w, h, px, NavConfig::default().frame_levels);
         p

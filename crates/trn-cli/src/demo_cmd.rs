@@ -4,7 +4,7 @@ use crate::error::CliError;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
-use trn::eval::{EvalOptions, evaluate, write_results};
+use trn_eval::{EvalOptions, evaluate, write_results};
 
 /// Run the shipped default descent (data/default-descent) end to end and print a summary.
 ///
@@ -33,7 +33,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
         )));
     }
     let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len}");
-    let (rows, s) = evaluate(
+    let ev = evaluate(
         &a.dataset,
         &EvalOptions::default(),
         &|stage, done, total| {
@@ -44,10 +44,9 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     )
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
-    write_results(&a.out, &rows, &s).map_err(|e| CliError::Failed(e.to_string()))?;
-    let ds =
-        trn_sim::dataset::Dataset::read(&a.dataset).map_err(|e| CliError::Failed(e.to_string()))?;
-    crate::report::write(&a.out, &ds, &rows, &s).map_err(CliError::Failed)?;
+    let (rows, s) = (&ev.rows, &ev.summary);
+    write_results(&a.out, rows, s).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::report::write(&a.out, &ev.dataset, rows, &ev.details, s).map_err(CliError::Failed)?;
     if a.json {
         crate::progress::print_json(&s)?;
         return Ok(());

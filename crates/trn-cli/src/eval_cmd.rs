@@ -3,7 +3,8 @@
 use crate::error::CliError;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use trn::eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_results};
+use trn_dataset::DatasetError;
+use trn_eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_results};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TemplateSource {
@@ -105,13 +106,18 @@ fn eval_err(e: EvalError) -> CliError {
         EvalError::Io { file, source } => CliError::Failed(format!("{}: {source}", file.display())),
         EvalError::Map(m) => m.into(),
         EvalError::MapDb(d) => CliError::Failed(format!("built map refused: {d}")),
+        EvalError::Dataset(DatasetError::Io { file, source })
+            if source.kind() != std::io::ErrorKind::NotFound =>
+        {
+            CliError::Failed(format!("{}: {source}", file.display()))
+        }
         other => CliError::BadInput(other.to_string()),
     }
 }
 
 pub fn run(a: EvalArgs) -> Result<(), CliError> {
     if let Some(EvalSub::Merge(m)) = a.merge {
-        let s = trn::eval::merge(&m.shards, &m.out).map_err(eval_err)?;
+        let s = trn_eval::merge(&m.shards, &m.out).map_err(eval_err)?;
         if m.json {
             crate::progress::print_json(&s)?;
         } else {
@@ -152,7 +158,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     if let Some(c) = campaign {
         let (k, n) = a.shard.unwrap_or((0, 1));
         let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len} datasets ({eta})");
-        let s = trn::eval::evaluate_campaign(
+        let s = trn_eval::evaluate_campaign(
             &dataset,
             &c.datasets,
             (k, n),
@@ -178,7 +184,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             );
             let mut rows = Vec::new();
             for name in c.datasets.iter().skip(k).step_by(n) {
-                rows.extend(trn::eval::read_rows(&out.join(name)).map_err(eval_err)?);
+                rows.extend(trn_eval::read_rows(&out.join(name)).map_err(|e| eval_err(e.into()))?);
             }
             if let Some(line) = crate::report::target_line(&rows) {
                 println!("  sun >= 5 deg      {line}");
@@ -193,7 +199,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         )));
     }
     let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len} ({eta})");
-    let (rows, summary) = evaluate_saving_map(
+    let ev = evaluate_saving_map(
         &dataset,
         &opts,
         a.save_map.as_deref(),
@@ -205,15 +211,14 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     )
     .map_err(eval_err)?;
     bar.finish_and_clear();
-    write_results(&out, &rows, &summary).map_err(eval_err)?;
-    let ds =
-        trn_sim::dataset::Dataset::read(&dataset).map_err(|e| CliError::Failed(e.to_string()))?;
-    crate::report::write(&out, &ds, &rows, &summary).map_err(CliError::Failed)?;
+    let (ds, rows, summary) = (&ev.dataset, &ev.rows, &ev.summary);
+    write_results(&out, rows, summary).map_err(eval_err)?;
+    crate::report::write(&out, ds, rows, &ev.details, summary).map_err(CliError::Failed)?;
     if a.json {
         crate::progress::print_json(&summary)?;
         return Ok(());
     }
-    let st = |s: Option<trn::eval::Stats>| {
+    let st = |s: Option<trn_eval::Stats>| {
         s.map_or("-".to_string(), |s| {
             format!(
                 "median {:.2}, p95 {:.2}, p99 {:.2}, max {:.2}",
@@ -241,7 +246,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         summary.latency_ms.max,
     );
     // Where the fixes stop, in one line (the whole table is in altitude_bands.csv).
-    let bands: Vec<String> = trn::eval::by_altitude(&rows)
+    let bands: Vec<String> = trn_eval::by_altitude(rows)
         .iter()
         .map(|b| {
             let to = if b.to.is_finite() {
@@ -260,7 +265,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     if !bands.is_empty() {
         println!("  fixes by altitude {}", bands.join(", "));
     }
-    if let Some(line) = crate::report::target_line(&rows) {
+    if let Some(line) = crate::report::target_line(rows) {
         println!("  sun >= 5 deg      {line}");
     }
     println!(

@@ -7,8 +7,9 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use std::path::Path;
 use trn::FixStatus;
-use trn::eval::{ResultRow, Summary};
-use trn_sim::dataset::Dataset;
+use trn_dataset::dataset::Dataset;
+use trn_eval::{FrameDetail, ResultRow, Summary};
+use trn_flight::rangefinder::LrfStatus;
 
 static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
@@ -18,13 +19,7 @@ const H: u32 = 520;
 type Res<T> = Result<T, String>;
 
 fn save_png(path: &Path, buf: &[u8], w: u32, h: u32) -> Res<()> {
-    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().map_err(|e| e.to_string())?;
-    w.write_image_data(buf).map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())
+    trn_dataset::image::write_rgb_png(path, w, h, buf).map_err(|e| e.to_string())
 }
 
 fn plot(
@@ -61,10 +56,10 @@ macro_rules! e {
 }
 
 /// The availability target in words: fixes over frames with the sun at 5 degrees or more,
-/// then over those of them less than [`trn::eval::DARK_FRAME`] in shadow; `None` without
+/// then over those of them less than [`trn_eval::DARK_FRAME`] in shadow; `None` without
 /// such frames.
 pub fn target_line(rows: &[ResultRow]) -> Option<String> {
-    let (all, lit) = trn::eval::availability_target(rows);
+    let (all, lit) = trn_eval::availability_target(rows);
     let all = all?;
     let mut line = format!(
         "{}/{} fixes ({:.1}%)",
@@ -78,7 +73,7 @@ pub fn target_line(rows: &[ResultRow]) -> Option<String> {
             lit.fixes,
             lit.frames,
             100.0 * lit.availability(),
-            100.0 * trn::eval::DARK_FRAME
+            100.0 * trn_eval::DARK_FRAME
         );
     }
     Some(line)
@@ -89,7 +84,13 @@ pub fn target_line(rows: &[ResultRow]) -> Option<String> {
 /// # Errors
 ///
 /// A message naming what could not be drawn or written.
-pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<()> {
+pub fn write(
+    out: &Path,
+    ds: &Dataset,
+    rows: &[ResultRow],
+    details: &[FrameDetail],
+    s: &Summary,
+) -> Res<()> {
     // Registering twice is harmless; the first registration wins.
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);
     let truth_alt: Vec<f64> = ds
@@ -246,8 +247,14 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             .iter()
             .zip(rows)
             .filter_map(|(f, r)| {
-                f.lrf_range_m
-                    .map(|x| (f.t_s, x / 1000.0, r.lrf_status == "fault", f.lrf_fault))
+                f.lrf_range_m.map(|x| {
+                    (
+                        f.t_s,
+                        x / 1000.0,
+                        r.lrf_status == LrfStatus::Fault,
+                        f.lrf_fault,
+                    )
+                })
             })
             .collect();
         let (x0, x1) = range(t.iter().copied(), 0.02);
@@ -338,13 +345,17 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
 
     // 5. One frame with its matches: the fix nearest the middle of the fixed altitudes.
     let fixes: Vec<usize> = (0..rows.len())
-        .filter(|k| rows[*k].status == FixStatus::Fix && !rows[*k].observations.is_empty())
+        .filter(|k| {
+            rows[*k].status == FixStatus::Fix
+                && details.get(*k).is_some_and(|d| !d.observations.is_empty())
+        })
         .collect();
     let shown = fixes.get(fixes.len() / 2).copied();
     if let Some(k) = shown {
         let f = &ds.frames[k];
-        let (w, h, px) =
-            trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).map_err(|e| e.to_string())?;
+        let frame =
+            trn_dataset::image::read_frame(&ds.dir.join(&f.image)).map_err(|e| e.to_string())?;
+        let (w, h, px) = (frame.width, frame.height, frame.pixels);
         let top = px.iter().copied().fold(1.0f32, f32::max);
         let mut buf: Vec<u8> = px
             .iter()
@@ -356,7 +367,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         {
             let root =
                 BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
-            for o in &rows[k].observations {
+            for o in details.get(k).map_or(&[][..], |d| &d.observations) {
                 let p = (o.pixel[0].round() as i32, o.pixel[1].round() as i32);
                 let style = if o.inlier {
                     GREEN.stroke_width(2)
@@ -382,7 +393,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         save_png(&out.join("frame.png"), &buf, w as u32, h as u32)?;
     }
 
-    let stat = |v: Option<trn::eval::Stats>| {
+    let stat = |v: Option<trn_eval::Stats>| {
         v.map_or("-".to_string(), |s| {
             format!(
                 "{:.2} / {:.2} / {:.2} / {:.2}",
@@ -390,7 +401,7 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             )
         })
     };
-    let band_table = |title: &str, unit: &str, file: &str, bands: &[trn::eval::Band]| {
+    let band_table = |title: &str, unit: &str, file: &str, bands: &[trn_eval::Band]| {
         if bands.is_empty() {
             return String::new();
         }
@@ -432,19 +443,19 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
         "By true altitude",
         "altitude, m",
         "altitude_bands.csv",
-        &trn::eval::by_altitude(rows),
+        &trn_eval::by_altitude(rows),
     ) + &band_table(
         "By sun elevation",
         "sun elevation, deg",
         "sun_bands.csv",
-        &trn::eval::by_sun_elevation(rows),
+        &trn_eval::by_sun_elevation(rows),
     ) + &target_line(rows).map_or(String::new(), |l| {
         format!("<p>Availability target (sun at 5 deg or more): {l}.</p>\n")
     }) + &band_table(
         "By share of the frame in shadow",
         "in shadow",
         "shadow_bands.csv",
-        &trn::eval::by_shadow(rows),
+        &trn_eval::by_shadow(rows),
     );
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>trn report: {name}</title>\n\
@@ -485,7 +496,6 @@ pub fn write(out: &Path, ds: &Dataset, rows: &[ResultRow], s: &Summary) -> Res<(
             ""
         },
     );
-    let tmp = out.join("report.html.partial");
-    std::fs::write(&tmp, html).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, out.join("report.html")).map_err(|e| format!("{}: {e}", out.display()))
+    trn_dataset::atomic::write_atomic(&out.join("report.html"), html.as_bytes())
+        .map_err(|e| e.to_string())
 }

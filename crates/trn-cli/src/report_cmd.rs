@@ -21,8 +21,8 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> Result<(), CliError> {
-    let mut rows = trn::eval::read_rows(&a.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let ds = trn_sim::dataset::Dataset::read(&a.dataset)
+    let mut rows = trn_eval::read_rows(&a.dir).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let ds = trn_dataset::dataset::Dataset::read(&a.dataset)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
     if ds.frames.len() != rows.len() {
         return Err(CliError::BadInput(format!(
@@ -38,14 +38,13 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
         r.sun_el_deg.get_or_insert(f.sun_el_deg);
         // Without the images the report goes without the shadow table.
         if r.shadow_fraction.is_none()
-            && let Ok((_, _, px, full)) =
-                trn_sim::dataset::read_png_gray_scaled(&ds.dir.join(&f.image))
+            && let Ok(img) = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
         {
-            r.shadow_fraction = Some(trn::eval::shadow_fraction(&px, full));
+            r.shadow_fraction = Some(trn_eval::shadow_fraction(&img.pixels, img.full_scale));
         }
     }
-    let summary = trn::eval::summarise(&rows);
-    crate::report::write(&a.dir, &ds, &rows, &summary).map_err(CliError::Failed)?;
+    let summary = trn_eval::summarise(&rows);
+    crate::report::write(&a.dir, &ds, &rows, &[], &summary).map_err(CliError::Failed)?;
     if a.json {
         crate::progress::print_json(&summary)?;
     } else {

@@ -6,10 +6,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
+use trn_dataset::DatasetError;
+use trn_dataset::dataset::{CameraJson, DistortionJson};
 use trn_map::render::Sun;
 use trn_sim::SimError;
 use trn_sim::camera_render::Sensor;
-use trn_sim::dataset::{CameraJson, DistortionJson};
 use trn_sim::descent::{DescentSpec, simulate};
 use trn_sim::sensors::{Fault, LrfParams, PriorParams};
 use trn_sim::site::{FineOrtho, Projection, SiteSpec, make_site, write_site};
@@ -265,6 +266,10 @@ fn sim_err(e: SimError) -> CliError {
         }
         SimError::Io { file, source } => CliError::Failed(format!("{}: {source}", file.display())),
         SimError::Invalid { .. } => CliError::BadInput(e.to_string()),
+        SimError::Dataset(DatasetError::Io { file, source }) => {
+            sim_err(SimError::Io { file, source })
+        }
+        SimError::Dataset(d @ DatasetError::Invalid { .. }) => CliError::BadInput(d.to_string()),
     }
 }
 

@@ -17,7 +17,9 @@
 //!   the boresight by ray marching.
 //! * [`rangefinder`]: the rangefinder monitor (chi-square test against the predicted range).
 //! * [`mapdb`]: the zero-copy parser of the `.trnmap` map database.
-//! * [`pyramid`]: frame pyramids in caller memory (row kernels shared with the std crates).
+//! * [`pyramid`]: frame pyramids in caller memory (row kernels shared with the std crates);
+//!   [`pyramid::Level`] is the one image view every crate reads.
+//! * `image` (feature `std`): the owned image of the std crates, viewed as a `Level`.
 //! * [`predict`]: which landmarks the prior puts in view, at which template level, with
 //!   search radii from the prior covariance.
 //! * [`matching`]: one landmark's window warped through its ground plane (orthorectified on
@@ -67,6 +69,8 @@ pub mod camera;
 pub mod crc32;
 pub mod dem;
 pub mod frames;
+#[cfg(feature = "std")]
+pub mod image;
 pub mod inertial;
 pub mod linalg;
 pub mod mapdb;

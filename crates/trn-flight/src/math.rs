@@ -13,7 +13,9 @@ mod backend {
     extern crate std;
     macro_rules! unary64 { ($($n:ident),*) => { $( #[inline] pub fn $n(x: f64) -> f64 { x.$n() } )* } }
     macro_rules! unary32 { ($($n:ident => $m:ident),*) => { $( #[inline] pub fn $n(x: f32) -> f32 { x.$m() } )* } }
-    unary64!(sqrt, sin, cos, tan, asin, acos, atan, exp, ln, floor, ceil);
+    unary64!(
+        sqrt, sin, cos, tan, asin, acos, atan, exp, ln, floor, ceil, round
+    );
     unary32!(sqrtf => sqrt, sinf => sin, cosf => cos, atanf => atan);
     #[inline]
     pub fn atan2(y: f64, x: f64) -> f64 {
@@ -28,8 +30,8 @@ mod backend {
 #[cfg(not(feature = "std"))]
 mod backend {
     pub use libm::{
-        acos, asin, atan, atan2, atan2f, atanf, cbrt, ceil, cos, cosf, exp, floor, sin, sinf, sqrt,
-        sqrtf, tan,
+        acos, asin, atan, atan2, atan2f, atanf, cbrt, ceil, cos, cosf, exp, floor, round, sin,
+        sinf, sqrt, sqrtf, tan,
     };
     #[inline]
     pub fn ln(x: f64) -> f64 {

@@ -79,8 +79,9 @@ impl Default for RangefinderConfig {
     }
 }
 
-/// The verdict on one reading (the `lrf_status` of the results format).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The verdict on one reading (the `lrf_status` of the results format; by default
+/// `Unchecked`: nothing is claimed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LrfStatus {
     /// Consistent with the pose and the map; the sensor is admitted.
     Ok,
@@ -90,6 +91,7 @@ pub enum LrfStatus {
     /// [`LrfReport::consistent`]).
     Fault,
     /// No prediction was possible (beam off the map, no data, no intersection).
+    #[default]
     Unchecked,
 }
 

@@ -1,5 +1,6 @@
 //! Chi-square gates from a table, not magic thresholds; normal and Student-t quantiles
-//! for error bounds.
+//! for error bounds; and the one rule for order statistics of a sample
+//! ([`sample_quantile`]) that every crate of trn uses.
 
 use crate::math;
 
@@ -148,6 +149,59 @@ pub fn student_t_upper_quantile(dof: f64, p: f64) -> f64 {
     math::sqrt(n * y)
 }
 
+/// The index of the `p` quantile (0 <= `p` <= 1) in a sorted sample of `n`: the nearest
+/// rank, `round((n - 1) p)` (so the median of an even count is the upper middle value, and
+/// `p = 1` the maximum). 0 for an empty sample.
+#[must_use]
+pub fn quantile_index(n: usize, p: f64) -> usize {
+    let k = math::round((n.max(1) - 1) as f64 * p.clamp(0.0, 1.0));
+    (k as usize).min(n.saturating_sub(1))
+}
+
+/// A sample value that orders totally (NaN last), for [`sample_quantile`].
+pub trait Sample: Copy {
+    /// Total order (IEEE 754 `totalOrder`).
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering;
+}
+
+impl Sample for f64 {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        f64::total_cmp(self, other)
+    }
+}
+
+impl Sample for f32 {
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        f32::total_cmp(self, other)
+    }
+}
+
+/// The `k`-th smallest value of `v` (0-based) by selection, reordering `v`; `None` when
+/// `k` is out of range.
+#[must_use]
+pub fn kth_smallest<T: Sample>(v: &mut [T], k: usize) -> Option<T> {
+    if k >= v.len() {
+        return None;
+    }
+    let (_, x, _) = v.select_nth_unstable_by(k, T::total_cmp);
+    Some(*x)
+}
+
+/// The `p` quantile of the sample `v` by [`quantile_index`], found by selection (linear
+/// time; reorders `v`); `None` for an empty sample.
+///
+/// ```
+/// use trn_flight::stats::sample_quantile;
+/// let mut v = [4.0, 1.0, 3.0, 2.0];
+/// assert_eq!(sample_quantile(&mut v, 0.5), Some(3.0));
+/// assert_eq!(sample_quantile(&mut v, 1.0), Some(4.0));
+/// assert_eq!(sample_quantile(&mut [] as &mut [f64], 0.5), None);
+/// ```
+#[must_use]
+pub fn sample_quantile<T: Sample>(v: &mut [T], p: f64) -> Option<T> {
+    kth_smallest(v, quantile_index(v.len(), p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +263,47 @@ mod tests {
         assert!((q - 3.290_527_f64 * 3.290_527).abs() < 1e-4);
         assert!(chi2_quantile(0, Confidence::P95).is_none());
         assert!(chi2_quantile(7, Confidence::P95).is_none());
+    }
+
+    /// The nearest-rank rule against a sort, for every size up to 40 and the quantiles
+    /// summaries use; the median index equals `n / 2`.
+    #[test]
+    fn sample_quantile_is_the_sorted_nearest_rank() {
+        let mut rng = crate::rng::Pcg32::new(7, 1);
+        for n in 1..40usize {
+            let v: alloc_free::Buf = alloc_free::Buf::random(&mut rng, n);
+            let mut sorted = v.clone();
+            sorted.sort();
+            for p in [0.0, 0.5, 0.95, 0.99, 0.995, 1.0] {
+                let want = sorted.get(libm::round((n - 1) as f64 * p) as usize);
+                let mut w = v.clone();
+                assert_eq!(sample_quantile(w.as_mut(), p), want.copied(), "n {n} p {p}");
+            }
+            assert_eq!(quantile_index(n, 0.5), n / 2);
+        }
+    }
+
+    mod alloc_free {
+        /// A fixed buffer of up to 40 samples (the crate has no allocator in tests either).
+        #[derive(Clone)]
+        pub struct Buf([f64; 40], usize);
+        impl Buf {
+            pub fn random(rng: &mut crate::rng::Pcg32, n: usize) -> Self {
+                let mut b = [0.0; 40];
+                for x in b.iter_mut().take(n) {
+                    *x = f64::from(rng.next_u32() % 17);
+                }
+                Self(b, n)
+            }
+            pub fn sort(&mut self) {
+                self.0[..self.1].sort_unstable_by(f64::total_cmp);
+            }
+            pub fn get(&self, k: usize) -> Option<&f64> {
+                self.0[..self.1].get(k)
+            }
+            pub fn as_mut(&mut self) -> &mut [f64] {
+                &mut self.0[..self.1]
+            }
+        }
     }
 }

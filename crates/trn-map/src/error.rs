@@ -44,3 +44,20 @@ pub enum MapError {
         detail: String,
     },
 }
+
+impl From<trn_dataset::DatasetError> for MapError {
+    /// Writing through trn-dataset's atomic writes: its I/O errors are this crate's.
+    fn from(e: trn_dataset::DatasetError) -> Self {
+        match e {
+            trn_dataset::DatasetError::Io { file, source } => Self::Io { file, source },
+            trn_dataset::DatasetError::Invalid {
+                file,
+                field,
+                detail,
+            } => Self::Io {
+                file: PathBuf::from(file.trim_end_matches(": ")),
+                source: std::io::Error::other(format!("invalid {field}: {detail}")),
+            },
+        }
+    }
+}

@@ -11,8 +11,8 @@ use crate::crs::Crs;
 use crate::error::MapError;
 use crate::raster::{GeoTransform, Raster, SampleType};
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::io::BufReader;
+use std::path::Path;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::Tag;
 
@@ -505,57 +505,40 @@ pub fn write_as(path: impl AsRef<Path>, raster: &Raster, storage: Storage) -> Re
             ),
         ));
     }
-    let tmp: PathBuf = {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".partial");
-        path.with_file_name(name)
-    };
-    let result = write_to(&tmp, raster, storage).map_err(|e| match e {
-        // Name the destination, not the temporary file.
-        MapError::Invalid { field, detail, .. } => invalid(path, field, detail),
-        MapError::Tiff { detail, .. } => MapError::Tiff {
-            file: path.to_path_buf(),
-            detail,
-        },
-        other => other,
-    });
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|source| MapError::Io {
-            file: path.to_path_buf(),
-            source,
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    trn_dataset::atomic::write_atomic_with(path, |w| write_to(w, path, raster, storage))
 }
 
-fn write_to(path: &Path, r: &Raster, storage: Storage) -> Result<(), MapError> {
+/// Encodes `r` into `out`; errors name `path`, the file being written.
+fn write_to<W: std::io::Write + std::io::Seek>(
+    out: &mut W,
+    path: &Path,
+    r: &Raster,
+    storage: Storage,
+) -> Result<(), MapError> {
     use tiff::encoder::colortype::{Gray8, Gray32Float, GrayI16};
     match storage {
-        Storage::F32 => write_typed::<Gray32Float>(path, r, &r.data, "nan", None),
+        Storage::F32 => write_typed::<Gray32Float, W>(out, path, r, &r.data, "nan", None),
         Storage::I16 { scale, offset } => {
             if !(scale > 0.0 && scale.is_finite() && offset.is_finite()) {
                 return Err(invalid(path, "scale", format!("{scale} (offset {offset})")));
             }
-            let mut out = Vec::with_capacity(r.data.len());
+            let mut q = Vec::with_capacity(r.data.len());
             for (i, v) in r.data.iter().enumerate() {
                 if v.is_nan() {
-                    out.push(i16::MIN);
+                    q.push(i16::MIN);
                     continue;
                 }
-                let q = ((f64::from(*v) - offset) / scale).round();
-                if !(q > f64::from(i16::MIN) && q <= f64::from(i16::MAX)) {
+                let k = ((f64::from(*v) - offset) / scale).round();
+                if !(k > f64::from(i16::MIN) && k <= f64::from(i16::MAX)) {
                     return Err(invalid(
                         path,
                         "data",
                         format!("value {v} at sample {i} does not fit 16 bits at scale {scale}"),
                     ));
                 }
-                out.push(q as i16);
+                q.push(k as i16);
             }
-            write_typed::<GrayI16>(path, r, &out, "-32768", Some((scale, offset)))
+            write_typed::<GrayI16, W>(out, path, r, &q, "-32768", Some((scale, offset)))
         }
         Storage::U8 { scale, offset } => {
             if !(scale > 0.0 && scale.is_finite() && offset.is_finite()) {
@@ -572,12 +555,13 @@ fn write_to(path: &Path, r: &Raster, storage: Storage) -> Result<(), MapError> {
                     }
                 })
                 .collect();
-            write_typed::<Gray8>(path, r, &bytes, "255", Some((scale, offset)))
+            write_typed::<Gray8, W>(out, path, r, &bytes, "255", Some((scale, offset)))
         }
     }
 }
 
-fn write_typed<C>(
+fn write_typed<C, W: std::io::Write + std::io::Seek>(
+    out: &mut W,
     path: &Path,
     r: &Raster,
     data: &[C::Inner],
@@ -589,11 +573,7 @@ where
     [C::Inner]: tiff::encoder::TiffValue,
 {
     use tiff::encoder::{Compression, TiffEncoder};
-    let file = File::create(path).map_err(|source| MapError::Io {
-        file: path.to_path_buf(),
-        source,
-    })?;
-    let mut enc = TiffEncoder::new(BufWriter::new(file))
+    let mut enc = TiffEncoder::new(out)
         .map_err(|e| tiff_err(path, e))?
         .with_compression(Compression::Deflate(Default::default()));
     if scaling.is_some() {

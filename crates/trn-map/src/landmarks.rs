@@ -25,10 +25,10 @@
 
 use crate::error::MapError;
 use crate::mapdb::MapLandmark;
-use crate::pyramid::Image;
 use crate::site_dem::SiteDem;
 use rayon::prelude::*;
 use std::path::PathBuf;
+use trn_flight::image::Image;
 use trn_flight::ncc::{self, ImageView, NccConfig};
 
 /// Settings of the selection.
@@ -358,7 +358,7 @@ impl Coverage {
     }
 }
 
-/// Chooses landmarks on `pyramid` (level 0 on `dem`'s grid; see [`crate::pyramid::build`])
+/// Chooses landmarks on `pyramid` (level 0 on `dem`'s grid; see [`trn_flight::image::build_pyramid`])
 /// and cuts their templates. `site_z` is the site-frame `z` of every DEM node
 /// ([`crate::render::site_z`]); positions and normals come from it.
 ///

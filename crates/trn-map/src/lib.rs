@@ -24,7 +24,6 @@ pub mod geotiff;
 pub mod io;
 pub mod landmarks;
 pub mod mapdb;
-pub mod pyramid;
 pub mod raster;
 pub mod render;
 pub mod sample;

@@ -184,19 +184,5 @@ pub fn to_bytes(c: &MapContents<'_>) -> Result<Vec<u8>, MapError> {
 pub fn write(path: impl AsRef<Path>, c: &MapContents<'_>) -> Result<(), MapError> {
     let path = path.as_ref();
     let bytes = to_bytes(c)?;
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    let tmp = path.with_file_name(name);
-    let io = |source| MapError::Io {
-        file: path.to_path_buf(),
-        source,
-    };
-    std::fs::write(&tmp, &bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        MapError::Io {
-            file: path.to_path_buf(),
-            source,
-        }
-    })
+    Ok(trn_dataset::atomic::write_atomic(path, &bytes)?)
 }

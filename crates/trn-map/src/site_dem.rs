@@ -230,3 +230,29 @@ pub fn inscribed_half_side(raster: &Raster, site: &SiteFrame) -> f64 {
     }
     half
 }
+
+impl SiteDem {
+    /// The DEM one pyramid level up: spacing doubled, nodes at the even nodes of this grid
+    /// (so the grid keeps its origin `x0, y0`), heights low-passed.
+    #[must_use]
+    pub fn reduce(&self) -> Self {
+        let img = trn_flight::image::Image {
+            width: self.grid.width,
+            height: self.grid.height,
+            data: self.data.clone(),
+        }
+        .reduce();
+        let mut grid = self.grid;
+        grid.width = img.width;
+        grid.height = img.height;
+        grid.stride = img.width;
+        grid.dx *= 2.0;
+        grid.dy *= 2.0;
+        let missing = img.data.iter().filter(|v| v.is_nan()).count();
+        Self {
+            grid,
+            data: img.data,
+            missing,
+        }
+    }
+}

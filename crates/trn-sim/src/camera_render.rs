@@ -21,10 +21,10 @@
 use crate::error::SimError;
 use rayon::prelude::*;
 use trn_flight::camera::Camera;
+use trn_flight::image::{Image, build_pyramid};
 use trn_flight::rng::Pcg32;
 use trn_flight::{Pose, Vec3};
 use trn_map::SiteDem;
-use trn_map::pyramid::{self, Image};
 use trn_map::render::{self, Sun};
 
 /// The sensor behind the lens.
@@ -127,7 +127,7 @@ impl Scene {
         let z = render::site_z(dem);
         let (w, h) = (g.width, g.height);
         let levels = (usize::BITS - w.max(h).leading_zeros()) as usize;
-        let radiance = pyramid::build(
+        let radiance = build_pyramid(
             Image {
                 width: w,
                 height: h,

@@ -2,7 +2,6 @@
 //! faults), each a dataset, listed in `campaign.json`.
 
 use crate::camera_render::Sensor;
-use crate::dataset::{CameraJson, DistortionJson};
 use crate::descent::{DescentSpec, simulate};
 use crate::error::SimError;
 use crate::sensors::{Fault, FaultKind, LrfParams, PriorParams};
@@ -11,6 +10,7 @@ use crate::terrain::TerrainParams;
 use crate::trajectory::DescentParams;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use trn_dataset::dataset::{CameraJson, DistortionJson};
 use trn_flight::rng::Pcg32;
 use trn_map::render::Sun;
 
@@ -196,6 +196,6 @@ pub fn generate(
     };
     let json = serde_json::to_string_pretty(&c)
         .map_err(|e| SimError::invalid("campaign.json", e.to_string()))?;
-    crate::io::write_atomic(&dir.join("campaign.json"), (json + "\n").as_bytes())?;
+    trn_dataset::atomic::write_atomic(&dir.join("campaign.json"), (json + "\n").as_bytes())?;
     Ok(c)
 }

@@ -1,16 +1,17 @@
 //! A whole simulated descent over a site, written as a dataset.
 
 use crate::camera_render::{Scene, Sensor, intersect, render_frame};
-use crate::dataset::{
-    Body, CameraJson, DatasetJson, DistortionJson, FORMAT, FrameRow, MapJson, SiteRef, SunJson,
-    frames_csv, write_png,
-};
 use crate::detail::{Coarse, Detail, PatchArea, render_patch};
 use crate::error::SimError;
 use crate::sensors::{InertialPrior, LrfParams, PriorParams, Rangefinder};
 use crate::site::read_site_info;
 use crate::trajectory::{DescentParams, Trajectory};
 use std::path::Path;
+use trn_dataset::dataset::{
+    Body, CameraJson, DatasetJson, DistortionJson, FORMAT, FrameRow, MapJson, SiteRef, SunJson,
+    frames_csv,
+};
+use trn_dataset::image::write_png;
 use trn_flight::camera::Camera;
 use trn_flight::frames::SiteFrame;
 use trn_map::render::Sun;

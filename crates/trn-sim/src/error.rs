@@ -17,6 +17,9 @@ pub enum SimError {
     /// A map product could not be read or written.
     #[error(transparent)]
     Map(#[from] MapError),
+    /// A dataset file could not be read or written.
+    #[error(transparent)]
+    Dataset(#[from] trn_dataset::DatasetError),
     /// A parameter or file content is out of range or inconsistent.
     #[error("{file}invalid {field}: {detail}")]
     Invalid {

@@ -4,7 +4,7 @@
 //! albedo, rendered orthoimage as GeoTIFFs), powered-descent trajectories, descent images
 //! rendered by ray casting through the DEM, an inertial prior that drifts, and a laser
 //! rangefinder with faults on demand, written as datasets in the format of
-//! `../shared/DATASET.md`.
+//! `../shared/DATASET.md` through trn-dataset.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -13,11 +13,9 @@
 
 pub mod camera_render;
 pub mod campaign;
-pub mod dataset;
 pub mod descent;
 pub mod detail;
 pub mod error;
-pub mod io;
 pub mod noise;
 pub mod sensors;
 pub mod site;

@@ -377,7 +377,7 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
     };
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| SimError::invalid("site.json", e.to_string()))?;
-    crate::io::write_atomic(&dir.join("site.json"), json.as_bytes())?;
+    trn_dataset::atomic::write_atomic(&dir.join("site.json"), json.as_bytes())?;
     Ok(info)
 }
 

@@ -5,11 +5,12 @@
 //! file, line and field.
 
 use std::path::{Path, PathBuf};
+use trn_dataset::dataset::{COLUMNS, Dataset};
+use trn_dataset::image::read_frame;
 use trn_flight::dem::Heightfield;
 use trn_flight::frames::SiteFrame;
 use trn_map::render::{Sun, render};
 use trn_map::{Interpolation, geotiff, resample_to_site};
-use trn_sim::dataset::{COLUMNS, Dataset, read_png_gray};
 
 fn shipped() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent")
@@ -141,7 +142,8 @@ fn images_match_the_map_through_the_true_pose() {
         (2500.0..9000.0).contains(&a)
     }) {
         let pose = f.truth.unwrap();
-        let (w, h, img) = read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let frame = read_frame(&ds.dir.join(&f.image)).unwrap();
+        let (w, h, img) = (frame.width, frame.height, frame.pixels);
         // Patch centres: map nodes whose projections land well inside the image.
         for k in 0..40 {
             let (cc, rr) = (
@@ -273,7 +275,7 @@ fn corrupt_datasets_are_refused_naming_file_line_and_field() {
     );
     // An image whose size is not the camera's.
     let d = corrupted("size", |t| t.to_string());
-    trn_sim::dataset::write_png(
+    trn_dataset::image::write_png(
         &d.join("images/frame_0002.png"),
         100,
         80,
@@ -282,24 +284,4 @@ fn corrupt_datasets_are_refused_naming_file_line_and_field() {
     )
     .unwrap();
     refuse(&d, &["line 4", "image", "100 x 80", "512 x 512"]);
-}
-
-/// Frames keep their sensor's full scale: 8-bit files 255, a 12-bit sensor's 16-bit files
-/// 4095 (their sBIT chunk), 16-bit ones 65535; pixels round-trip exactly.
-#[test]
-fn png_frames_keep_their_full_scale() {
-    use trn_sim::dataset::{read_png_gray_scaled, write_png};
-    let dir = std::env::temp_dir().join(format!("trn-png-scale-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (bits, full) in [(8u32, 255.0f32), (12, 4095.0), (16, 65535.0)] {
-        let top = (1u32 << bits) - 1;
-        let px: Vec<u16> = (0..12u32).map(|i| (i * top / 11) as u16).collect();
-        let path = dir.join(format!("f{bits}.png"));
-        write_png(&path, 4, 3, bits, &px).unwrap();
-        let (w, h, got, scale) = read_png_gray_scaled(&path).unwrap();
-        assert_eq!((w, h, scale), (4, 3, full), "{bits} bits");
-        let want: Vec<f32> = px.iter().map(|&v| f32::from(v)).collect();
-        assert_eq!(got, want, "{bits} bits");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,8 +2,8 @@
 //! the ground at the landing point (the rangefinder, looking straight down there, reads
 //! it), and a trajectory that brings the camera to the terrain is refused, naming the frame.
 
+use trn_dataset::dataset::{CameraJson, Dataset, DistortionJson};
 use trn_map::render::Sun;
-use trn_sim::dataset::{CameraJson, Dataset, DistortionJson};
 use trn_sim::descent::{DescentSpec, MIN_CLEARANCE_M, simulate};
 use trn_sim::sensors::{LrfParams, PriorParams};
 use trn_sim::site::{Projection, SiteSpec, make_site, write_site};

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use trn_flight::camera::Camera;
 use trn_flight::dem::Grid;
 use trn_flight::dem::Heightfield;
+use trn_flight::image::{Image, build_pyramid};
 use trn_flight::mapdb::MapDb;
 use trn_flight::pyramid::Pyramid;
 use trn_flight::{Pose, Vec3};
-use trn_map::pyramid::Image;
 
 /// FFT sizes acquisition uses (pixels per side): powers of two within these.
 const MIN_SIZE: usize = 64;
@@ -68,7 +68,7 @@ fn overview_levels(db: &MapDb<'_>) -> Vec<(Grid, Image)> {
         height: g.height,
         data,
     };
-    trn_map::pyramid::build(base, 3)
+    build_pyramid(base, 3)
         .into_iter()
         .enumerate()
         .map(|(k, img)| {

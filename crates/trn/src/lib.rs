@@ -1,18 +1,23 @@
 //! # trn
 //!
-//! Terrain-relative navigation for lunar landers: the [`Navigator`] matches each descent
-//! frame against an on-board map database and returns a pose with its covariance, the
-//! altitude above the DEM and a verdict on the laser rangefinder; [`eval`] runs whole
-//! datasets in the format of `../shared/DATASET.md`.
+//! The std runtime of terrain-relative navigation for lunar landers: the [`Navigator`]
+//! matches each descent frame against an on-board map database and returns a pose with its
+//! covariance, the altitude above the DEM and a verdict on the laser rangefinder. It runs
+//! trn-flight's per-frame steps, landmark matching on rayon ([`matching`]), frame pyramids
+//! on rayon ([`frame_pyramid`]), and adds FFT acquisition ([`acquisition`]) for priors too
+//! uncertain for windowed search. Dataset evaluation lives in trn-eval.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod acquisition;
-pub mod eval;
+pub mod frame_pyramid;
+pub mod matching;
 pub mod navigator;
 pub mod velocity;
 
+pub use frame_pyramid::FramePyramid;
+pub use matching::ParallelMatcher;
 pub use navigator::{Fix, FixStatus, FrameFix, NavConfig, Navigator, Observation, Prior, Velocity};
 pub use trn_flight::camera::Camera;
 pub use trn_flight::mapdb::MapDb;

@@ -24,8 +24,9 @@
 //!    its covariance carries that fix's.
 
 use crate::acquisition::Acquirer;
+use crate::frame_pyramid::FramePyramid;
+use crate::matching::ParallelMatcher;
 use std::time::Instant;
-use trn_features::{FramePyramid, ParallelMatcher};
 use trn_flight::camera::Camera;
 use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;

@@ -7,7 +7,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
-use trn::eval::{EvalOptions, evaluate_saving_map};
+use trn_eval::map::build_map;
+use trn_eval::{EvalOptions, evaluate_saving_map};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FixStatus, FrameNavigator, NavConfig, Prior, Sequential, Workspace};
@@ -47,11 +48,10 @@ fn flight_path_gives_the_navigator_pose() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
     let map = std::env::temp_dir().join(format!("trn-flight-path-{}.trnmap", std::process::id()));
     let opts = EvalOptions::default();
-    let (rows, _) = evaluate_saving_map(&dir, &opts, Some(&map), &|_, _, _| {}).unwrap();
+    let ev = evaluate_saving_map(&dir, &opts, Some(&map), &|_, _, _| {}).unwrap();
     let bytes = std::fs::read(&map).unwrap();
     std::fs::remove_file(&map).ok();
-
-    let ds = trn_sim::dataset::Dataset::read(&dir).unwrap();
+    let (ds, rows) = (&ev.dataset, &ev.rows);
     let camera = ds.meta.camera.camera().unwrap();
     let db = MapDb::parse(&bytes).unwrap();
     let cfg: NavConfig = opts.nav;
@@ -76,8 +76,10 @@ fn flight_path_gives_the_navigator_pose() {
     ALLOCATIONS.with(|a| a.set(0));
 
     let (mut fixes, mut compared, mut worst, mut tracked) = (0, 0, 0.0f64, 0);
-    for (fr, row) in ds.frames.iter().zip(&rows) {
-        let (_, _, mut px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&fr.image)).unwrap();
+    for (fr, row) in ds.frames.iter().zip(rows) {
+        let mut px = trn_dataset::image::read_frame(&ds.dir.join(&fr.image))
+            .unwrap()
+            .pixels;
         let pyramid = Pyramid::build(&px, w, h, cfg.frame_levels, &mut levels, &mut tmp).unwrap();
         let previous = prev_fix.map(|(pose, covariance, time_s)| PreviousFrame {
             pyramid: Pyramid::view_built(&prev_px, w, h, cfg.frame_levels, &prev_levels).unwrap(),
@@ -111,7 +113,7 @@ fn flight_path_gives_the_navigator_pose() {
             fr.frame
         );
         assert_eq!(f.status, row.status, "frame {}", fr.frame);
-        assert_eq!(f.lrf.status.as_str(), row.lrf_status, "frame {}", fr.frame);
+        assert_eq!(f.lrf.status, row.lrf_status, "frame {}", fr.frame);
         assert_eq!(f.inliers, row.inliers, "frame {}", fr.frame);
         if let Some(p) = row.pose {
             let d = (f.pose.position - p.position).norm();
@@ -150,16 +152,17 @@ fn flight_path_gives_the_navigator_pose() {
 fn navigator_allocations_per_frame() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
     let map = std::env::temp_dir().join(format!("trn-alloc-{}.trnmap", std::process::id()));
-    let (rows, _) =
-        evaluate_saving_map(&dir, &EvalOptions::default(), Some(&map), &|_, _, _| {}).unwrap();
+    let ev = evaluate_saving_map(&dir, &EvalOptions::default(), Some(&map), &|_, _, _| {}).unwrap();
     let bytes = std::fs::read(&map).unwrap();
     std::fs::remove_file(&map).ok();
-    let ds = trn_sim::dataset::Dataset::read(&dir).unwrap();
+    let (ds, rows) = (&ev.dataset, &ev.rows);
     let db = MapDb::parse(&bytes).unwrap();
     let mut nav = trn::Navigator::new(db, ds.meta.camera.camera().unwrap(), NavConfig::default());
     let mut per_frame = Vec::new();
-    for (fr, row) in ds.frames.iter().zip(&rows) {
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&fr.image)).unwrap();
+    for (fr, row) in ds.frames.iter().zip(rows) {
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&fr.image))
+            .unwrap()
+            .pixels;
         let prior = Prior {
             pose: fr.prior,
             sigma_pos_m: fr.prior_sigma_pos_m,
@@ -215,11 +218,8 @@ fn acquisition_reuses_its_plans_and_buffers() {
     use trn::acquisition::{Acquirer, Hypothesis};
     use trn_flight::Vec3;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
-    let map = std::env::temp_dir().join(format!("trn-acq-{}.trnmap", std::process::id()));
-    evaluate_saving_map(&dir, &EvalOptions::default(), Some(&map), &|_, _, _| {}).unwrap();
-    let bytes = std::fs::read(&map).unwrap();
-    std::fs::remove_file(&map).ok();
-    let ds = trn_sim::dataset::Dataset::read(&dir).unwrap();
+    let ds = trn_dataset::dataset::Dataset::read(&dir).unwrap();
+    let bytes = build_map(&ds, &EvalOptions::default(), None).unwrap();
     let db = MapDb::parse(&bytes).unwrap();
     let camera = ds.meta.camera.camera().unwrap();
     let dem = db.dem().and_then(|g| g.heightfield().ok());
@@ -242,7 +242,9 @@ fn acquisition_reuses_its_plans_and_buffers() {
         (40, Vec3::new(-200.0, 300.0, 10.0), 600.0),
     ] {
         let f = &ds.frames[k];
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+            .unwrap()
+            .pixels;
         let pyr = Pyramid::build(&px, w, h, 6, &mut levels, &mut tmp).unwrap();
         let prior = trn_flight::Pose::new(f.truth.unwrap().position + off, f.prior.attitude);
         let run = |acq: &mut Acquirer, out: &mut [Hypothesis]| {

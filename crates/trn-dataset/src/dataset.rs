@@ -1,9 +1,10 @@
 //! The dataset format of `../shared/DATASET.md` (version 1): `dataset.json`, `frames.csv`,
-//! one grayscale PNG per frame, and the map. The writer is what `trn sim descent` uses; the
-//! reader is strict: it refuses anything the format does not allow with an error naming the
-//! file, the line and the field, and never guesses.
+//! one grey image per frame ([`crate::image`]), and the map. The writer is what `trn sim
+//! descent` uses; the reader is strict: it refuses anything the format does not allow with
+//! an error naming the file, the line and the field, and never guesses.
 
-use crate::error::SimError;
+use crate::error::DatasetError;
+use crate::image::frame_size;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -102,8 +103,8 @@ impl CameraJson {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] for intrinsics the camera model refuses.
-    pub fn camera(&self) -> Result<trn_flight::camera::Camera, SimError> {
+    /// [`DatasetError::Invalid`] for intrinsics the camera model refuses.
+    pub fn camera(&self) -> Result<trn_flight::camera::Camera, DatasetError> {
         let d = self.distortion;
         trn_flight::camera::Camera::new(
             self.width,
@@ -120,7 +121,7 @@ impl CameraJson {
                 k3: d.k3,
             },
         )
-        .map_err(|e| SimError::invalid("camera", format!("{e:?}")))
+        .map_err(|e| DatasetError::invalid("camera", format!("{e:?}")))
     }
 }
 
@@ -176,7 +177,7 @@ pub struct FrameRow {
     pub frame: u64,
     /// Time since the first frame, seconds.
     pub t_s: f64,
-    /// PNG path relative to the dataset directory.
+    /// Image path relative to the dataset directory.
     pub image: String,
     /// Sun azimuth, degrees.
     pub sun_az_deg: f64,
@@ -246,57 +247,6 @@ pub fn frames_csv(rows: &[FrameRow]) -> String {
     out
 }
 
-/// Writes an 8-bit (`bits == 8`) or 16-bit grayscale PNG.
-///
-/// # Errors
-///
-/// [`SimError::Io`] naming the file.
-pub fn write_png(
-    path: &Path,
-    width: usize,
-    height: usize,
-    bits: u32,
-    pixels: &[u16],
-) -> Result<(), SimError> {
-    let io = |e: std::io::Error| SimError::io(path, e);
-    let enc_err = |e: png::EncodingError| SimError::io(path, std::io::Error::other(e.to_string()));
-    let file = std::fs::File::create(path).map_err(io)?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    let data: Vec<u8> = if bits <= 8 {
-        enc.set_depth(png::BitDepth::Eight);
-        pixels.iter().map(|p| (*p).min(255) as u8).collect()
-    } else {
-        enc.set_depth(png::BitDepth::Sixteen);
-        pixels.iter().flat_map(|p| p.to_be_bytes()).collect()
-    };
-    enc.set_compression(png::Compression::Best);
-    let mut w = enc.write_header().map_err(enc_err)?;
-    if bits > 8 && bits < 16 {
-        // Significant bits: a 12-bit sensor's values are not scaled to 16 bits, and a
-        // reader needs the sensor's full scale to tell dark from dim.
-        w.write_chunk(png::chunk::sBIT, &[bits as u8])
-            .map_err(enc_err)?;
-    }
-    w.write_image_data(&data).map_err(enc_err)?;
-    w.finish().map_err(enc_err)
-}
-
-/// The size of a PNG from its header.
-///
-/// # Errors
-///
-/// [`SimError::Io`] when it cannot be opened; [`SimError::Invalid`] when it is not a PNG.
-pub fn png_size(path: &Path) -> Result<(u32, u32), SimError> {
-    let f = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
-    let dec = png::Decoder::new(std::io::BufReader::new(f));
-    let r = dec
-        .read_info()
-        .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
-    let i = r.info();
-    Ok((i.width, i.height))
-}
-
 /// A dataset read from disk.
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -316,22 +266,22 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] naming the file, line and field; [`SimError::Io`] for files
+    /// [`DatasetError::Invalid`] naming the file, line and field; [`DatasetError::Io`] for files
     /// that cannot be read.
-    pub fn read(dir: &Path) -> Result<Self, SimError> {
+    pub fn read(dir: &Path) -> Result<Self, DatasetError> {
         let jpath = dir.join("dataset.json");
-        let text = std::fs::read_to_string(&jpath).map_err(|e| SimError::io(&jpath, e))?;
+        let text = std::fs::read_to_string(&jpath).map_err(|e| DatasetError::io(&jpath, e))?;
         let meta: DatasetJson = serde_json::from_str(&text)
-            .map_err(|e| SimError::invalid_file(&jpath, "json", e.to_string()))?;
+            .map_err(|e| DatasetError::invalid_file(&jpath, "json", e.to_string()))?;
         if meta.format != FORMAT {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 &jpath,
                 "format",
                 format!("'{}', expected '{FORMAT}'", meta.format),
             ));
         }
         if meta.camera.model != "pinhole" {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 &jpath,
                 "camera.model",
                 format!("'{}', expected 'pinhole'", meta.camera.model),
@@ -339,16 +289,16 @@ impl Dataset {
         }
         meta.camera
             .camera()
-            .map_err(|e| SimError::invalid_file(&jpath, "camera", e.to_string()))?;
+            .map_err(|e| DatasetError::invalid_file(&jpath, "camera", e.to_string()))?;
         if !(meta.body.radius_m > 0.0) {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 &jpath,
                 "body.radius_m",
                 meta.body.radius_m.to_string(),
             ));
         }
         if !(meta.map.dem_sigma_m >= 0.0) {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 &jpath,
                 "map.dem_sigma_m",
                 meta.map.dem_sigma_m.to_string(),
@@ -361,7 +311,7 @@ impl Dataset {
             if let Some(p) = p
                 && !dir.join(p).is_file()
             {
-                return Err(SimError::invalid_file(
+                return Err(DatasetError::invalid_file(
                     &jpath,
                     field,
                     format!("'{p}' does not exist"),
@@ -369,7 +319,7 @@ impl Dataset {
             }
         }
         let fpath = dir.join(&meta.frames);
-        let text = std::fs::read_to_string(&fpath).map_err(|e| SimError::io(&fpath, e))?;
+        let text = std::fs::read_to_string(&fpath).map_err(|e| DatasetError::io(&fpath, e))?;
         let frames = parse_frames(&fpath, &text, dir, &meta.camera)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -384,16 +334,16 @@ fn parse_frames(
     text: &str,
     dir: &Path,
     cam: &CameraJson,
-) -> Result<Vec<FrameRow>, SimError> {
+) -> Result<Vec<FrameRow>, DatasetError> {
     let mut lines = text.lines().enumerate();
     let (_, header) = lines
         .next()
-        .ok_or_else(|| SimError::invalid_file(path, "header", "the file is empty"))?;
+        .ok_or_else(|| DatasetError::invalid_file(path, "header", "the file is empty"))?;
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     let mut col: HashMap<&str, usize> = HashMap::new();
     for (i, n) in names.iter().enumerate() {
         if col.insert(n, i).is_some() {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 path,
                 "header",
                 format!("column '{n}' appears twice"),
@@ -402,7 +352,7 @@ fn parse_frames(
     }
     for c in COLUMNS {
         if !col.contains_key(c) {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 path,
                 "header",
                 format!("missing column '{c}'"),
@@ -417,7 +367,7 @@ fn parse_frames(
         let ln = i + 1;
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         if cells.len() != names.len() {
-            return Err(SimError::invalid_file(
+            return Err(DatasetError::invalid_file(
                 path,
                 format!("line {ln}"),
                 format!("{} fields, the header has {}", cells.len(), names.len()),
@@ -425,9 +375,9 @@ fn parse_frames(
         }
         let cell = |name: &str| cells[col[name]];
         let bad = |name: &str, why: String| {
-            SimError::invalid_file(path, format!("line {ln}, {name}"), why)
+            DatasetError::invalid_file(path, format!("line {ln}, {name}"), why)
         };
-        let req = |name: &str| -> Result<f64, SimError> {
+        let req = |name: &str| -> Result<f64, DatasetError> {
             let s = cell(name);
             if s.is_empty() {
                 return Err(bad(name, "empty".into()));
@@ -437,7 +387,7 @@ fn parse_frames(
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| bad(name, format!("'{s}' is not a finite number")))
         };
-        let opt = |name: &str| -> Result<Option<f64>, SimError> {
+        let opt = |name: &str| -> Result<Option<f64>, DatasetError> {
             if cell(name).is_empty() {
                 Ok(None)
             } else {
@@ -458,7 +408,7 @@ fn parse_frames(
                 format!("{frame} does not increase (previous {})", prev.frame),
             ));
         }
-        let pose = |prefix: &str, values: [Option<f64>; 7]| -> Result<Option<Pose>, SimError> {
+        let pose = |prefix: &str, values: [Option<f64>; 7]| -> Result<Option<Pose>, DatasetError> {
             let n = values.iter().filter(|v| v.is_some()).count();
             if n == 0 {
                 return Ok(None);
@@ -533,8 +483,8 @@ fn parse_frames(
             return Err(bad("image", "empty".into()));
         }
         let ipath = dir.join(&image);
-        let (w, h) = png_size(&ipath).map_err(|e| bad("image", e.to_string()))?;
-        if (w, h) != (cam.width, cam.height) {
+        let (w, h) = frame_size(&ipath).map_err(|e| bad("image", e.to_string()))?;
+        if (w, h) != (cam.width as usize, cam.height as usize) {
             return Err(bad(
                 "image",
                 format!(
@@ -558,78 +508,7 @@ fn parse_frames(
         });
     }
     if rows.is_empty() {
-        return Err(SimError::invalid_file(path, "rows", "no frames"));
+        return Err(DatasetError::invalid_file(path, "rows", "no frames"));
     }
     Ok(rows)
-}
-
-/// A grayscale PNG's pixels as f32 digital numbers (8- or 16-bit), with its size.
-///
-/// # Errors
-///
-/// [`SimError::Io`] when it cannot be opened; [`SimError::Invalid`] naming the file when it
-/// is not an 8- or 16-bit grayscale PNG.
-pub fn read_png_gray(path: &Path) -> Result<(usize, usize, Vec<f32>), SimError> {
-    read_png_gray_scaled(path).map(|(w, h, px, _)| (w, h, px))
-}
-
-/// [`read_png_gray`], with the sensor's full-scale digital number: `2^b - 1` for the `b`
-/// significant bits of an sBIT chunk (a 12-bit sensor in a 16-bit PNG: 4095), else of the
-/// file's bit depth (255 or 65535). What "dark" means for a frame depends on it.
-///
-/// # Errors
-///
-/// As [`read_png_gray`].
-pub fn read_png_gray_scaled(path: &Path) -> Result<(usize, usize, Vec<f32>, f32), SimError> {
-    let f = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
-    let mut dec = png::Decoder::new(std::io::BufReader::new(f));
-    dec.set_transformations(png::Transformations::IDENTITY);
-    let mut r = dec
-        .read_info()
-        .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
-    let (w, h, color, depth, sbit) = {
-        let i = r.info();
-        (
-            i.width as usize,
-            i.height as usize,
-            i.color_type,
-            i.bit_depth,
-            i.sbit.as_ref().and_then(|b| b.first().copied()),
-        )
-    };
-    if color != png::ColorType::Grayscale {
-        return Err(SimError::invalid_file(
-            path,
-            "PNG colour type",
-            format!("{color:?}, expected grayscale"),
-        ));
-    }
-    let mut buf = vec![0u8; r.output_buffer_size()];
-    r.next_frame(&mut buf)
-        .map_err(|e| SimError::invalid_file(path, "PNG", e.to_string()))?;
-    let px: Vec<f32> = match depth {
-        png::BitDepth::Eight => buf.iter().take(w * h).map(|v| f32::from(*v)).collect(),
-        png::BitDepth::Sixteen => buf
-            .chunks_exact(2)
-            .take(w * h)
-            .map(|c| f32::from(u16::from_be_bytes([c[0], c[1]])))
-            .collect(),
-        other => {
-            return Err(SimError::invalid_file(
-                path,
-                "PNG bit depth",
-                format!("{other:?}, expected 8 or 16"),
-            ));
-        }
-    };
-    if px.len() != w * h {
-        return Err(SimError::invalid_file(path, "PNG", "truncated image data"));
-    }
-    let bits = match (sbit, depth) {
-        (Some(b), _) => u32::from(b),
-        (None, png::BitDepth::Eight) => 8,
-        (None, _) => 16,
-    };
-    let full_scale = ((1u32 << bits.min(16)) - 1) as f32;
-    Ok((w, h, px, full_scale))
 }

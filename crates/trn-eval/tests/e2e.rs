@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 use trn::FixStatus;
-use trn::eval::{EvalOptions, evaluate};
+use trn_eval::{EvalOptions, evaluate};
+use trn_flight::rangefinder::LrfStatus;
 
 fn dataset() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent")
@@ -11,10 +12,10 @@ fn dataset() -> PathBuf {
 
 #[test]
 fn default_descent_meets_the_checkable_targets() {
-    let (rows, summary) = evaluate(&dataset(), &EvalOptions::default(), &|_, _, _| {}).unwrap();
+    let ev = evaluate(&dataset(), &EvalOptions::default(), &|_, _, _| {}).unwrap();
+    let (rows, summary, truth) = (&ev.rows, &ev.summary, &ev.dataset);
     assert_eq!(summary.frames, 60);
     let map_px = 10.0;
-    let truth = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
     let alt = |k: usize| truth.frames[k].truth.unwrap().position.z;
 
     // Every frame has a fix: the 10 m DEM's landmarks high up, the 1 m orthoimage's over
@@ -107,7 +108,8 @@ fn default_descent_meets_the_checkable_targets() {
                 k += 1;
             }
             let flagged = rows[start..k.min(start + 3)].iter().any(|r| {
-                r.lrf_status == "fault" || (!r.lrf_reading && r.lrf_status == "no_reading")
+                r.lrf_status == LrfStatus::Fault
+                    || (!r.lrf_reading && r.lrf_status == LrfStatus::NoReading)
             });
             assert!(
                 flagged,
@@ -126,8 +128,8 @@ fn default_descent_meets_the_checkable_targets() {
     let (mut checked, mut outside, mut tracked) = (0, 0, 0);
     let mut worst_tracked: f64 = 0.0;
     let (mut tracked_errs, mut differenced_errs) = (Vec::new(), Vec::new());
-    for (k, row) in rows.iter().enumerate().skip(1) {
-        let Some(v) = row.velocity else { continue };
+    for (k, (row, detail)) in rows.iter().zip(&ev.details).enumerate().skip(1) {
+        let Some(v) = detail.velocity else { continue };
         let (a, b) = (
             truth.frames[k - 1].truth.unwrap(),
             truth.frames[k].truth.unwrap(),
@@ -186,8 +188,8 @@ fn thread_count_does_not_change_the_result() {
             .unwrap()
             .install(|| evaluate(&dataset(), &EvalOptions::default(), &|_, _, _| {}).unwrap())
     };
-    let (a, _) = run(1);
-    let (b, _) = run(2);
+    let a = run(1).rows;
+    let b = run(2).rows;
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.status, y.status, "frame {}", x.frame);
         if let (Some(p), Some(q)) = (x.pose, y.pose) {
@@ -198,18 +200,18 @@ fn thread_count_does_not_change_the_result() {
 
 /// The shipped dataset, the map the evaluation builds from it (serialised) and its camera.
 fn shipped() -> (
-    trn_sim::dataset::Dataset,
+    trn_dataset::dataset::Dataset,
     Vec<u8>,
     trn_flight::camera::Camera,
 ) {
-    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    let ds = trn_dataset::dataset::Dataset::read(&dataset()).unwrap();
     let bytes = shipped_map(&ds);
     let cam = ds.meta.camera.camera().unwrap();
     (ds, bytes, cam)
 }
 
 /// The map the evaluation builds from the shipped dataset, serialised.
-fn shipped_map(ds: &trn_sim::dataset::Dataset) -> Vec<u8> {
+fn shipped_map(ds: &trn_dataset::dataset::Dataset) -> Vec<u8> {
     let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem)).unwrap();
     let sun = trn_map::render::Sun {
         azimuth_deg: ds.frames[0].sun_az_deg,
@@ -239,7 +241,9 @@ fn a_wrong_inertial_attitude_is_refused_not_fused() {
     for k in [6usize, 10] {
         let f = &ds.frames[k];
         let truth = f.truth.unwrap();
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+            .unwrap()
+            .pixels;
         let run = |attitude: Quat, sigma_att_rad: f64, fuse: bool| {
             let prior = Prior {
                 pose: trn::Pose::new(truth.position + Vec3::new(30.0, -20.0, 10.0), attitude),
@@ -344,7 +348,9 @@ fn prediction_windows_fit_the_frame_and_low_frames_crop_templates() {
         (900.0..1300.0).contains(&z)
     }) {
         let truth = f.truth.unwrap();
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+            .unwrap()
+            .pixels;
         let prior = trn::Prior {
             pose: trn::Pose::new(
                 truth.position + trn::Vec3::new(4.0, -3.0, 2.0),
@@ -388,7 +394,9 @@ fn acquisition_recovers_priors_off_by_kilometres() {
     ] {
         let f = &ds.frames[k];
         let truth = f.truth.unwrap();
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+            .unwrap()
+            .pixels;
         let prior = Prior {
             pose: trn::Pose::new(truth.position + off, f.prior.attitude),
             sigma_pos_m: 700.0, // 2.1 km at 3 sigma
@@ -424,7 +432,7 @@ fn acquisition_recovers_priors_off_by_kilometres() {
 #[test]
 fn the_corrected_prior_is_tight_and_honest() {
     use trn::Navigator;
-    let ds = trn_sim::dataset::Dataset::read(&dataset()).unwrap();
+    let ds = trn_dataset::dataset::Dataset::read(&dataset()).unwrap();
     let bytes = shipped_map(&ds);
     let db = trn::MapDb::parse(&bytes).unwrap();
     let cam = ds.meta.camera.camera().unwrap();
@@ -449,7 +457,9 @@ fn the_corrected_prior_is_tight_and_honest() {
             );
             widest = widest.max(corrected.sigma_pos_m);
         }
-        let (_, _, px) = trn_sim::dataset::read_png_gray(&ds.dir.join(&f.image)).unwrap();
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+            .unwrap()
+            .pixels;
         let fix = nav.process(px, &prior, f.lrf_range_m);
         assert_eq!(fix.status, FixStatus::Fix, "frame {k}");
     }

@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use trn::eval::{EvalOptions, evaluate_saving_map};
-use trn_features::FramePyramid;
+use trn::FramePyramid;
+use trn_dataset::dataset::Dataset;
+use trn_eval::EvalOptions;
+use trn_eval::map::build_map;
 use trn_flight::camera::Camera;
 use trn_flight::mapdb::MapDb;
 use trn_flight::rng::Pcg32;
@@ -16,7 +18,6 @@ use trn_flight::track::{
     PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };
 use trn_flight::{Mat6, Pose, Quat, Vec3};
-use trn_sim::dataset::{Dataset, read_png_gray};
 
 struct Shipped {
     ds: Dataset,
@@ -30,12 +31,8 @@ fn shipped() -> Shipped {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
     let map = MAP
         .get_or_init(|| {
-            let path =
-                std::env::temp_dir().join(format!("trn-tracking-{}.trnmap", std::process::id()));
-            evaluate_saving_map(&dir, &EvalOptions::default(), Some(&path), &|_, _, _| {}).unwrap();
-            let map = std::fs::read(&path).unwrap();
-            std::fs::remove_file(&path).ok();
-            map
+            let ds = Dataset::read(&dir).unwrap();
+            build_map(&ds, &EvalOptions::default(), None).unwrap()
         })
         .clone();
     let ds = Dataset::read(&dir).unwrap();
@@ -45,7 +42,9 @@ fn shipped() -> Shipped {
 
 impl Shipped {
     fn pyramid(&self, k: usize) -> FramePyramid {
-        let (_, _, px) = read_png_gray(&self.ds.dir.join(&self.ds.frames[k].image)).unwrap();
+        let px = trn_dataset::image::read_frame(&self.ds.dir.join(&self.ds.frames[k].image))
+            .unwrap()
+            .pixels;
         let mut p = FramePyramid::default();
         let (w, h) = (self.camera.width() as usize, self.camera.height() as usize);
         p.rebuild(w, h, px, 6);

@@ -1,8 +1,11 @@
-//! A descent frame and its pyramid (trn-map's reduce: level `k` pixel `j` is level-0 pixel
-//! `j 2^k`, so coordinates scale exactly).
+//! A descent frame and its pyramid: trn-flight's reduction (level `k` pixel `j` is level-0
+//! pixel `j 2^k`, so coordinates scale exactly) run by bands of rows on rayon.
 
-use trn_flight::pyramid::{Level, MAX_LEVELS, Pyramid};
-use trn_map::pyramid::Image;
+use rayon::prelude::*;
+use trn_flight::image::Image;
+use trn_flight::pyramid::{
+    Level, MAX_LEVELS, Pyramid, band_scratch_len, reduce_band, reduced_size,
+};
 
 // The std pyramid (rayon over rows) must equal the flight build bit for bit, and reusing
 // the buffers must not change it.
@@ -76,7 +79,7 @@ impl FramePyramid {
             }
             let (done, rest) = self.levels.split_at_mut(k);
             if let (Some(prev), Some(next)) = (done.last(), rest.first_mut()) {
-                prev.reduce_finite_into(next, &mut self.scratch);
+                reduce_on_rayon(prev, next, &mut self.scratch);
             }
         }
     }
@@ -87,13 +90,34 @@ impl FramePyramid {
     pub fn view(&self) -> Pyramid<'_> {
         let mut levels = [Level::default(); MAX_LEVELS];
         for (dst, l) in levels.iter_mut().zip(&self.levels) {
-            *dst = Level {
-                width: l.width,
-                height: l.height,
-                data: &l.data,
-            };
+            *dst = l.view();
         }
         let n = self.levels.len().min(MAX_LEVELS);
         Pyramid::from_levels(&levels[..n]).unwrap_or_default()
     }
+}
+
+/// The reduction of `src` (no missing samples) into `out`, reusing its buffer and `tmp` (no
+/// allocation once they have grown to size). Bands of rows run on rayon through
+/// trn-flight's band kernel, so the result equals `Pyramid::build`'s bit for bit.
+fn reduce_on_rayon(src: &Image, out: &mut Image, tmp: &mut Vec<f32>) {
+    // Output rows per band: enough that re-filtering the three input rows a band shares
+    // with the one before costs little, few enough for every thread to get several.
+    const BAND_ROWS: usize = 32;
+    let (w2, h2) = reduced_size(src.width, src.height);
+    out.width = w2;
+    out.height = h2;
+    // Every sample is written below: resize only (no clearing pass over the level).
+    out.data.resize(w2 * h2, 0.0);
+    if w2 == 0 || h2 == 0 {
+        return;
+    }
+    let ring = band_scratch_len(src.width);
+    tmp.resize(h2.div_ceil(BAND_ROWS) * ring, 0.0);
+    let view = src.view();
+    out.data
+        .par_chunks_mut(BAND_ROWS * w2)
+        .zip(tmp.par_chunks_mut(ring))
+        .enumerate()
+        .for_each(|(b, (band, ring))| reduce_band(&view, b * BAND_ROWS, band, ring));
 }

@@ -1,0 +1,39 @@
+//! Why an evaluation failed.
+
+use std::path::PathBuf;
+
+/// Why an evaluation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The dataset or a results file is unreadable or invalid, or output could not be
+    /// written.
+    #[error(transparent)]
+    Dataset(#[from] trn_dataset::DatasetError),
+    /// The map could not be built.
+    #[error(transparent)]
+    Map(#[from] trn_map::MapError),
+    /// The built map was refused by the flight parser (a bug if it happens).
+    #[error("map database: {0}")]
+    MapDb(trn_flight::mapdb::MapDbError),
+    /// A directory could not be created or listed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file or directory.
+        file: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A bad option or inconsistent input.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl EvalError {
+    /// An I/O error on `file`.
+    pub(crate) fn io(file: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            file: file.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The map database an evaluation navigates against, built from the dataset's `map`
+//! section: the DEM resampled onto the largest site-centred square inside it (less an
+//! 8-post margin), at the DEM's own spacing, with templates rendered under the frames' sun
+//! or taken from the orthoimage when its sun is within 5 degrees of the frames' and the
+//! options allow.
+
+use crate::error::EvalError;
+use crate::options::{EvalOptions, Templates};
+use std::path::Path;
+use trn_dataset::dataset::Dataset;
+use trn_flight::frames::SiteFrame;
+use trn_map::build::{BuildParams, LandmarkSource};
+use trn_map::render::Sun;
+
+/// Whether two sun directions are within 5 degrees in both elevation and azimuth.
+fn sun_close(a_el: f64, a_az: f64, sun: &Sun) -> bool {
+    (a_el - sun.elevation_deg).abs() < 5.0
+        && ((a_az - sun.azimuth_deg + 540.0).rem_euclid(360.0) - 180.0).abs() < 5.0
+}
+
+/// Builds the map database for `ds` (see the module documentation), also writing it to
+/// `map_out` when given; returns its bytes.
+///
+/// # Errors
+///
+/// [`EvalError::Invalid`] when a prior lies outside the map (naming the frames.csv line)
+/// or `--templates ortho` has no orthoimage; [`EvalError::Map`] when the map products
+/// cannot be read or built.
+pub fn build_map(
+    ds: &Dataset,
+    opts: &EvalOptions,
+    map_out: Option<&Path>,
+) -> Result<Vec<u8>, EvalError> {
+    let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem))?;
+    let ortho = match &ds.meta.map.ortho {
+        Some(p) => Some(trn_map::io::read_raster(ds.dir.join(p))?),
+        None => None,
+    };
+    let frame = SiteFrame::from_degrees(
+        ds.meta.site.lat_deg,
+        ds.meta.site.lon_deg,
+        ds.meta.body.radius_m,
+    )
+    .map_err(|e| EvalError::Invalid(format!("site: {e:?}")))?;
+    let f0 = ds
+        .frames
+        .first()
+        .ok_or_else(|| EvalError::Invalid("the dataset has no frames".into()))?;
+    let sun = Sun {
+        azimuth_deg: f0.sun_az_deg,
+        elevation_deg: f0.sun_el_deg,
+    };
+    let gsd = dem.transform.0[1].abs().max(dem.transform.0[5].abs());
+    let half = (trn_map::site_dem::inscribed_half_side(&dem, &frame) - 8.0 * gsd).max(10.0 * gsd);
+    // The map must lie under the descent: every prior position within the map's square.
+    let fpath = ds.dir.join(&ds.meta.frames);
+    for (k, fr) in ds.frames.iter().enumerate() {
+        let p = fr.prior.position;
+        if p.x.abs() > half || p.y.abs() > half {
+            return Err(EvalError::Invalid(format!(
+                "{}: line {}, prior_x_m/prior_y_m: ({:.0}, {:.0}) m is outside the map \
+                 ({} covers +-{:.0} m around the site): the map does not cover the trajectory",
+                fpath.display(),
+                k + 2,
+                p.x,
+                p.y,
+                ds.meta.map.dem,
+                half
+            )));
+        }
+    }
+    let mut p = BuildParams::new(
+        ds.meta.site.lat_deg,
+        ds.meta.site.lon_deg,
+        2.0 * half,
+        2.0 * half,
+        gsd,
+        sun,
+    );
+    p.dem_sigma_m = ds.meta.map.dem_sigma_m;
+    p.landmarks.max_landmarks = opts.max_landmarks;
+    let ortho_sun_close = ds
+        .meta
+        .map
+        .ortho_sun
+        .is_some_and(|s| sun_close(s.el_deg, s.az_deg, &sun));
+    p.landmark_source = match opts.templates {
+        Templates::Ortho => LandmarkSource::Ortho,
+        Templates::Auto if ortho.is_some() && ortho_sun_close => LandmarkSource::Ortho,
+        _ => LandmarkSource::Render,
+    };
+    if p.landmark_source == LandmarkSource::Ortho && ortho.is_none() {
+        return Err(EvalError::Invalid(
+            "--templates ortho: the dataset has no orthoimage".into(),
+        ));
+    }
+    let built = trn_map::build(
+        &dem,
+        if p.landmark_source == LandmarkSource::Ortho {
+            ortho.as_ref()
+        } else {
+            None
+        },
+        &p,
+        &(),
+    )?;
+    let bytes = trn_map::mapdb::to_bytes(&built.contents())?;
+    if let Some(path) = map_out {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(EvalError::io(parent))?;
+        }
+        trn_map::mapdb::write(path, &built.contents())?;
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,40 @@
+//! Evaluation settings.
+
+use trn::NavConfig;
+
+/// Where templates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Templates {
+    /// Renders of the DEM under the frames' sun.
+    Render,
+    /// The orthoimage.
+    Ortho,
+    /// The orthoimage when its sun is within 5 degrees of the frames', else renders.
+    Auto,
+}
+
+/// Evaluation settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EvalOptions {
+    /// Template source.
+    pub templates: Templates,
+    /// Navigator settings.
+    pub nav: NavConfig,
+    /// Most landmarks in the map.
+    pub max_landmarks: usize,
+}
+
+impl Default for EvalOptions {
+    /// Auto templates, 3000 landmarks, and a rangefinder of 0.3 m + 0.2 % (1-sigma): the
+    /// dataset format does not carry the sensor's noise, so it is an option.
+    fn default() -> Self {
+        let mut nav = NavConfig::default();
+        nav.rangefinder.sigma_m = 0.3;
+        nav.rangefinder.sigma_fraction = 0.002;
+        Self {
+            templates: Templates::Auto,
+            nav,
+            max_landmarks: 3000,
+        }
+    }
+}
