@@ -21,10 +21,13 @@ pub struct ResultRow {
     #[serde(with = "pose7")]
     pub pose: Option<Pose>,
     /// 1-sigma position, metres.
+    #[serde(with = "nan_as_null")]
     pub sigma_pos: [f64; 3],
     /// 1-sigma attitude, degrees.
+    #[serde(with = "nan_as_null")]
     pub sigma_att_deg: f64,
-    /// Altitude above the DEM, metres.
+    /// Altitude above the DEM, metres (NaN when there is none).
+    #[serde(with = "nan_as_null")]
     pub altitude_m: f64,
     /// Rangefinder verdict.
     #[serde(with = "lrf_status")]
@@ -113,6 +116,46 @@ mod lrf_status {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LrfStatus, D::Error> {
         let s = String::deserialize(d)?;
         parse_lrf_status(&s).ok_or_else(|| D::Error::custom(format!("lrf_status '{s}'")))
+    }
+}
+
+/// Numbers that may be NaN (no value): JSON has no NaN, so they are written `null` and
+/// read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub trait Nullable: Sized {
+        type Json: Serialize + for<'de> Deserialize<'de>;
+        fn to_json(&self) -> Self::Json;
+        fn from_json(j: Self::Json) -> Self;
+    }
+
+    impl Nullable for f64 {
+        type Json = Option<f64>;
+        fn to_json(&self) -> Option<f64> {
+            self.is_finite().then_some(*self)
+        }
+        fn from_json(j: Option<f64>) -> f64 {
+            j.unwrap_or(f64::NAN)
+        }
+    }
+
+    impl Nullable for [f64; 3] {
+        type Json = [Option<f64>; 3];
+        fn to_json(&self) -> [Option<f64>; 3] {
+            self.map(|v| v.is_finite().then_some(v))
+        }
+        fn from_json(j: [Option<f64>; 3]) -> [f64; 3] {
+            j.map(|v| v.unwrap_or(f64::NAN))
+        }
+    }
+
+    pub fn serialize<T: Nullable, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        v.to_json().serialize(s)
+    }
+
+    pub fn deserialize<'de, T: Nullable, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        T::Json::deserialize(d).map(T::from_json)
     }
 }
 
@@ -261,7 +304,7 @@ mod tests {
         let back = read_rows(&dir).unwrap();
         assert_eq!(back[0], rows[0]);
         assert_eq!(back[1].lrf_status, LrfStatus::NoReading);
-        assert!(back[1].altitude_m.is_nan() || back[1].altitude_m == 0.0);
+        assert!(back[1].altitude_m.is_nan());
         let csv = results_csv(&rows);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0].split(',').count(), 20);
