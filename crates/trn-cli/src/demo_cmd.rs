@@ -57,11 +57,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
         .filter_map(|r| r.pos_err_m)
         .collect();
     let q = |v: &[f64], p: f64| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v.get(((v.len().max(1) - 1) as f64 * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
+        trn_flight::stats::sample_quantile(&mut v.to_vec(), p).unwrap_or(f64::NAN)
     };
     let fixes_alt: Vec<f64> = rows
         .iter()

@@ -261,13 +261,13 @@ pub struct DescentArgs {
 fn sim_err(e: SimError) -> CliError {
     match e {
         SimError::Map(m) => m.into(),
-        SimError::Io { file, source } if source.kind() == std::io::ErrorKind::NotFound => {
+        SimError::Dataset(DatasetError::Io { file, source })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             CliError::BadInput(format!("{}: {source}", file.display()))
         }
-        SimError::Io { file, source } => CliError::Failed(format!("{}: {source}", file.display())),
-        SimError::Invalid { .. } => CliError::BadInput(e.to_string()),
         SimError::Dataset(DatasetError::Io { file, source }) => {
-            sim_err(SimError::Io { file, source })
+            CliError::Failed(format!("{}: {source}", file.display()))
         }
         SimError::Dataset(d @ DatasetError::Invalid { .. }) => CliError::BadInput(d.to_string()),
     }

@@ -274,7 +274,7 @@ impl<'a> Heightfield<'a> {
     /// corner of the cell is missing, [`DemError::NonFinite`] for a non-finite position.
     pub fn height_and_gradient(&self, x: f64, y: f64) -> Result<(f64, [f64; 2]), DemError> {
         let ([h00, h10, h01, h11], u, v) = self.locate(x, y)?;
-        let h = bilinear_height([h00, h10, h01, h11], u, v);
+        let h = crate::interp::bilinear_mix([h00, h10, h01, h11], u, v);
         let dhdu = (h10 - h00) * (1.0 - v) + (h11 - h01) * v;
         let dhdv = (h01 - h00) * (1.0 - u) + (h11 - h10) * u;
         Ok((h, [dhdu / self.grid.dx, dhdv / self.grid.dy]))
@@ -290,7 +290,7 @@ impl<'a> Heightfield<'a> {
     #[inline]
     pub fn height_at(&self, x: f64, y: f64) -> Result<f64, DemError> {
         let (h, u, v) = self.locate(x, y)?;
-        Ok(bilinear_height(h, u, v))
+        Ok(crate::interp::bilinear_mix(h, u, v))
     }
 
     /// Height above the reference sphere of a site-frame point.
@@ -440,10 +440,4 @@ impl<'a> Heightfield<'a> {
             normal,
         })
     }
-}
-
-/// Bilinear interpolation of a cell's corner heights `[h00, h10, h01, h11]` at `(u, v)`.
-#[inline]
-fn bilinear_height([h00, h10, h01, h11]: [f64; 4], u: f64, v: f64) -> f64 {
-    h00 * (1.0 - u) * (1.0 - v) + h10 * u * (1.0 - v) + h01 * (1.0 - u) * v + h11 * u * v
 }

@@ -17,6 +17,7 @@
 //!   the boresight by ray marching.
 //! * [`rangefinder`]: the rangefinder monitor (chi-square test against the predicted range).
 //! * [`mapdb`]: the zero-copy parser of the `.trnmap` map database.
+//! * [`interp`]: bilinear interpolation, one formula for images, DEMs and map rasters.
 //! * [`pyramid`]: frame pyramids in caller memory (row kernels shared with the std crates);
 //!   [`pyramid::Level`] is the one image view every crate reads.
 //! * `image` (feature `std`): the owned image of the std crates, viewed as a `Level`.
@@ -72,6 +73,7 @@ pub mod frames;
 #[cfg(feature = "std")]
 pub mod image;
 pub mod inertial;
+pub mod interp;
 pub mod linalg;
 pub mod mapdb;
 pub mod matching;

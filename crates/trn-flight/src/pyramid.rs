@@ -245,46 +245,8 @@ impl Level<'_> {
     #[must_use]
     #[inline]
     pub fn bilinear(&self, col: f64, row: f64) -> Option<f32> {
-        bilinear(self.data, self.width, self.height, col, row)
+        crate::interp::bilinear(self.data, self.width, self.height, col, row)
     }
-}
-
-/// Bilinear value of a row-major `width x height` image at fractional `(col, row)`; `None`
-/// outside or next to a non-finite sample. On the last row or column the weights of the
-/// missing neighbours are zero.
-#[must_use]
-#[inline]
-pub fn bilinear(data: &[f32], width: usize, height: usize, col: f64, row: f64) -> Option<f32> {
-    if !(col >= 0.0 && row >= 0.0) {
-        return None;
-    }
-    let (c0, r0) = (col as usize, row as usize);
-    let (u, v) = ((col - c0 as f64) as f32, (row - r0 as f64) as f32);
-    let w = width;
-    // Fast path: the 2x2 neighbourhood is inside; missing data shows as NaN.
-    if c0 + 1 < w && r0 + 1 < height {
-        let i = r0 * w + c0;
-        let (p00, p10) = (*data.get(i)?, *data.get(i + 1)?);
-        let (p01, p11) = (*data.get(i + w)?, *data.get(i + w + 1)?);
-        let top = p00 + (p10 - p00) * u;
-        let bottom = p01 + (p11 - p01) * u;
-        let v = top + (bottom - top) * v;
-        return v.is_finite().then_some(v);
-    }
-    let at = |c: usize, r: usize, wt: f32| {
-        if wt == 0.0 {
-            Some(0.0)
-        } else if c < width && r < height {
-            data.get(r * width + c).copied().filter(|x| x.is_finite())
-        } else {
-            None
-        }
-    };
-    let p00 = at(c0, r0, 1.0)?;
-    let p10 = at(c0 + 1, r0, u)?;
-    let p01 = at(c0, r0 + 1, v)?;
-    let p11 = at(c0 + 1, r0 + 1, u * v)?;
-    Some(p00 * (1.0 - u) * (1.0 - v) + p10 * u * (1.0 - v) + p01 * (1.0 - u) * v + p11 * u * v)
 }
 
 /// Level 0 of a pyramid of `levels` levels of a `width x height` `frame`, checked.
@@ -675,6 +637,7 @@ mod tests {
 
     #[test]
     fn bilinear_edges() {
+        use crate::interp::bilinear;
         let d = [0.0f32, 1.0, 2.0, 3.0];
         assert_eq!(bilinear(&d, 2, 2, 0.5, 0.5), Some(1.5));
         assert_eq!(bilinear(&d, 2, 2, 1.0, 1.0), Some(3.0));

@@ -261,12 +261,7 @@ pub fn build(
         .filter(|v| v.iter().filter(|x| !x.is_finite()).count() as f64 <= 0.01 * v.len() as f64);
     let albedo = ortho_img.as_ref().map(|v| {
         let mut finite: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
-        let med = if finite.is_empty() {
-            1.0
-        } else {
-            let mid = finite.len() / 2;
-            *finite.select_nth_unstable_by(mid, f32::total_cmp).1
-        };
+        let med = trn_flight::stats::sample_quantile(&mut finite, 0.5).unwrap_or(1.0);
         let med = if med > 0.0 { med } else { 1.0 };
         v.iter()
             .map(|x| if x.is_finite() { x / med } else { 1.0 })

@@ -166,12 +166,7 @@ fn forstner(img: &Image, radius: usize) -> (Vec<f32>, Vec<f32>) {
 
 fn median_positive(v: &[f32]) -> f32 {
     let mut p: Vec<f32> = v.iter().copied().filter(|x| *x > 0.0).collect();
-    if p.is_empty() {
-        return 1.0;
-    }
-    let mid = p.len() / 2;
-    let (_, m, _) = p.select_nth_unstable_by(mid, f32::total_cmp);
-    *m
+    trn_flight::stats::sample_quantile(&mut p, 0.5).unwrap_or(1.0)
 }
 
 /// A `w x h` patch of `img` whose top-left sample is at fractional `(x0, y0)`, bilinear;

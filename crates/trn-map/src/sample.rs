@@ -77,12 +77,7 @@ fn interpolate(
             let h10 = get(1, 0, u)?;
             let h01 = get(0, 1, v)?;
             let h11 = get(1, 1, u * v)?;
-            Some(
-                h00 * (1.0 - u) * (1.0 - v)
-                    + h10 * u * (1.0 - v)
-                    + h01 * (1.0 - u) * v
-                    + h11 * u * v,
-            )
+            Some(trn_flight::interp::bilinear_mix([h00, h10, h01, h11], u, v))
         }
         Interpolation::Bicubic => {
             let wu = keys(u);

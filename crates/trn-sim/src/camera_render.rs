@@ -84,7 +84,7 @@ impl Scene {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] when the grid has missing heights, the albedo's size differs,
+    /// an invalid-field [`SimError::Dataset`] when the grid has missing heights, the albedo's size differs,
     /// or the sun is below the horizon.
     pub fn new(dem: &SiteDem, albedo: Option<&[f32]>, sun: Sun) -> Result<Self, SimError> {
         let g = dem.grid;
@@ -108,7 +108,7 @@ impl Scene {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] when the grid has missing heights or the radiance's size
+    /// an invalid-field [`SimError::Dataset`] when the grid has missing heights or the radiance's size
     /// differs.
     pub fn with_radiance(dem: &SiteDem, radiance: Vec<f32>) -> Result<Self, SimError> {
         let g = dem.grid;
@@ -372,7 +372,7 @@ pub fn intersect(layers: &[&Scene], origin: Vec3, dir: Vec3) -> Option<(f64, f64
 ///
 /// # Errors
 ///
-/// [`SimError::Invalid`] when a pixel cannot be undistorted (distortion too strong for
+/// an invalid-field [`SimError::Dataset`] when a pixel cannot be undistorted (distortion too strong for
 /// the image corners).
 pub fn radiance_image(
     layers: &[&Scene],
@@ -448,7 +448,7 @@ fn blur(img: &mut [f32], w: usize, h: usize, sigma: f64) {
 ///
 /// # Errors
 ///
-/// As [`radiance_image`]; [`SimError::Invalid`] for a bit depth other than 8 or 12.
+/// As [`radiance_image`]; an invalid-field [`SimError::Dataset`] for a bit depth other than 8 or 12.
 pub fn render_frame(
     layers: &[&Scene],
     camera: &Camera,
@@ -467,13 +467,9 @@ pub fn render_frame(
     blur(&mut img, w, h, sensor.psf_sigma_px);
     // Automatic exposure: the 99.5th percentile of lit pixels to 85% of full scale.
     let mut lit: Vec<f32> = img.iter().copied().filter(|v| *v > 0.0).collect();
-    let reference = if lit.is_empty() {
-        1.0
-    } else {
-        let k = ((lit.len() as f64) * 0.995) as usize;
-        let k = k.min(lit.len() - 1);
-        *lit.select_nth_unstable_by(k, f32::total_cmp).1
-    };
+    // The camera's exposure rule ranks lit pixels by `floor(0.995 n)`.
+    let k = (((lit.len() as f64) * 0.995) as usize).min(lit.len().saturating_sub(1));
+    let reference = trn_flight::stats::kth_smallest(&mut lit, k).unwrap_or(1.0);
     let gain_e = 0.85 * sensor.full_well_e / f64::from(reference.max(1e-6));
     let full = f64::from((1u32 << sensor.bits) - 1);
     let dn_per_e = full / sensor.full_well_e;

@@ -52,7 +52,7 @@ pub struct CampaignJson {
 ///
 /// # Errors
 ///
-/// [`SimError::Invalid`] naming the file when it is not a campaign description.
+/// an invalid-field [`SimError::Dataset`] naming the file when it is not a campaign description.
 pub fn read_campaign(dir: &Path) -> Result<Option<CampaignJson>, SimError> {
     let path = dir.join("campaign.json");
     if !path.is_file() {

@@ -350,7 +350,7 @@ impl<'a> Coarse<'a> {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] when the albedo's or the shadow's size differs from the grid.
+    /// an invalid-field [`SimError::Dataset`] when the albedo's or the shadow's size differs from the grid.
     pub fn new(dem: &'a SiteDem, albedo: &'a [f32], shadow: &'a [f32]) -> Result<Self, SimError> {
         let n = dem.grid.width * dem.grid.height;
         for (field, v) in [("albedo", albedo), ("shadow", shadow)] {
@@ -394,7 +394,7 @@ pub struct PatchArea {
 ///
 /// # Errors
 ///
-/// [`SimError::Invalid`] for a spacing that is not positive, an empty or inverted
+/// an invalid-field [`SimError::Dataset`] for a spacing that is not positive, an empty or inverted
 /// rectangle, or more than `area.max_nodes` nodes.
 pub fn patch(
     site: &Coarse<'_>,

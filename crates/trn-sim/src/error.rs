@@ -1,61 +1,36 @@
-//! Errors of the simulator, naming the file and field.
+//! Errors of the simulator, naming the file and field: an invalid parameter or file field,
+//! or a file that cannot be read or written, is trn-dataset's [`DatasetError`] (one error
+//! type for the whole data side); a map product's is trn-map's [`MapError`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use trn_dataset::DatasetError;
 use trn_map::MapError;
 
 /// Why a simulation could not run or write its output.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    /// A file could not be read or written.
-    #[error("{file}: {source}")]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
     /// A map product could not be read or written.
     #[error(transparent)]
     Map(#[from] MapError),
-    /// A dataset file could not be read or written.
+    /// A parameter or file field is invalid ([`DatasetError::Invalid`]), or a file could
+    /// not be read or written ([`DatasetError::Io`]).
     #[error(transparent)]
-    Dataset(#[from] trn_dataset::DatasetError),
-    /// A parameter or file content is out of range or inconsistent.
-    #[error("{file}invalid {field}: {detail}")]
-    Invalid {
-        /// The file, followed by ": ", or empty for parameters.
-        file: String,
-        /// The field or parameter.
-        field: String,
-        /// What is wrong.
-        detail: String,
-    },
+    Dataset(#[from] DatasetError),
 }
 
 impl SimError {
     /// An I/O error on `file`.
     pub fn io(file: &Path, source: std::io::Error) -> Self {
-        Self::Io {
-            file: file.to_path_buf(),
-            source,
-        }
+        DatasetError::io(file, source).into()
     }
 
     /// An invalid parameter.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Invalid {
-            file: String::new(),
-            field: field.into(),
-            detail: detail.into(),
-        }
+        DatasetError::invalid(field, detail).into()
     }
 
     /// An invalid field in a file.
     pub fn invalid_file(file: &Path, field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Invalid {
-            file: format!("{}: ", file.display()),
-            field: field.into(),
-            detail: detail.into(),
-        }
+        DatasetError::invalid_file(file, field, detail).into()
     }
 }

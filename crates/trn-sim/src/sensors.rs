@@ -150,7 +150,7 @@ impl Fault {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] naming the text and what is wrong with it.
+    /// an invalid-field [`SimError::Dataset`] naming the text and what is wrong with it.
     pub fn parse(s: &str) -> Result<Self, SimError> {
         let bad = |why: &str| {
             SimError::invalid(

@@ -126,7 +126,7 @@ impl Trajectory {
     ///
     /// # Errors
     ///
-    /// [`SimError::Invalid`] when the altitudes, distance or duration are out of order, not
+    /// an invalid-field [`SimError::Dataset`] when the altitudes, distance or duration are out of order, not
     /// finite or (distance, duration) not positive.
     pub fn new(p: &DescentParams, radius: f64, seed: u64) -> Result<Self, SimError> {
         Self::over_ground(p, radius, seed, 0.0)
