@@ -3,10 +3,10 @@
 //! descent` uses; the reader is strict: it refuses anything the format does not allow with
 //! an error naming the file, the line and the field, and never guesses.
 
+use crate::csv::{self, exact};
 use crate::error::DatasetError;
 use crate::image::frame_size;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use trn_flight::{Pose, Quat, Vec3};
 
@@ -197,52 +197,37 @@ pub struct FrameRow {
     pub lrf_fault: Option<bool>,
 }
 
-fn num(v: f64) -> String {
-    // Shortest representation that reads back to the same f64.
-    format!("{v:?}")
-}
-
 fn pose_cells(p: &Pose) -> [String; 7] {
     let q = p.attitude;
-    [
-        num(p.position.x),
-        num(p.position.y),
-        num(p.position.z),
-        num(q.w),
-        num(q.x),
-        num(q.y),
-        num(q.z),
-    ]
+    [p.position.x, p.position.y, p.position.z, q.w, q.x, q.y, q.z].map(exact)
 }
 
 /// `frames.csv` text for `rows`.
 #[must_use]
 pub fn frames_csv(rows: &[FrameRow]) -> String {
-    let mut out = COLUMNS.join(",");
-    out.push('\n');
+    let mut out = csv::line(COLUMNS);
     for r in rows {
         let mut cells: Vec<String> = vec![
             r.frame.to_string(),
-            num(r.t_s),
+            exact(r.t_s),
             r.image.clone(),
-            num(r.sun_az_deg),
-            num(r.sun_el_deg),
+            exact(r.sun_az_deg),
+            exact(r.sun_el_deg),
         ];
         match &r.truth {
             Some(t) => cells.extend(pose_cells(t)),
             None => cells.extend(std::iter::repeat_n(String::new(), 7)),
         }
         cells.extend(pose_cells(&r.prior));
-        cells.push(num(r.prior_sigma_pos_m));
-        cells.push(num(r.prior_sigma_att_deg));
-        cells.push(r.lrf_range_m.map(num).unwrap_or_default());
+        cells.push(exact(r.prior_sigma_pos_m));
+        cells.push(exact(r.prior_sigma_att_deg));
+        cells.push(r.lrf_range_m.map(exact).unwrap_or_default());
         cells.push(match r.lrf_fault {
             Some(true) => "1".into(),
             Some(false) => "0".into(),
             None => String::new(),
         });
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        out.push_str(&csv::line(cells));
     }
     out
 }
@@ -329,163 +314,88 @@ impl Dataset {
     }
 }
 
+/// A pose from the seven columns `{prefix}_x_m` .. `{prefix}_qz` of `row`: `None` when all
+/// are empty, an error when only some are or the quaternion is not a unit one.
+fn pose_columns(row: &csv::Row<'_>, prefix: &str) -> Result<Option<Pose>, DatasetError> {
+    let names = ["x_m", "y_m", "z_m", "qw", "qx", "qy", "qz"].map(|c| format!("{prefix}_{c}"));
+    let mut v = [0.0; 7];
+    let mut present = 0;
+    for (slot, name) in v.iter_mut().zip(&names) {
+        if let Some(x) = row.opt_f64(name)? {
+            *slot = x;
+            present += 1;
+        }
+    }
+    if present == 0 {
+        return Ok(None);
+    }
+    if present != 7 {
+        return Err(row.error(
+            &format!("{prefix}_*"),
+            "pose columns must be all present or all empty",
+        ));
+    }
+    let norm = (v[3] * v[3] + v[4] * v[4] + v[5] * v[5] + v[6] * v[6]).sqrt();
+    if (norm - 1.0).abs() > 1e-6 {
+        return Err(row.error(
+            &format!("{prefix}_q*"),
+            format!("quaternion norm {norm}, must be 1"),
+        ));
+    }
+    let q = Quat::try_new(v[3], v[4], v[5], v[6])
+        .ok_or_else(|| row.error(&format!("{prefix}_q*"), "not a rotation"))?;
+    Ok(Some(Pose::new(Vec3::new(v[0], v[1], v[2]), q)))
+}
+
 fn parse_frames(
     path: &Path,
     text: &str,
     dir: &Path,
     cam: &CameraJson,
 ) -> Result<Vec<FrameRow>, DatasetError> {
-    let mut lines = text.lines().enumerate();
-    let (_, header) = lines
-        .next()
-        .ok_or_else(|| DatasetError::invalid_file(path, "header", "the file is empty"))?;
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let mut col: HashMap<&str, usize> = HashMap::new();
-    for (i, n) in names.iter().enumerate() {
-        if col.insert(n, i).is_some() {
-            return Err(DatasetError::invalid_file(
-                path,
-                "header",
-                format!("column '{n}' appears twice"),
-            ));
-        }
-    }
-    for c in COLUMNS {
-        if !col.contains_key(c) {
-            return Err(DatasetError::invalid_file(
-                path,
-                "header",
-                format!("missing column '{c}'"),
-            ));
-        }
-    }
-    let mut rows: Vec<FrameRow> = Vec::new();
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let ln = i + 1;
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if cells.len() != names.len() {
-            return Err(DatasetError::invalid_file(
-                path,
-                format!("line {ln}"),
-                format!("{} fields, the header has {}", cells.len(), names.len()),
-            ));
-        }
-        let cell = |name: &str| cells[col[name]];
-        let bad = |name: &str, why: String| {
-            DatasetError::invalid_file(path, format!("line {ln}, {name}"), why)
-        };
-        let req = |name: &str| -> Result<f64, DatasetError> {
-            let s = cell(name);
-            if s.is_empty() {
-                return Err(bad(name, "empty".into()));
-            }
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| bad(name, format!("'{s}' is not a finite number")))
-        };
-        let opt = |name: &str| -> Result<Option<f64>, DatasetError> {
-            if cell(name).is_empty() {
-                Ok(None)
-            } else {
-                req(name).map(Some)
-            }
-        };
-        let frame = cell("frame").parse::<u64>().map_err(|_| {
-            bad(
-                "frame",
-                format!("'{}' is not a non-negative integer", cell("frame")),
-            )
-        })?;
+    let table = csv::Table::parse(path, text, &COLUMNS)?;
+    let mut rows: Vec<FrameRow> = Vec::with_capacity(table.len());
+    for row in table.rows() {
+        let frame = row.u64("frame")?;
         if let Some(prev) = rows.last()
             && frame <= prev.frame
         {
-            return Err(bad(
+            return Err(row.error(
                 "frame",
                 format!("{frame} does not increase (previous {})", prev.frame),
             ));
         }
-        let pose = |prefix: &str, values: [Option<f64>; 7]| -> Result<Option<Pose>, DatasetError> {
-            let n = values.iter().filter(|v| v.is_some()).count();
-            if n == 0 {
-                return Ok(None);
-            }
-            if n != 7 {
-                return Err(bad(
-                    &format!("{prefix}_*"),
-                    "pose columns must be all present or all empty".into(),
-                ));
-            }
-            let v: Vec<f64> = values.iter().map(|v| v.unwrap_or(0.0)).collect();
-            let norm = (v[3] * v[3] + v[4] * v[4] + v[5] * v[5] + v[6] * v[6]).sqrt();
-            if (norm - 1.0).abs() > 1e-6 {
-                return Err(bad(
-                    &format!("{prefix}_q*"),
-                    format!("quaternion norm {norm}, must be 1"),
-                ));
-            }
-            let q = Quat::try_new(v[3], v[4], v[5], v[6])
-                .ok_or_else(|| bad(&format!("{prefix}_q*"), "not a rotation".into()))?;
-            Ok(Some(Pose::new(Vec3::new(v[0], v[1], v[2]), q)))
-        };
-        let t = [
-            "true_x_m", "true_y_m", "true_z_m", "true_qw", "true_qx", "true_qy", "true_qz",
-        ];
-        let tv = [
-            opt(t[0])?,
-            opt(t[1])?,
-            opt(t[2])?,
-            opt(t[3])?,
-            opt(t[4])?,
-            opt(t[5])?,
-            opt(t[6])?,
-        ];
-        let truth = pose("true", tv)?;
-        let pv = [
-            Some(req("prior_x_m")?),
-            Some(req("prior_y_m")?),
-            Some(req("prior_z_m")?),
-            Some(req("prior_qw")?),
-            Some(req("prior_qx")?),
-            Some(req("prior_qy")?),
-            Some(req("prior_qz")?),
-        ];
-        let prior = pose("prior", pv)?.ok_or_else(|| bad("prior_*", "missing".into()))?;
-        let sigma_pos = req("prior_sigma_pos_m")?;
-        let sigma_att = req("prior_sigma_att_deg")?;
+        let truth = pose_columns(&row, "true")?;
+        let prior = pose_columns(&row, "prior")?.ok_or_else(|| row.error("prior_*", "missing"))?;
+        let sigma_pos = row.f64("prior_sigma_pos_m")?;
+        let sigma_att = row.f64("prior_sigma_att_deg")?;
         if !(sigma_pos > 0.0) || !(sigma_att > 0.0) {
-            return Err(bad("prior_sigma_*", "must be positive".into()));
+            return Err(row.error("prior_sigma_*", "must be positive"));
         }
-        let sun_el = req("sun_el_deg")?;
+        let sun_el = row.f64("sun_el_deg")?;
         if !(-90.0..=90.0).contains(&sun_el) {
-            return Err(bad("sun_el_deg", format!("{sun_el} outside -90..90")));
+            return Err(row.error("sun_el_deg", format!("{sun_el} outside -90..90")));
         }
-        let lrf = opt("lrf_range_m")?;
+        let lrf = row.opt_f64("lrf_range_m")?;
         if lrf.is_some_and(|r| r <= 0.0) {
-            return Err(bad("lrf_range_m", "must be positive".into()));
+            return Err(row.error("lrf_range_m", "must be positive"));
         }
-        let fault = match cell("lrf_fault") {
+        let fault = match row.cell("lrf_fault") {
             "" => None,
             "0" => Some(false),
             "1" => Some(true),
             other => {
-                return Err(bad(
-                    "lrf_fault",
-                    format!("'{other}', expected empty, 0 or 1"),
-                ));
+                return Err(row.error("lrf_fault", format!("'{other}', expected empty, 0 or 1")));
             }
         };
-        let image = cell("image").to_string();
+        let image = row.cell("image").to_string();
         if image.is_empty() {
-            return Err(bad("image", "empty".into()));
+            return Err(row.error("image", "empty"));
         }
-        let ipath = dir.join(&image);
-        let (w, h) = frame_size(&ipath).map_err(|e| bad("image", e.to_string()))?;
+        let (w, h) =
+            frame_size(&dir.join(&image)).map_err(|e| row.error("image", e.to_string()))?;
         if (w, h) != (cam.width as usize, cam.height as usize) {
-            return Err(bad(
+            return Err(row.error(
                 "image",
                 format!(
                     "{image} is {w} x {h}, the camera is {} x {}",
@@ -495,9 +405,9 @@ fn parse_frames(
         }
         rows.push(FrameRow {
             frame,
-            t_s: req("t_s")?,
+            t_s: row.f64("t_s")?,
             image,
-            sun_az_deg: req("sun_az_deg")?,
+            sun_az_deg: row.f64("sun_az_deg")?,
             sun_el_deg: sun_el,
             truth,
             prior,

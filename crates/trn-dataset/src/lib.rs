@@ -26,6 +26,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod atomic;
+pub mod csv;
 pub mod dataset;
 pub mod error;
 pub mod image;

@@ -214,8 +214,7 @@ fn cell(v: Option<f64>) -> String {
 /// empty cell for anything absent or not finite.
 #[must_use]
 pub fn results_csv(rows: &[ResultRow]) -> String {
-    let mut s = RESULTS_COLUMNS.join(",");
-    s.push('\n');
+    let mut s = crate::csv::line(RESULTS_COLUMNS);
     for r in rows {
         let pose: [Option<f64>; 7] = match &r.pose {
             Some(p) => [
@@ -243,8 +242,7 @@ pub fn results_csv(rows: &[ResultRow]) -> String {
         cells.push(format!("{:.3}", r.latency_ms));
         cells.push(cell(r.pos_err_m));
         cells.push(cell(r.att_err_deg));
-        s.push_str(&cells.join(","));
-        s.push('\n');
+        s.push_str(&crate::csv::line(cells));
     }
     s
 }

@@ -126,33 +126,44 @@ impl Band {
 /// row per band, an unbounded edge written `inf`, errors empty without fixes.
 #[must_use]
 pub fn bands_csv(bands: &[Band], unit: &str) -> String {
-    let mut s = format!(
-        "from_{unit},to_{unit},frames,fixes,availability,rejected,tracked,pos_err_median_m,pos_err_p99_m,pos_err_max_m,outside_3sigma\n",
-    );
+    let from = format!("from_{unit}");
+    let to = format!("to_{unit}");
+    let mut s = crate::csv::line([
+        from.as_str(),
+        to.as_str(),
+        "frames",
+        "fixes",
+        "availability",
+        "rejected",
+        "tracked",
+        "pos_err_median_m",
+        "pos_err_p99_m",
+        "pos_err_max_m",
+        "outside_3sigma",
+    ]);
     for b in bands {
         let e = |f: fn(&Stats) -> f64| {
             b.pos_err_m
                 .as_ref()
                 .map_or(String::new(), |st| format!("{:.3}", f(st)))
         };
-        s += &format!(
-            "{},{},{},{},{:.4},{},{},{},{},{},{}\n",
-            b.from,
+        s += &crate::csv::line([
+            b.from.to_string(),
             if b.to.is_finite() {
                 b.to.to_string()
             } else {
                 "inf".to_string()
             },
-            b.frames,
-            b.fixes,
-            b.availability(),
-            b.rejected,
-            b.tracked,
+            b.frames.to_string(),
+            b.fixes.to_string(),
+            format!("{:.4}", b.availability()),
+            b.rejected.to_string(),
+            b.tracked.to_string(),
             e(|st| st.median),
             e(|st| st.p99),
             e(|st| st.max),
-            b.outside_3sigma
-        );
+            b.outside_3sigma.to_string(),
+        ]);
     }
     s
 }
