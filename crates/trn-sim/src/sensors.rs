@@ -42,9 +42,10 @@ impl Default for PriorParams {
     }
 }
 
-/// The prior of one frame.
+/// The prior of one frame as the simulator draws it (attitude sigma in degrees, as
+/// `frames.csv` carries it).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Prior {
+pub struct PriorSample {
     /// Prior pose.
     pub pose: Pose,
     /// Reported 1-sigma of each position axis, metres.
@@ -89,7 +90,7 @@ impl InertialPrior {
     }
 
     /// The prior at time `t` (non-decreasing between calls) for the true pose `truth`.
-    pub fn at(&mut self, t: f64, truth: &Pose) -> Prior {
+    pub fn at(&mut self, t: f64, truth: &Pose) -> PriorSample {
         let dt = (t - self.last_t).max(0.0);
         self.last_t = t;
         let s = self.p.pos_walk_m_per_sqrt_s * dt.sqrt();
@@ -112,7 +113,7 @@ impl InertialPrior {
             .sqrt();
         let sigma_att =
             (p.att_sigma0_deg.powi(2) + (p.att_drift_sigma_deg_per_s * t).powi(2)).sqrt();
-        Prior {
+        PriorSample {
             pose,
             sigma_pos_m: sigma_pos,
             sigma_att_deg: sigma_att,
