@@ -1,6 +1,6 @@
 //! `report.html` with PNG plots, written beside results.csv by `trn eval` and `trn demo`.
 //!
-//! Plots are drawn with plotters into an RGB buffer and encoded with the png crate; text
+//! Plots are drawn with plotters into an RGB buffer and written by trn-dataset; text
 //! uses the DejaVu Sans font shipped in assets/fonts (no system font needed).
 
 use plotters::prelude::*;
@@ -99,11 +99,20 @@ pub fn write(
         .map(|f| f.truth.map_or(f64::NAN, |t| t.position.z))
         .collect();
 
-    // 1. Position error and its 3-sigma bound against altitude.
+    error_plot(out, rows, &truth_alt)?;
+    trajectory_plot(out, ds, rows)?;
+    altitude_plot(out, ds, rows)?;
+    latency_plot(out, rows)?;
+    let frame_shown = frame_plot(out, ds, rows, details)?;
+    write_html(out, ds, rows, s, frame_shown)
+}
+
+/// Position error of fixes and its 3-sigma bound against true altitude (`error.png`).
+fn error_plot(out: &Path, rows: &[ResultRow], truth_alt: &[f64]) -> Res<()> {
     plot(&out.join("error.png"), |root| {
         let pts: Vec<(f64, f64, f64)> = rows
             .iter()
-            .zip(&truth_alt)
+            .zip(truth_alt)
             .filter(|(r, _)| r.status == FixStatus::Fix)
             .filter_map(|(r, a)| {
                 let three = 3.0 * r.sigma_pos.iter().copied().fold(0.0, f64::max);
@@ -144,9 +153,11 @@ pub fn write(
             .border_style(BLACK)
             .draw());
         Ok(())
-    })?;
+    })
+}
 
-    // 2. Trajectory from above: truth, prior, fixes.
+/// The trajectory from above: truth, prior and fixes (`trajectory.png`).
+fn trajectory_plot(out: &Path, ds: &Dataset, rows: &[ResultRow]) -> Res<()> {
     plot(&out.join("trajectory.png"), |root| {
         let truth: Vec<(f64, f64)> = ds
             .frames
@@ -226,9 +237,11 @@ pub fn write(
             .border_style(BLACK)
             .draw());
         Ok(())
-    })?;
+    })
+}
 
-    // 3. Altitude: vision, truth, and the rangefinder's readings with their verdicts.
+/// Altitude from vision against truth and the rangefinder's readings with their verdicts (`altitude.png`).
+fn altitude_plot(out: &Path, ds: &Dataset, rows: &[ResultRow]) -> Res<()> {
     plot(&out.join("altitude.png"), |root| {
         let t: Vec<f64> = ds.frames.iter().map(|f| f.t_s).collect();
         let vision: Vec<(f64, f64)> = rows
@@ -313,9 +326,11 @@ pub fn write(
             .border_style(BLACK)
             .draw());
         Ok(())
-    })?;
+    })
+}
 
-    // 4. Latency histogram.
+/// Histogram of the time per frame (`latency.png`).
+fn latency_plot(out: &Path, rows: &[ResultRow]) -> Res<()> {
     plot(&out.join("latency.png"), |root| {
         let lat: Vec<f64> = rows.iter().map(|r| r.latency_ms).collect();
         let (_, hi) = range(lat.iter().copied(), 0.05);
@@ -341,9 +356,12 @@ pub fn write(
             Rectangle::new([(x, 0), (x + width * 0.9, *n)], BLUE.mix(0.7).filled())
         })));
         Ok(())
-    })?;
+    })
+}
 
-    // 5. One frame with its matches: the fix nearest the middle of the fixed altitudes.
+/// One frame with its matched landmarks, inliers green and outliers red (`frame.png`): the
+/// fix nearest the middle of the fixed altitudes. Whether one was drawn.
+fn frame_plot(out: &Path, ds: &Dataset, rows: &[ResultRow], details: &[FrameDetail]) -> Res<bool> {
     let fixes: Vec<usize> = (0..rows.len())
         .filter(|k| {
             rows[*k].status == FixStatus::Fix
@@ -392,7 +410,17 @@ pub fn write(
         }
         save_png(&out.join("frame.png"), &buf, w as u32, h as u32)?;
     }
+    Ok(shown.is_some())
+}
 
+/// `report.html`: the summary, the band tables and the plots.
+fn write_html(
+    out: &Path,
+    ds: &Dataset,
+    rows: &[ResultRow],
+    s: &Summary,
+    frame_shown: bool,
+) -> Res<()> {
     let stat = |v: Option<trn_eval::Stats>| {
         v.map_or("-".to_string(), |s| {
             format!(
@@ -490,7 +518,7 @@ pub fn write(
         lp = s.latency_ms.p95,
         lx = s.latency_ms.max,
         // A re-rendered report (no matches in rows.json) keeps the live run's frame plot.
-        frame_html = if shown.is_some() || out.join("frame.png").is_file() {
+        frame_html = if frame_shown || out.join("frame.png").is_file() {
             "<h2>One frame and its matched landmarks</h2><img src=\"frame.png\">\n"
         } else {
             ""
