@@ -36,11 +36,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     let ev = evaluate(
         &a.dataset,
         &EvalOptions::default(),
-        &|stage, done, total| {
-            bar.set_message(stage.to_string());
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
+        &crate::progress::stage_progress(&bar),
     )
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();

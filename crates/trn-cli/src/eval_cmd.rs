@@ -164,11 +164,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             (k, n),
             &opts,
             &out,
-            &|name, done, total| {
-                bar.set_message(name.to_string());
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            },
+            &crate::progress::stage_progress(&bar),
         )
         .map_err(eval_err)?;
         bar.finish_and_clear();
@@ -203,11 +199,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         &dataset,
         &opts,
         a.save_map.as_deref(),
-        &|stage, done, total| {
-            bar.set_message(stage.to_string());
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
+        &crate::progress::stage_progress(&bar),
     )
     .map_err(eval_err)?;
     bar.finish_and_clear();

@@ -83,3 +83,12 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), crate::error::CliErr
     println!("{text}");
     Ok(())
 }
+
+/// The `progress(stage, done, total)` callback of trn-eval's runs, drawn on `bar`.
+pub fn stage_progress(bar: &ProgressBar) -> impl Fn(&str, usize, usize) + '_ {
+    move |stage, done, total| {
+        bar.set_message(stage.to_string());
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }
+}

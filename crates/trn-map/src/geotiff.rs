@@ -623,6 +623,17 @@ where
     Ok(())
 }
 
+/// The GeoKeys of a user-defined projected CRS in metres whose transformation is `ct`.
+fn projected(ct: u16) -> [(u16, u16); 5] {
+    [
+        (GT_MODEL_TYPE, MODEL_PROJECTED),
+        (PROJECTED_CS_TYPE, USER_DEFINED),
+        (3074, USER_DEFINED),
+        (PROJ_COORD_TRANS, ct),
+        (PROJ_LINEAR_UNITS, LINEAR_METRE),
+    ]
+}
+
 /// The GeoKey directory and double parameters describing `crs`.
 fn geokeys_for(crs: &Crs) -> (Vec<u16>, Vec<f64>) {
     let mut shorts: Vec<(u16, u16)> = vec![(GT_RASTER_TYPE, 1)];
@@ -646,13 +657,7 @@ fn geokeys_for(crs: &Crs) -> (Vec<u16>, Vec<f64>) {
             false_northing,
             ..
         } => {
-            shorts.extend([
-                (GT_MODEL_TYPE, MODEL_PROJECTED),
-                (PROJECTED_CS_TYPE, USER_DEFINED),
-                (3074, USER_DEFINED),
-                (PROJ_COORD_TRANS, CT_EQUIRECTANGULAR),
-                (PROJ_LINEAR_UNITS, LINEAR_METRE),
-            ]);
+            shorts.extend(projected(CT_EQUIRECTANGULAR));
             dbl.extend([
                 (PROJ_STD_PARALLEL1, lat_ts_deg),
                 (PROJ_FALSE_EASTING, false_easting),
@@ -668,13 +673,7 @@ fn geokeys_for(crs: &Crs) -> (Vec<u16>, Vec<f64>) {
             false_northing,
             ..
         } => {
-            shorts.extend([
-                (GT_MODEL_TYPE, MODEL_PROJECTED),
-                (PROJECTED_CS_TYPE, USER_DEFINED),
-                (3074, USER_DEFINED),
-                (PROJ_COORD_TRANS, CT_POLAR_STEREOGRAPHIC),
-                (PROJ_LINEAR_UNITS, LINEAR_METRE),
-            ]);
+            shorts.extend(projected(CT_POLAR_STEREOGRAPHIC));
             dbl.extend([
                 (PROJ_NAT_ORIGIN_LAT, if south { -90.0 } else { 90.0 }),
                 (PROJ_FALSE_EASTING, false_easting),

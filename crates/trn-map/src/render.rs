@@ -123,62 +123,45 @@ fn sweep(dem: &SiteDem, sun: Sun) -> (Vec<f32>, Vec<f32>, f32) {
         .map(|v| if v.is_nan() { f32::NEG_INFINITY } else { *v })
         .collect::<Vec<f32>>();
     let mut inc = vec![f32::NEG_INFINITY; w * h];
-    let step_drop: f32;
-    let idx = |c: usize, r: usize| r * w + c;
-    if sc.abs() >= sr.abs() {
-        // March column by column away from the sun; upwind point one column towards it.
-        let step = if sc > 0.0 { 1i64 } else { -1 };
-        let dr = sr / sc.abs(); // rows per column towards the sun
-        let dist = ((g.dx).powi(2) + (dr * g.dy).powi(2)).sqrt();
-        let drop = (dist * tan_el) as f32;
-        step_drop = drop;
-        let cols: Vec<usize> = if step > 0 {
-            (0..w).rev().collect()
-        } else {
-            (0..w).collect()
-        };
-        for pair in cols.windows(2) {
-            let (up, c) = (pair[0], pair[1]);
-            for r in 0..h {
-                let rf = r as f64 + dr;
-                if rf < 0.0 || rf > (h - 1) as f64 {
-                    continue;
-                }
-                let r0 = rf.floor() as usize;
-                let t = (rf - r0 as f64) as f32;
-                let r1 = (r0 + 1).min(h - 1);
-                let upwind = top[idx(up, r0)] * (1.0 - t) + top[idx(up, r1)] * t;
-                let k = idx(c, r);
-                inc[k] = upwind - drop;
-                top[k] = top[k].max(inc[k]);
-            }
-        }
+    // March along the axis the sun is closer to (the major one), away from the sun: each
+    // node's upwind point lies one major step towards the sun and `off` minor steps aside,
+    // interpolated between its two neighbours on the minor axis.
+    let cols_major = sc.abs() >= sr.abs();
+    let (s_major, s_minor, d_major, d_minor) = if cols_major {
+        (sc, sr, g.dx, g.dy)
     } else {
-        let step = if sr > 0.0 { 1i64 } else { -1 };
-        let dc = sc / sr.abs();
-        let dist = ((g.dy).powi(2) + (dc * g.dx).powi(2)).sqrt();
-        let drop = (dist * tan_el) as f32;
-        step_drop = drop;
-        let rows: Vec<usize> = if step > 0 {
-            (0..h).rev().collect()
+        (sr, sc, g.dy, g.dx)
+    };
+    let (n_major, n_minor) = if cols_major { (w, h) } else { (h, w) };
+    let at = |major: usize, minor: usize| {
+        if cols_major {
+            minor * w + major
         } else {
-            (0..h).collect()
-        };
-        for pair in rows.windows(2) {
-            let (up, r) = (pair[0], pair[1]);
-            for c in 0..w {
-                let cf = c as f64 + dc;
-                if cf < 0.0 || cf > (w - 1) as f64 {
-                    continue;
-                }
-                let c0 = cf.floor() as usize;
-                let t = (cf - c0 as f64) as f32;
-                let c1 = (c0 + 1).min(w - 1);
-                let upwind = top[idx(c0, up)] * (1.0 - t) + top[idx(c1, up)] * t;
-                let k = idx(c, r);
-                inc[k] = upwind - drop;
-                top[k] = top[k].max(inc[k]);
+            major * w + minor
+        }
+    };
+    let off = s_minor / s_major.abs(); // minor steps per major step towards the sun
+    let dist = ((d_major).powi(2) + (off * d_minor).powi(2)).sqrt();
+    let step_drop = (dist * tan_el) as f32;
+    let order: Vec<usize> = if s_major > 0.0 {
+        (0..n_major).rev().collect()
+    } else {
+        (0..n_major).collect()
+    };
+    for pair in order.windows(2) {
+        let (up, m) = (pair[0], pair[1]);
+        for n in 0..n_minor {
+            let nf = n as f64 + off;
+            if nf < 0.0 || nf > (n_minor - 1) as f64 {
+                continue;
             }
+            let n0 = nf.floor() as usize;
+            let t = (nf - n0 as f64) as f32;
+            let n1 = (n0 + 1).min(n_minor - 1);
+            let upwind = top[at(up, n0)] * (1.0 - t) + top[at(up, n1)] * t;
+            let k = at(m, n);
+            inc[k] = upwind - step_drop;
+            top[k] = top[k].max(inc[k]);
         }
     }
     (z, inc, step_drop)

@@ -267,55 +267,35 @@ impl Rangefinder {
             .iter()
             .find(|f| (f.first..=f.last).contains(&frame))
             .map(|f| f.kind);
+        const SILENT: LrfReading = LrfReading {
+            range_m: None,
+            fault: None,
+        };
+        let faulty = |range_m| LrfReading {
+            range_m,
+            fault: Some(true),
+        };
+        // Stuck repeats the last good value. With none yet, the sensor freezes on this
+        // frame's reading, which is still correct (a good reading); the repeats after it are
+        // the fault. With no value at all there is nothing to see.
+        let stuck_on = match fault {
+            Some(FaultKind::Stuck) => self.last_good,
+            _ => None,
+        };
         match (fault, nominal) {
-            (None, Some(r)) => {
+            (Some(FaultKind::Stuck), _) if stuck_on.is_some() => faulty(stuck_on),
+            (None | Some(FaultKind::Stuck), Some(r)) => {
                 self.last_good = Some(r);
                 LrfReading {
                     range_m: Some(r),
                     fault: Some(false),
                 }
             }
-            (None, None) => LrfReading {
-                range_m: None,
-                fault: None,
-            },
-            // Stuck repeats the last good value. With none yet, the sensor freezes on this
-            // frame's reading, which is still correct (a good reading); the repeats after it
-            // are the fault. With no value at all there is nothing to see.
-            (Some(FaultKind::Stuck), n) => match (self.last_good, n) {
-                (Some(r), _) => LrfReading {
-                    range_m: Some(r),
-                    fault: Some(true),
-                },
-                (None, Some(r)) => {
-                    self.last_good = Some(r);
-                    LrfReading {
-                        range_m: Some(r),
-                        fault: Some(false),
-                    }
-                }
-                (None, None) => LrfReading {
-                    range_m: None,
-                    fault: None,
-                },
-            },
-            (Some(FaultKind::Bias(b)), Some(r)) => LrfReading {
-                range_m: Some(r + b),
-                fault: Some(true),
-            },
-            (Some(FaultKind::Dropout), Some(_)) => LrfReading {
-                range_m: None,
-                fault: Some(true),
-            },
-            (Some(FaultKind::Spurious(f)), Some(r)) => LrfReading {
-                range_m: Some(r * f),
-                fault: Some(true),
-            },
-            // A fault scheduled where no reading is due changes nothing.
-            (Some(_), None) => LrfReading {
-                range_m: None,
-                fault: None,
-            },
+            (Some(FaultKind::Bias(b)), Some(r)) => faulty(Some(r + b)),
+            (Some(FaultKind::Dropout), Some(_)) => faulty(None),
+            (Some(FaultKind::Spurious(f)), Some(r)) => faulty(Some(r * f)),
+            // No reading due, and a fault scheduled where none is due, change nothing.
+            (_, None) => SILENT,
         }
     }
 }
