@@ -59,7 +59,7 @@ pub fn track(
     let t = track_pose(prev, frame, pose, None, camera, dem, &cfg, scratch)?;
     // The previous pose's error cancels in the difference; the DEM's does not.
     let exact = PreviousFrame {
-        covariance: [[0.0; 6]; 6],
+        covariance: trn_flight::Mat6::ZERO,
         ..*prev
     };
     let d = inherited_covariance(&exact, &t, camera, dem, dem_sigma_m, &cfg, scratch)?.dem;

@@ -16,7 +16,7 @@ use trn_flight::pyramid::Pyramid;
 use trn_flight::p3p::p3p;
 use trn_flight::rangefinder::{RangefinderConfig, RangefinderMonitor};
 use trn_flight::robust::{RansacConfig, estimate_pose};
-use trn_flight::{Pose, Quat, Vec3};
+use trn_flight::{Mat6, Pose, Quat, Vec3};
 
 #[panic_handler]
 fn panic(_: &PanicInfo) -> ! {
@@ -61,7 +61,7 @@ pub extern "C" fn _start() -> ! {
     if let Ok(dem) = Heightfield::new(&dem_data, grid, None) {
         black_box(dem.altitude(pose.position).map(|a| a.altitude).ok());
         let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
-        black_box(mon.update(Some(500.0), &pose, &[[0.0; 6]; 6], &dem).nis);
+        black_box(mon.update(Some(500.0), &pose, &Mat6::ZERO, &dem).nis);
     }
     let db = black_box([0u8; 64]);
     black_box(MapDb::parse(&db).map(|d| d.site().is_some()).ok());
@@ -81,7 +81,7 @@ pub extern "C" fn _start() -> ! {
         let f = nav.process(&pyr, &prior, Some(500.0), &mut ws, &mut Sequential { scratch: &mut scratch });
         black_box(f.status);
         // The same frame tracked from itself as the previous fixed frame.
-        let prev = PreviousFrame { pyramid: pyr, pose, covariance: [[0.0; 6]; 6], time_s: -1.0 };
+        let prev = PreviousFrame { pyramid: pyr, pose, covariance: Mat6::ZERO, time_s: -1.0 };
         let f = nav.process_with_previous(
             &pyr,
             &prior,

@@ -92,12 +92,9 @@ impl FrameNavigator<'_> {
         } else {
             0.0
         };
-        for (i, row) in est.covariance.iter_mut().enumerate().take(5) {
-            let add = if i < 3 { map_sigma } else { tilt };
-            if let Some(v) = row.get_mut(i) {
-                *v += add * add;
-            }
-        }
+        let (position, tilt) = (map_sigma * map_sigma, tilt * tilt);
+        est.covariance
+            .add_diagonal([position, position, position, tilt, tilt, 0.0]);
         // Integrity: inliers, their spread, NEES against the prior.
         let nees = position_nees(est.pose.position, prior, &est.covariance);
         // The fused attitude against the inertial one: an inertial attitude far outside its
@@ -130,12 +127,8 @@ impl FrameNavigator<'_> {
 /// corrected by earlier fixes can be as tight as the fix itself).
 pub(super) fn position_nees(position: Vec3, prior: &Prior, cov: &Mat6) -> f64 {
     let d = position - prior.pose.position;
-    let fix = cov
-        .iter()
-        .take(3)
-        .enumerate()
-        .filter_map(|(i, row)| row.get(i).copied())
-        .fold(0.0, f64::max);
+    let [x, y, z, ..] = cov.diagonal();
+    let fix = [x, y, z].into_iter().fold(0.0, f64::max);
     d.norm_squared() / (prior.sigma_pos_m * prior.sigma_pos_m + fix)
 }
 
@@ -154,10 +147,8 @@ pub(super) fn attitude_nees(inertial: &AttitudePrior, pose: &Pose, cov: &Mat6) -
         .conjugate()
         .mul_quat(pose.attitude)
         .to_rotation_vector();
-    let own = (3..6)
-        .filter_map(|i| cov.get(i).and_then(|row| row.get(i)))
-        .sum::<f64>()
-        / 3.0;
+    let [.., x, y, z] = cov.diagonal();
+    let own = [x, y, z].into_iter().sum::<f64>() / 3.0;
     e.norm_squared() / (inertial.sigma_rad * inertial.sigma_rad + own)
 }
 
@@ -179,11 +170,7 @@ pub(super) fn overbound(cov: &mut Mat6, inliers: usize, exceedance: f64) {
     let dof = 2.0 * inliers as f64 - 6.0;
     let scale = student_t_upper_quantile(dof, 0.5 * exceedance) / 3.0;
     if scale.is_finite() && scale > 0.0 {
-        for row in cov.iter_mut() {
-            for c in row {
-                *c *= scale * scale;
-            }
-        }
+        *cov = *cov * (scale * scale);
     }
 }
 

@@ -96,20 +96,6 @@ pub struct FrameNavigator<'m> {
     inertial: InertialError,
 }
 
-fn diag_cov(sigma_pos: f64, sigma_att: f64) -> Mat6 {
-    let mut c = [[0.0; 6]; 6];
-    for (i, row) in c.iter_mut().enumerate() {
-        if let Some(v) = row.get_mut(i) {
-            *v = if i < 3 {
-                sigma_pos * sigma_pos
-            } else {
-                sigma_att * sigma_att
-            };
-        }
-    }
-    c
-}
-
 impl<'m> FrameNavigator<'m> {
     /// A navigator over a parsed map database.
     #[must_use]
@@ -338,7 +324,7 @@ impl<'m> FrameNavigator<'m> {
         FrameFix {
             status: FixStatus::NoFix,
             pose: prior.pose,
-            covariance: diag_cov(prior.sigma_pos_m, prior.sigma_att_rad),
+            covariance: Mat6::from_pose_sigmas(prior.sigma_pos_m, prior.sigma_att_rad),
             altitude_m: f64::NAN,
             lrf: LrfReport::unchecked(),
             predicted,

@@ -68,9 +68,8 @@ impl FrameNavigator<'_> {
         // Relative to the previous fix: the tracking's own and the DEM's; the previous
         // fix's error comes on top for the pose itself.
         let g = gaussian_overbound(self.cfg.axis_exceedance);
-        let dem = inherited.dem.map(|row| row.map(|c| c * g * g));
-        let relative = add6(&est.covariance, &dem);
-        est.covariance = add6(&relative, &inherited.previous);
+        let relative = est.covariance + inherited.dem.map(|c| c * g * g);
+        est.covariance = relative + inherited.previous;
         let nees = position_nees(est.pose.position, prior, &est.covariance);
         let gate = nees_gate();
         let attitude_ok = !(raw_prior.sigma_att_rad > 0.0)
@@ -107,15 +106,4 @@ impl FrameNavigator<'_> {
             relative_covariance: Some(relative),
         })
     }
-}
-
-/// `a + b`.
-fn add6(a: &crate::linalg::Mat6, b: &crate::linalg::Mat6) -> crate::linalg::Mat6 {
-    let mut out = *a;
-    for (row, add) in out.iter_mut().zip(b) {
-        for (c, x) in row.iter_mut().zip(add) {
-            *c += x;
-        }
-    }
-    out
 }

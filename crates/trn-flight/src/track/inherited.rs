@@ -84,9 +84,9 @@ pub fn inherited_covariance(
     };
     // The previous pose: one column per axis, by finite differences (none to carry when
     // its covariance is zero, as for velocity, where it cancels).
-    let mut jac = [[0.0f64; 6]; 6];
+    let mut jac = Mat6::ZERO;
     let mut world = [Vec3::ZERO; MAX_FEATURES];
-    let carried = prev.covariance.iter().flatten().any(|c| *c != 0.0);
+    let carried = !prev.covariance.is_zero();
     for axis in (0..6).filter(|_| carried) {
         let eps = if axis < 3 { 0.05 } else { 5e-5 };
         let mut e = [0.0; 3];
@@ -111,12 +111,12 @@ pub fn inherited_covariance(
                 .point;
         }
         let p = refine_pose(&start, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
-        for (row, d) in jac.iter_mut().zip(delta(&p)) {
+        for (row, d) in jac.rows_mut().iter_mut().zip(delta(&p)) {
             *row.get_mut(axis)? = d / eps;
         }
     }
-    let previous = sandwich(&jac, &prev.covariance);
-    let mut cov = [[0.0f64; 6]; 6];
+    let previous = prev.covariance.sandwich(&jac);
+    let mut cov = Mat6::ZERO;
     // The DEM: each point moved along its ray by one sigma of terrain height, one point at
     // a time (the columns); the DEM's error is then modelled as independent at each point
     // plus three modes common to all of them, each of one sigma: an offset, and a tilt
@@ -140,7 +140,7 @@ pub fn inherited_covariance(
             *world.get_mut(k)? = *points.get(k)? + d * (dem_sigma_m * math::abs(nrm.z) / along);
             let p = refine_pose(&start, s.image.get(..n)?, world.get(..n)?, &rc).ok()?;
             let col = delta(&p);
-            add_outer(&mut cov, &col);
+            cov.add_outer(&col);
             *cols.get_mut(k)? = col;
         }
         let points = s.points.get(..n)?;
@@ -169,35 +169,8 @@ pub fn inherited_covariance(
                     *acc += w * c;
                 }
             }
-            add_outer(&mut cov, &sum);
+            cov.add_outer(&sum);
         }
     }
     Some(Inherited { previous, dem: cov })
-}
-
-/// `J C J^T`.
-#[allow(clippy::indexing_slicing)] // Every index is below 6 by the loop bounds over 6x6 arrays.
-fn sandwich(j: &Mat6, c: &Mat6) -> Mat6 {
-    let mut out = [[0.0f64; 6]; 6];
-    for r in 0..6 {
-        for s in 0..6 {
-            let mut acc = 0.0;
-            for a in 0..6 {
-                for b in 0..6 {
-                    acc += j[r][a] * c[a][b] * j[s][b];
-                }
-            }
-            out[r][s] = acc;
-        }
-    }
-    out
-}
-
-/// `m += v v^T`.
-fn add_outer(m: &mut Mat6, v: &[f64; 6]) {
-    for (row, a) in m.iter_mut().zip(v) {
-        for (x, b) in row.iter_mut().zip(v) {
-            *x += a * b;
-        }
-    }
 }
