@@ -30,7 +30,9 @@ use trn_flight::camera::Camera;
 use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::{MatchContext, MatchOutcome};
-use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, MAX_HYPOTHESES, Workspace};
+use trn_flight::navigate::{
+    Executor, FrameNavigator, MAX_HYPOTHESES, PositionHypothesis, Workspace,
+};
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::Pyramid;
 use trn_flight::track::{PreviousFrame, TrackScratch};
@@ -152,7 +154,7 @@ impl Executor for StdExecutor<'_> {
         &mut self,
         frame: &Pyramid<'_>,
         prior: &Prior,
-        out: &mut [Hypothesis],
+        out: &mut [PositionHypothesis],
     ) -> Option<usize> {
         if !self.acquirer.has_overview() {
             return None;
@@ -171,7 +173,7 @@ impl Executor for StdExecutor<'_> {
         };
         let mut n = 0;
         for (o, h) in out.iter_mut().zip(&found[..acq.found]) {
-            *o = Hypothesis {
+            *o = PositionHypothesis {
                 shift_m: h.shift_m,
                 sigma_pos_m: (2.0 * acq.pixel_m).max(0.05 * prior.sigma_pos_m),
             };

@@ -4,7 +4,7 @@
 //! coarse windows would be too large, or the coarse stage fails, the executor's acquisition
 //! hypotheses, each verified by the coarse stage.
 
-use super::executor::{Executor, Hypothesis, MAX_HYPOTHESES};
+use super::executor::{Executor, MAX_HYPOTHESES, PositionHypothesis};
 use super::fine::MapRun;
 use super::{FrameNavigator, MAX_PREDICTIONS, Prior, Radii, Workspace};
 use crate::linalg::Vec3;
@@ -75,7 +75,7 @@ impl<'m> FrameNavigator<'m> {
         }
         if need_acquisition {
             let ta = exec.now_ms();
-            let mut hyps = [Hypothesis::default(); MAX_HYPOTHESES];
+            let mut hyps = [PositionHypothesis::default(); MAX_HYPOTHESES];
             let cap = self.cfg.acquisition_hypotheses.min(MAX_HYPOTHESES);
             let found = exec.acquire(frame, &prior, hyps.get_mut(..cap).unwrap_or(&mut []));
             if let Some(n) = found {

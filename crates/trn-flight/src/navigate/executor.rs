@@ -14,7 +14,7 @@ pub const MAX_HYPOTHESES: usize = 8;
 /// sigma of the shifted prior. The coarse stage verifies each such hypothesis before the
 /// fine stage trusts it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Hypothesis {
+pub struct PositionHypothesis {
     /// Horizontal shift of the prior position, metres (east, north).
     pub shift_m: [f64; 2],
     /// 1-sigma per position axis of the shifted prior, metres.
@@ -34,7 +34,7 @@ pub trait Executor {
         &mut self,
         _frame: &Pyramid<'_>,
         _prior: &Prior,
-        _out: &mut [Hypothesis],
+        _out: &mut [PositionHypothesis],
     ) -> Option<usize> {
         None
     }

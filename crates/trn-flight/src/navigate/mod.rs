@@ -47,7 +47,7 @@ mod tracked;
 mod workspace;
 
 pub use config::{FixStatus, FrameFix, NavConfig, Prior, StageTimes};
-pub use executor::{Executor, Hypothesis, MAX_HYPOTHESES, Sequential};
+pub use executor::{Executor, MAX_HYPOTHESES, PositionHypothesis, Sequential};
 pub use workspace::{MAX_PREDICTIONS, Workspace};
 
 use crate::camera::Camera;
