@@ -11,7 +11,6 @@
 pub mod acquisition;
 pub mod eval;
 pub mod navigator;
-pub mod velocity;
 
 pub use navigator::{Fix, FixStatus, FrameFix, NavConfig, Navigator, Observation, Prior, Velocity};
 pub use trn_flight::camera::Camera;

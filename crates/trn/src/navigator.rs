@@ -4,7 +4,7 @@
 //! The steps below are trn-flight's [`FrameNavigator`] (one implementation for the flight
 //! build and this one); the [`Navigator`] runs its matching with rayon, adds FFT
 //! acquisition ([`crate::acquisition`]) when the prior is too uncertain for windowed
-//! search, times each stage, and estimates velocity ([`crate::velocity`]).
+//! search, times each stage, and estimates velocity ([`trn_flight::velocity`]).
 //!
 //! 1. **Predict** the landmarks in view with the prior; search radii from its covariance.
 //! 2. **Coarse stage**, when the radii are large (an uncertain prior): a spread subset of the
@@ -50,7 +50,7 @@ pub struct Velocity {
     /// The interval, seconds.
     pub dt_s: f64,
     /// Features tracked from the previous frame when the velocity comes from tracking (see
-    /// [`crate::velocity`]); 0 when it is the difference of the two fixes (tracking failed
+    /// [`trn_flight::velocity`]); 0 when it is the difference of the two fixes (tracking failed
     /// or reported a larger spread), whose sigma adds both fixes' errors.
     pub tracked_features: usize,
 }
@@ -318,14 +318,14 @@ impl<'a> Navigator<'a> {
                 (dt > 0.0)
                     .then_some(())
                     .and(rel)
-                    .map(|c| crate::velocity::Tracked {
+                    .map(|c| trn_flight::velocity::TrackedVelocity {
                         mps: (ff.pose.position - pf.pose.position) * (1.0 / dt),
                         sigma_mps: [0, 1, 2].map(|i| c[i][i].max(0.0).sqrt() / dt),
                         inliers: ff.inliers,
                         dt_s: dt,
                     })
             }
-            (Some(pf), Some(dem), Some(_)) => crate::velocity::track(
+            (Some(pf), Some(dem), Some(_)) => trn_flight::velocity::track(
                 &pf.view(),
                 &frame.view(),
                 &ff.pose,

@@ -10,7 +10,8 @@ use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
-use trn_flight::track::PreviousFrame;
+use trn_flight::track::{PreviousFrame, TrackScratch};
+use trn_flight::velocity;
 use trn_flight::ncc::{ImageView, NccConfig, search};
 use trn_flight::pyramid::Pyramid;
 use trn_flight::p3p::p3p;
@@ -91,6 +92,12 @@ pub extern "C" fn _start() -> ! {
             &mut Sequential { scratch: &mut scratch },
         );
         black_box(f.tracked);
+        // And the velocity from features tracked since it.
+        if let Ok(dem) = Heightfield::new(&dem_data, grid, None) {
+            let mut track = TrackScratch::new();
+            let v = velocity::track(&prev, &pyr, &pose, 0.0, &cam, &dem, 4, 1.0, &mut track);
+            black_box(v.map(|v| v.inliers));
+        }
     }
     loop {}
 }
