@@ -78,8 +78,8 @@ impl FrameNavigator<'_> {
         // The same error seen from the camera: common to the landmarks, it may shift them
         // as a whole (the position block) or tilt them, which a narrow view reads as a tilt
         // of the camera: map_sigma over the landmarks' mean range on the camera's x and y
-        // axes. Without it the attitude sigmas were half the errors on those axes (110 of
-        // 1090 campaign fixes beyond the 99.9 % bound).
+        // axes (a height error of the map tilts the landmarks; it does not turn them about
+        // the boresight). Without it the attitude sigmas on those axes understate the errors.
         let (mut range_sum, mut count) = (0.0, 0.0);
         for (m, inlier) in ws.observations() {
             if inlier {

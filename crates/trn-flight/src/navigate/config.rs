@@ -43,11 +43,15 @@ pub struct NavConfig {
     /// an inertial attitude good to a tenth of a degree separates them.
     pub fuse_attitude: bool,
     /// Also judge each rangefinder reading's change since the latest consistent ones
-    /// against the inertial motion ([`RangefinderMonitor::update_with_motion`](crate::rangefinder::RangefinderMonitor::update_with_motion)), the
-    /// inertial error between two frames taken from the growth of the prior's sigma. On a
-    /// 120-descent campaign it raised the faulty readings caught from 160 to 181 of 240
-    /// with no false alarm; it matters below the last vision fix, where the pose is the
-    /// drifting inertial prior.
+    /// against the inertial motion ([`RangefinderMonitor::update_with_motion`]), the
+    /// inertial error between two frames taken from the growth of the prior's sigma. It
+    /// matters below the last vision fix, where the pose is the drifting inertial prior:
+    /// too uncertain for the absolute check to judge a reading, but its error is common to
+    /// consecutive frames and cancels in the change, where a frozen, jumping or newly
+    /// biased reading stands out.
+    ///
+    /// [`RangefinderMonitor::update_with_motion`]:
+    ///     crate::rangefinder::RangefinderMonitor::update_with_motion
     pub lrf_motion_check: bool,
     /// Probability, per axis, that an error exceeds three reported sigmas: the pose's
     /// covariance is scaled by `t / 3`, `t` the two-sided Student-t quantile at this
@@ -58,7 +62,9 @@ pub struct NavConfig {
     /// three axes below 1 in 1000. Zero or NaN leaves both as they are.
     pub axis_exceedance: f64,
     /// Frame-to-frame tracking, used when the map gives no fix and the caller passes the
-    /// previous fixed frame ([`FrameNavigator::process_with_previous`](super::FrameNavigator::process_with_previous)).
+    /// previous fixed frame ([`FrameNavigator::process_with_previous`]).
+    ///
+    /// [`FrameNavigator::process_with_previous`]: super::FrameNavigator::process_with_previous
     pub track: TrackConfig,
     /// How the inertial error moves between fixes: the model of the filter that corrects
     /// each frame's inertial prior by the fixes before it ([`crate::inertial`]).
@@ -98,9 +104,11 @@ pub struct Prior {
     /// 1-sigma per attitude axis, radians.
     pub sigma_att_rad: f64,
     /// Time of the frame, seconds (any origin): the velocity's intervals, and how far the
-    /// inertial error is predicted from the last fix ([`FrameNavigator::corrected_prior`](super::FrameNavigator::corrected_prior)),
+    /// inertial error is predicted from the last fix ([`FrameNavigator::corrected_prior`]),
     /// so it must be the frame's real time: a constant would claim the inertial error
     /// frozen since the last fix.
+    ///
+    /// [`FrameNavigator::corrected_prior`]: super::FrameNavigator::corrected_prior
     pub time_s: f64,
 }
 
@@ -192,7 +200,9 @@ pub struct FrameFix {
     /// Time per stage.
     pub times: StageTimes,
     /// Features tracked from the previous frame when the pose comes from tracking
-    /// ([`FrameNavigator::process_with_previous`](super::FrameNavigator::process_with_previous)); 0 for a pose from the map.
+    /// ([`FrameNavigator::process_with_previous`]); 0 for a pose from the map.
+    ///
+    /// [`FrameNavigator::process_with_previous`]: super::FrameNavigator::process_with_previous
     pub tracked: usize,
     /// For a pose from tracking, the covariance of its difference from the previous fixed
     /// frame's pose (the tracking's and the DEM's; the previous fix's error, common to

@@ -261,10 +261,11 @@ impl<'m> FrameNavigator<'m> {
             }
             f.times.track_ms = exec.now_ms() - t;
         }
-        // A tracked fix carries the previous fix's error, so it is not independent of the
-        // fixes before it; the filter never predicts tighter than the last fix's covariance
-        // (which includes that error), and coasting over the tracked frames instead let the
-        // prior grow to ~20 m by the last of them (a 30 m frame lost on the campaign).
+        // Tracked fixes update the inertial filter too. A tracked fix carries the previous
+        // fix's error, so it is not independent of the fixes before it, but the filter never
+        // predicts tighter than the last fix's covariance (which includes that error); and
+        // without them the prior would coast on the inertial drift across the tracked
+        // frames, too loose for the lowest of them.
         if f.status == FixStatus::Fix {
             self.last = Some((f.pose, *raw_prior));
             self.inertial.update(

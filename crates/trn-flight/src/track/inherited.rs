@@ -31,6 +31,8 @@ pub struct Inherited {
 /// `None` when `scratch` no longer holds them (another [`track_pose`] or
 /// `inherited_covariance` ran since), a perturbed point cannot be placed or a re-solve
 /// fails.
+///
+/// [`track_pose`]: super::track_pose
 #[must_use]
 pub fn inherited_covariance(
     prev: &PreviousFrame<'_>,

@@ -55,6 +55,8 @@ fn solve(
 /// a tilt of the camera look alike, and the inertial attitude tells them apart.
 ///
 /// `None` when too few features are placed, matched or kept.
+///
+/// [`inherited_covariance`]: super::inherited_covariance
 #[must_use]
 #[allow(clippy::too_many_arguments)]
 pub fn track_pose(

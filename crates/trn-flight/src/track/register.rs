@@ -125,10 +125,9 @@ pub fn register(
     );
     let xc = on_plane(camera, &pose, centre.0, centre.1, p0, n)?;
     let xo = on_plane(camera, &pose, found.0, found.1, p0, n)?;
-    // Moved horizontally. Along the plane would keep the camera's distance to it exactly,
-    // but the plane's tilt is the DEM's over a template's width, not the ground's: moving
-    // along it made the altitude errors worse (p90 1.8 -> 2.7 % of the altitude over the
-    // development campaign's low pairs).
+    // Moved horizontally, not along the plane: along it would keep the camera's distance to
+    // the plane exactly, but the plane's tilt is the DEM's over a template's width, not the
+    // ground's, and its error would go into the altitude.
     let shift = xc - xo;
     let moved = Pose::new(
         pose.position + Vec3::new(shift.x, shift.y, 0.0),
