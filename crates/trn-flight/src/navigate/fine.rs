@@ -7,10 +7,12 @@ use super::check::MapCheck;
 use super::executor::Executor;
 use super::solve::{gsd_ratio, median};
 use super::{FixStatus, FrameFix, FrameNavigator, Prior, Radii, StageTimes, Workspace};
+use crate::linalg::Mat6;
 use crate::matching::{MatchOutcome, MatchStats};
 use crate::math;
 use crate::predict::Prediction;
 use crate::pyramid::Pyramid;
+use crate::rangefinder::LrfReport;
 use crate::robust::PoseEstimate;
 
 /// What the map's stages tell of a frame, pose or not: the diagnostics of its
@@ -36,24 +38,32 @@ struct Solved {
     gsd_ratio: f64,
 }
 
-impl FrameNavigator<'_> {
-    /// The frame from the map's landmarks (altitude and rangefinder not yet judged): the
-    /// pose when it passes its checks, otherwise the prior with the diagnostics so far.
-    pub(super) fn map_fix<E: Executor>(
-        &self,
-        frame: &Pyramid<'_>,
-        raw_prior: &Prior,
-        prior: &Prior,
-        ws: &mut Workspace,
-        exec: &mut E,
-    ) -> FrameFix {
-        ws.solved = false;
-        ws.n_outcomes = 0;
-        let mut run = MapRun::default();
-        let solved = self.map_pose(frame, raw_prior, prior, ws, exec, &mut run);
-        let mut f = self.without_pose(prior, run.times, run.predicted, run.stats);
-        f.coarse_inliers = run.coarse_inliers;
-        f.acquisition = run.acquisition;
+impl MapRun {
+    /// The frame's result, the one exit of the map's stages: the solved pose when it
+    /// passed its checks; otherwise the prior with its covariance, and the verdict and
+    /// diagnostics of a pose that failed them. Altitude and rangefinder are judged after.
+    fn frame_fix(self, prior: &Prior, solved: Option<Solved>) -> FrameFix {
+        let mut f = FrameFix {
+            status: FixStatus::NoFix,
+            pose: prior.pose,
+            covariance: Mat6::from_pose_sigmas(prior.sigma_pos_m, prior.sigma_att_rad),
+            altitude_m: f64::NAN,
+            lrf: LrfReport::unchecked(),
+            predicted: self.predicted,
+            matched: self.stats.matched,
+            inliers: 0,
+            coarse_inliers: self.coarse_inliers,
+            acquisition: self.acquisition,
+            match_stats: self.stats,
+            median_peak_ratio: f32::NAN,
+            nees: f64::NAN,
+            residual_px: f64::NAN,
+            gsd_ratio: f64::NAN,
+            map_sigma_m: f64::NAN,
+            times: self.times,
+            tracked: 0,
+            relative_covariance: None,
+        };
         if let Some(s) = solved {
             f.status = s.check.status;
             f.inliers = s.est.inliers;
@@ -69,6 +79,25 @@ impl FrameNavigator<'_> {
             }
         }
         f
+    }
+}
+
+impl FrameNavigator<'_> {
+    /// The frame from the map's landmarks (altitude and rangefinder not yet judged): the
+    /// pose when it passes its checks, otherwise the prior with the diagnostics so far.
+    pub(super) fn map_fix<E: Executor>(
+        &self,
+        frame: &Pyramid<'_>,
+        raw_prior: &Prior,
+        prior: &Prior,
+        ws: &mut Workspace,
+        exec: &mut E,
+    ) -> FrameFix {
+        ws.solved = false;
+        ws.n_outcomes = 0;
+        let mut run = MapRun::default();
+        let solved = self.map_pose(frame, raw_prior, prior, ws, exec, &mut run);
+        run.frame_fix(prior, solved)
     }
 
     /// The pose from the map and its checks; `None` when there are no landmarks or the

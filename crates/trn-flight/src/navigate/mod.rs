@@ -53,13 +53,12 @@ pub use workspace::{MAX_PREDICTIONS, Workspace};
 use crate::camera::Camera;
 use crate::dem::Heightfield;
 use crate::inertial::InertialError;
-use crate::linalg::Mat6;
 use crate::mapdb::{Landmarks, MapDb};
-use crate::matching::{MatchContext, MatchStats};
+use crate::matching::MatchContext;
 use crate::pose::Pose;
 use crate::predict::{PredictConfig, Prediction, predict};
 use crate::pyramid::Pyramid;
-use crate::rangefinder::{LrfReport, RangefinderMonitor};
+use crate::rangefinder::RangefinderMonitor;
 use crate::robust::AttitudePrior;
 use crate::track::PreviousFrame;
 use check::LrfInput;
@@ -178,6 +177,8 @@ impl<'m> FrameNavigator<'m> {
         }
     }
 
+    /// The landmarks `prior` puts in view into `out`, with the search radii `radii` asks
+    /// for; how many.
     fn predict_into(
         &self,
         lms: &Landmarks<'_>,
@@ -310,38 +311,6 @@ impl<'m> FrameNavigator<'m> {
             frame: *frame,
             dem: self.dem.as_ref(),
             config: self.cfg.matching,
-        }
-    }
-
-    /// A frame without a pose: the prior, its covariance, the diagnostics so far (altitude
-    /// and rangefinder are judged by the caller).
-    fn without_pose(
-        &self,
-        prior: &Prior,
-        times: StageTimes,
-        predicted: usize,
-        stats: MatchStats,
-    ) -> FrameFix {
-        FrameFix {
-            status: FixStatus::NoFix,
-            pose: prior.pose,
-            covariance: Mat6::from_pose_sigmas(prior.sigma_pos_m, prior.sigma_att_rad),
-            altitude_m: f64::NAN,
-            lrf: LrfReport::unchecked(),
-            predicted,
-            matched: stats.matched,
-            inliers: 0,
-            coarse_inliers: None,
-            acquisition: None,
-            match_stats: stats,
-            median_peak_ratio: f32::NAN,
-            nees: f64::NAN,
-            residual_px: f64::NAN,
-            gsd_ratio: f64::NAN,
-            map_sigma_m: f64::NAN,
-            times,
-            tracked: 0,
-            relative_covariance: None,
         }
     }
 }
