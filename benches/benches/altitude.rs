@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use trn_flight::dem::{Grid, Heightfield};
 use trn_flight::rangefinder::{RangefinderConfig, RangefinderMonitor};
-use trn_flight::{Pose, Quat, Vec3};
+use trn_flight::{Mat6, Pose, Quat, Vec3};
 
 fn bench(c: &mut Criterion) {
     let n = 1024usize;
@@ -46,11 +46,7 @@ fn bench(c: &mut Criterion) {
             .map(|h| h.range)
         })
     });
-    let mut cov = [[0.0; 6]; 6];
-    for i in 0..3 {
-        cov[i][i] = 100.0;
-        cov[i + 3][i + 3] = 1e-6;
-    }
+    let cov = Mat6::from_diagonal([100.0, 100.0, 100.0, 1e-6, 1e-6, 1e-6]);
     let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
     let z = mon.predict(&pose, &dem).unwrap().range;
     g.bench_function("rangefinder_monitor_update", |b| {

@@ -16,7 +16,7 @@ use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspa
 use trn_flight::track::{
     PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };
-use trn_flight::{Pose, Vec3};
+use trn_flight::{Mat6, Pose, Vec3};
 
 fn bench(c: &mut Criterion) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/default-descent");
@@ -40,11 +40,7 @@ fn bench(c: &mut Criterion) {
         ds.frames[a].truth.expect("truth"),
         ds.frames[b].truth.expect("truth"),
     );
-    let mut cov = [[0.0; 6]; 6];
-    for i in 0..3 {
-        cov[i][i] = 0.25;
-        cov[i + 3][i + 3] = 1e-6;
-    }
+    let cov = Mat6::from_diagonal([0.25, 0.25, 0.25, 1e-6, 1e-6, 1e-6]);
     let prev = PreviousFrame {
         pyramid: pa.view(),
         pose: ta,

@@ -56,15 +56,6 @@ impl Shipped {
     }
 }
 
-fn diag(pos_m: f64, att_rad: f64) -> Mat6 {
-    let mut c = [[0.0; 6]; 6];
-    for i in 0..3 {
-        c[i][i] = pos_m * pos_m;
-        c[i + 3][i + 3] = att_rad * att_rad;
-    }
-    c
-}
-
 /// Pairs of consecutive frames from 147 m down to 50 m: a prior 7 m off horizontally (a
 /// tenth of the view at 50 m; registration searches about a quarter) and 25 % off in
 /// altitude is registered to within the tracking's windows, and tracking from the true
@@ -84,7 +75,7 @@ fn registration_and_tracking_recover_the_pose() {
         let prev = PreviousFrame {
             pyramid: pa.view(),
             pose: ta,
-            covariance: diag(0.5, 0.0005),
+            covariance: Mat6::from_pose_sigmas(0.5, 0.0005),
             time_s: s.ds.frames[a].t_s,
         };
         let height = tb.position.z - dem.altitude(tb.position).unwrap().ground.z;
@@ -145,7 +136,7 @@ fn registration_and_tracking_recover_the_pose() {
         // The attitude within 3 sigma of the tracking's own and the DEM's (the previous
         // pose is true).
         let exact = PreviousFrame {
-            covariance: [[0.0; 6]; 6],
+            covariance: Mat6::ZERO,
             ..prev
         };
         let dem_cov = inherited_covariance(&exact, &t, &s.camera, &dem, 0.7, &cfg, &mut scratch)
@@ -185,7 +176,7 @@ fn inherited_covariance_matches_monte_carlo() {
     let (pa, pb) = (s.pyramid(a), s.pyramid(b));
     let (ta, tb) = (s.truth(a), s.truth(b));
     let (sp, sa) = (0.5, 0.03f64.to_radians());
-    let cov = diag(sp, sa);
+    let cov = Mat6::from_pose_sigmas(sp, sa);
     let prev = |pose: Pose| PreviousFrame {
         pyramid: pa.view(),
         pose,
@@ -291,7 +282,7 @@ fn ground_not_shared_is_refused() {
     let prev = PreviousFrame {
         pyramid: wrong.view(),
         pose: s.truth(57),
-        covariance: diag(0.5, 0.0005),
+        covariance: Mat6::from_pose_sigmas(0.5, 0.0005),
         time_s: 0.0,
     };
     let tb = s.truth(58);

@@ -31,6 +31,8 @@
 //! * [`track`]: below the map's reach, the pose from the ground a frame shares with the
 //!   previous fixed one (registration over altitudes, features tracked through the local
 //!   terrain plane, the previous pose's and the DEM's errors carried into the covariance).
+//! * [`velocity`]: the velocity between two consecutive frames from the features they
+//!   share, with the previous fix's error cancelled.
 //!
 //! Geometry is f64: a lander sees points up to ~15 km away and the minimal solver's
 //! polynomial steps lose digits that f32 does not have. Image kernels are f32.
@@ -89,6 +91,7 @@ pub mod rng;
 pub mod robust;
 pub mod stats;
 pub mod track;
+pub mod velocity;
 
 pub use linalg::{Mat3, Mat6, Quat, Vec3};
 pub use pose::Pose;

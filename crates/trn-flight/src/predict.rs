@@ -58,8 +58,8 @@ pub struct PredictConfig {
     pub min_layer_landmarks: usize,
     /// A landmark fits its layer when the frame's pixel is at most this many times its
     /// template level's. A frame finer than a template is reduced on its own pyramid; one
-    /// coarser cannot show what the template holds, and matching it errs (past 1.5 on the
-    /// campaigns, metres at 4-5 km against the finer layer where the coarser one fitted).
+    /// coarser cannot show what the template holds, and matching it errs by metres at
+    /// altitude where a coarser layer fits.
     pub layer_fit_ratio: f64,
 }
 

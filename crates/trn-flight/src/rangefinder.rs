@@ -254,8 +254,8 @@ impl RangefinderMonitor {
         };
         for (n, d) in out.iter_mut().enumerate().skip(1) {
             let (k, sign) = ((n - 1) / 2, if n % 2 == 1 { -1.0 } else { 1.0 });
-            for (di, row) in d.iter_mut().zip(l.iter()) {
-                *di = sign * self.config.spread * row.get(k).copied().unwrap_or(0.0);
+            for (di, c) in d.iter_mut().zip(l.column(k)) {
+                *di = sign * self.config.spread * c;
             }
         }
         (out, SIGMA_POINTS)

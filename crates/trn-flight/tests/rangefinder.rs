@@ -48,15 +48,6 @@ fn crater_dem() -> Vec<f32> {
         .collect()
 }
 
-fn diag_cov(pos: f64, att: f64) -> Mat6 {
-    let mut c = [[0.0; 6]; 6];
-    for i in 0..3 {
-        c[i][i] = pos * pos;
-        c[i + 3][i + 3] = att * att;
-    }
-    c
-}
-
 /// A lander at 5 km flying east at 60 m/s, camera pitched 30 degrees forward of nadir.
 fn truth_at(k: usize) -> Pose {
     let x = -4400.0 + 6.0 * k as f64;
@@ -85,7 +76,7 @@ fn crater_rim_jump_of_three_kilometres_is_ok_at_every_frame() {
     let cfg = RangefinderConfig::default();
     let mut mon = RangefinderMonitor::new(cfg);
     let (pos_sigma, att_sigma) = (15.0, 0.03f64.to_radians());
-    let cov = diag_cov(pos_sigma, att_sigma);
+    let cov = Mat6::from_pose_sigmas(pos_sigma, att_sigma);
     let gate = chi2_quantile(1, Confidence::P999).unwrap();
     let mut r = Rand::new(2023);
     let mut prev: Option<f64> = None;
@@ -148,7 +139,7 @@ fn first_fault(mut corrupt: impl FnMut(usize, f64) -> Option<f64>) -> (Option<us
     let data = crater_dem();
     let dem = Heightfield::new(&data, grid(), None).unwrap();
     let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
-    let cov = diag_cov(10.0, 0.02f64.to_radians());
+    let cov = Mat6::from_pose_sigmas(10.0, 0.02f64.to_radians());
     let mut r = Rand::new(7);
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     let mut first = None;
@@ -200,7 +191,7 @@ fn excluded_sensor_is_readmitted_after_consistent_readings() {
     let data = crater_dem();
     let dem = Heightfield::new(&data, grid(), None).unwrap();
     let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
-    let cov = diag_cov(5.0, 0.01f64.to_radians());
+    let cov = Mat6::from_pose_sigmas(5.0, 0.01f64.to_radians());
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     let pose = Pose::new(Vec3::new(-4000.0, 0.0, 2000.0), nadir);
     let z = mon.predict(&pose, &dem).unwrap().range;
@@ -251,7 +242,7 @@ fn below_last_fix(
     let data = crater_dem();
     let dem = Heightfield::new(&data, grid(), None).unwrap();
     let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
-    let cov = diag_cov(100.0, 0.1f64.to_radians());
+    let cov = Mat6::from_pose_sigmas(100.0, 0.1f64.to_radians());
     let mut r = Rand::new(11);
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     let (mut first, mut false_alarms) = (None, 0);
@@ -336,7 +327,7 @@ fn two_references(
 ) {
     let dem = *dem;
     let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
-    let cov = diag_cov(200.0, 0.05f64.to_radians());
+    let cov = Mat6::from_pose_sigmas(200.0, 0.05f64.to_radians());
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     let mut fifth = None;
     for k in 0..=6 {
@@ -426,7 +417,7 @@ fn unresolved_relief(cfg: RangefinderConfig, offset_m: impl Fn(usize) -> f64) ->
     let data = crater_dem();
     let dem = Heightfield::new(&data, grid(), None).unwrap();
     let mut mon = RangefinderMonitor::new(cfg);
-    let cov = diag_cov(0.3, 0.03f64.to_radians());
+    let cov = Mat6::from_pose_sigmas(0.3, 0.03f64.to_radians());
     let mut r = Rand::new(11);
     let nadir = Quat::from_axis_angle(Vec3::new(1.0, 0.0, 0.0), std::f64::consts::PI);
     let ground = dem.height_at(-3000.0, 800.0).unwrap();

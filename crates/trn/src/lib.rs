@@ -14,7 +14,6 @@ pub mod acquisition;
 pub mod frame_pyramid;
 pub mod matching;
 pub mod navigator;
-pub mod velocity;
 
 pub use frame_pyramid::FramePyramid;
 pub use matching::ParallelMatcher;

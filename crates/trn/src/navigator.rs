@@ -4,7 +4,7 @@
 //! The steps below are trn-flight's [`FrameNavigator`] (one implementation for the flight
 //! build and this one); the [`Navigator`] runs its matching with rayon, adds FFT
 //! acquisition ([`crate::acquisition`]) when the prior is too uncertain for windowed
-//! search, times each stage, and estimates velocity ([`crate::velocity`]).
+//! search, times each stage, and estimates velocity ([`trn_flight::velocity`]).
 //!
 //! 1. **Predict** the landmarks in view with the prior; search radii from its covariance.
 //! 2. **Coarse stage**, when the radii are large (an uncertain prior): a spread subset of the
@@ -31,7 +31,9 @@ use trn_flight::camera::Camera;
 use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::{MatchContext, MatchOutcome};
-use trn_flight::navigate::{Executor, FrameNavigator, Hypothesis, MAX_HYPOTHESES, Workspace};
+use trn_flight::navigate::{
+    Executor, FrameNavigator, MAX_HYPOTHESES, PositionHypothesis, Workspace,
+};
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::Pyramid;
 use trn_flight::track::{PreviousFrame, TrackScratch};
@@ -49,7 +51,7 @@ pub struct Velocity {
     /// The interval, seconds.
     pub dt_s: f64,
     /// Features tracked from the previous frame when the velocity comes from tracking (see
-    /// [`crate::velocity`]); 0 when it is the difference of the two fixes (tracking failed
+    /// [`trn_flight::velocity`]); 0 when it is the difference of the two fixes (tracking failed
     /// or reported a larger spread), whose sigma adds both fixes' errors.
     pub tracked_features: usize,
 }
@@ -153,7 +155,7 @@ impl Executor for StdExecutor<'_> {
         &mut self,
         frame: &Pyramid<'_>,
         prior: &Prior,
-        out: &mut [Hypothesis],
+        out: &mut [PositionHypothesis],
     ) -> Option<usize> {
         if !self.acquirer.has_overview() {
             return None;
@@ -172,7 +174,7 @@ impl Executor for StdExecutor<'_> {
         };
         let mut n = 0;
         for (o, h) in out.iter_mut().zip(&found[..acq.found]) {
-            *o = Hypothesis {
+            *o = PositionHypothesis {
                 shift_m: h.shift_m,
                 sigma_pos_m: (2.0 * acq.pixel_m).max(0.05 * prior.sigma_pos_m),
             };
@@ -317,14 +319,14 @@ impl<'a> Navigator<'a> {
                 (dt > 0.0)
                     .then_some(())
                     .and(rel)
-                    .map(|c| crate::velocity::Tracked {
+                    .map(|c| trn_flight::velocity::TrackedVelocity {
                         mps: (ff.pose.position - pf.pose.position) * (1.0 / dt),
                         sigma_mps: [0, 1, 2].map(|i| c[i][i].max(0.0).sqrt() / dt),
                         inliers: ff.inliers,
                         dt_s: dt,
                     })
             }
-            (Some(pf), Some(dem), Some(_)) => crate::velocity::track(
+            (Some(pf), Some(dem), Some(_)) => trn_flight::velocity::track(
                 &pf.view(),
                 &frame.view(),
                 &ff.pose,

@@ -10,13 +10,14 @@ use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
-use trn_flight::track::PreviousFrame;
+use trn_flight::track::{PreviousFrame, TrackScratch};
+use trn_flight::velocity;
 use trn_flight::ncc::{ImageView, NccConfig, search};
 use trn_flight::pyramid::Pyramid;
 use trn_flight::p3p::p3p;
 use trn_flight::rangefinder::{RangefinderConfig, RangefinderMonitor};
 use trn_flight::robust::{RansacConfig, estimate_pose};
-use trn_flight::{Pose, Quat, Vec3};
+use trn_flight::{Mat6, Pose, Quat, Vec3};
 
 #[panic_handler]
 fn panic(_: &PanicInfo) -> ! {
@@ -61,7 +62,7 @@ pub extern "C" fn _start() -> ! {
     if let Ok(dem) = Heightfield::new(&dem_data, grid, None) {
         black_box(dem.altitude(pose.position).map(|a| a.altitude).ok());
         let mut mon = RangefinderMonitor::new(RangefinderConfig::default());
-        black_box(mon.update(Some(500.0), &pose, &[[0.0; 6]; 6], &dem).nis);
+        black_box(mon.update(Some(500.0), &pose, &Mat6::ZERO, &dem).nis);
     }
     let db = black_box([0u8; 64]);
     black_box(MapDb::parse(&db).map(|d| d.site().is_some()).ok());
@@ -81,7 +82,7 @@ pub extern "C" fn _start() -> ! {
         let f = nav.process(&pyr, &prior, Some(500.0), &mut ws, &mut Sequential { scratch: &mut scratch });
         black_box(f.status);
         // The same frame tracked from itself as the previous fixed frame.
-        let prev = PreviousFrame { pyramid: pyr, pose, covariance: [[0.0; 6]; 6], time_s: -1.0 };
+        let prev = PreviousFrame { pyramid: pyr, pose, covariance: Mat6::ZERO, time_s: -1.0 };
         let f = nav.process_with_previous(
             &pyr,
             &prior,
@@ -91,6 +92,12 @@ pub extern "C" fn _start() -> ! {
             &mut Sequential { scratch: &mut scratch },
         );
         black_box(f.tracked);
+        // And the velocity from features tracked since it.
+        if let Ok(dem) = Heightfield::new(&dem_data, grid, None) {
+            let mut track = TrackScratch::new();
+            let v = velocity::track(&prev, &pyr, &pose, 0.0, &cam, &dem, 4, 1.0, &mut track);
+            black_box(v.map(|v| v.inliers));
+        }
     }
     loop {}
 }

@@ -20,11 +20,14 @@
 //! rotation vector in the camera frame, radians), where the attitude perturbation acts as
 //! `q_true = q_est * exp(delta)`.
 
-use crate::linalg::{Mat3, Mat6, Quat, Vec3, invert_spd6, solve_spd6};
-use crate::p3p::{WorldToCamera, p3p};
+mod model;
+
+use crate::linalg::{Mat6, Quat, Vec3, invert_spd6};
+use crate::p3p::p3p;
 use crate::pose::Pose;
 use crate::rng::Pcg32;
 use core::fmt;
+use model::{Model, refine};
 
 /// Fewest correspondences accepted: three fix a finite set of poses, the fourth picks one.
 pub const MIN_POINTS: usize = 4;
@@ -350,12 +353,7 @@ pub fn estimate_pose(
         normal.add_attitude(Vec3::ZERO, a.weight(sigma_used));
     }
     let h_inv = invert_spd6(&normal.h).ok_or(PoseError::IllConditioned)?;
-    let mut covariance = [[0.0; 6]; 6];
-    for (crow, hrow) in covariance.iter_mut().zip(h_inv.iter()) {
-        for (c, h) in crow.iter_mut().zip(hrow.iter()) {
-            *c = h * sigma_used * sigma_used;
-        }
-    }
+    let covariance = h_inv.map(|h| h * sigma_used * sigma_used);
     let pose = model.to_pose().ok_or(PoseError::IllConditioned)?;
     Ok(PoseEstimate {
         pose,
@@ -499,227 +497,6 @@ fn count_inliers(model: &Model, image: &[[f64; 2]], world: &[Vec3], th2: f64) ->
         .zip(world)
         .filter(|(m, w)| model.residual2(m, **w).is_some_and(|r2| r2 < th2))
         .count()
-}
-
-/// A pose in the form the refinement updates: world-to-camera rotation and camera centre.
-#[derive(Clone, Copy, Debug)]
-struct Model {
-    r: Mat3,
-    c: Vec3,
-}
-
-/// Accumulated Gauss-Newton system over the inliers of a model.
-struct Normal {
-    h: Mat6,
-    g: [f64; 6],
-    cost: f64,
-    /// Cost with every point outside the threshold counted at the threshold (MSAC).
-    truncated_cost: f64,
-    count: usize,
-}
-
-impl Normal {
-    /// Adds an attitude residual `e` (camera-frame rotation vector) of weight `w`: its
-    /// Jacobian in this parametrisation is the identity on the rotation block.
-    fn add_attitude(&mut self, e: Vec3, w: f64) {
-        for (i, ei) in e.to_array().into_iter().enumerate() {
-            if let Some(d) = self.h.get_mut(3 + i).and_then(|row| row.get_mut(3 + i)) {
-                *d += w;
-            }
-            if let Some(g) = self.g.get_mut(3 + i) {
-                *g += w * ei;
-            }
-        }
-        let e2 = w * e.norm_squared();
-        self.cost += e2;
-        self.truncated_cost += e2;
-    }
-}
-
-impl Model {
-    fn from_w2c(s: &WorldToCamera) -> Self {
-        Self {
-            r: s.rotation,
-            c: -s.rotation.tr_mul_vec(s.translation),
-        }
-    }
-
-    fn to_pose(self) -> Option<Pose> {
-        let q = Quat::from_mat3(&self.r.transpose())?;
-        let p = Pose::new(self.c, q);
-        p.is_finite().then_some(p)
-    }
-
-    /// Squared reprojection error in normalised units; `None` behind the camera.
-    #[inline]
-    fn residual2(&self, m: &[f64; 2], w: Vec3) -> Option<f64> {
-        let x = self.r.mul_vec(w - self.c);
-        if !(x.z > 1e-9) {
-            return None;
-        }
-        let iz = 1.0 / x.z;
-        let du = x.x * iz - m[0];
-        let dv = x.y * iz - m[1];
-        Some(du * du + dv * dv)
-    }
-
-    /// Normal equations over the points within the threshold. Parameters: camera centre
-    /// (site frame), then a rotation vector in the camera frame (`R_c2s' = R_c2s exp(d)`).
-    fn normal_equations(&self, image: &[[f64; 2]], world: &[Vec3], th2: f64) -> Normal {
-        let mut h = [[0.0; 6]; 6];
-        let mut g = [0.0; 6];
-        let mut cost = 0.0;
-        let mut count = 0usize;
-        let mut outside = 0usize;
-        for (m, w) in image.iter().zip(world) {
-            let x = self.r.mul_vec(*w - self.c);
-            if !(x.z > 1e-9) {
-                outside += 1;
-                continue;
-            }
-            let iz = 1.0 / x.z;
-            let (u, v) = (x.x * iz, x.y * iz);
-            let (ru, rv) = (u - m[0], v - m[1]);
-            let r2 = ru * ru + rv * rv;
-            if !(r2 < th2) {
-                outside += 1;
-                continue;
-            }
-            cost += r2;
-            count += 1;
-            // d(u,v)/dx_cam = [[iz, 0, -u iz], [0, iz, -v iz]];
-            // dx_cam/dc = -R, dx_cam/dtheta = [x_cam]x.
-            let mut ju = [0.0; 6];
-            let mut jv = [0.0; 6];
-            let du = Vec3::new(iz, 0.0, -u * iz);
-            let dv = Vec3::new(0.0, iz, -v * iz);
-            // Row vector times -R: -(R^T du).
-            let pu = -self.r.tr_mul_vec(du);
-            let pv = -self.r.tr_mul_vec(dv);
-            // Row vector times [x]x: du . (x cross d) = (du cross x) . d.
-            let au = du.cross(x);
-            let av = dv.cross(x);
-            ju[..3].copy_from_slice(&pu.to_array());
-            ju[3..].copy_from_slice(&au.to_array());
-            jv[..3].copy_from_slice(&pv.to_array());
-            jv[3..].copy_from_slice(&av.to_array());
-            accumulate(&mut h, &mut g, &ju, ru);
-            accumulate(&mut h, &mut g, &jv, rv);
-        }
-        mirror_upper(&mut h);
-        let truncated_cost = cost + outside as f64 * th2;
-        Normal {
-            h,
-            g,
-            cost,
-            truncated_cost,
-            count,
-        }
-    }
-
-    /// [`Self::normal_equations`] plus an attitude measurement `(r_c2s, w)`: residual
-    /// `log(r_c2s^T R_c2s)` (camera frame), whose Jacobian in this parametrisation is the
-    /// identity to first order, weighted by `w`.
-    fn normal_equations_with(
-        &self,
-        image: &[[f64; 2]],
-        world: &[Vec3],
-        th2: f64,
-        prior: Option<(Mat3, f64)>,
-    ) -> Normal {
-        let mut ne = self.normal_equations(image, world, th2);
-        let Some((r_prior, w)) = prior else {
-            return ne;
-        };
-        // R_c2s = r^T; the attitude error is R_prior^T R_c2s = (r R_prior)^T.
-        let e = Quat::from_mat3(&self.r.mul_mat(&r_prior).transpose())
-            .map_or(Vec3::ZERO, Quat::to_rotation_vector);
-        ne.add_attitude(e, w);
-        ne
-    }
-
-    fn updated(&self, d: &[f64; 6]) -> Self {
-        let dc = Vec3::new(d[0], d[1], d[2]);
-        let dt = Vec3::new(d[3], d[4], d[5]);
-        // R_c2s' = R_c2s exp(d), hence R_w2c' = exp(d)^T R_w2c.
-        let e = Quat::from_rotation_vector(dt).to_mat3().transpose();
-        Self {
-            r: e.mul_mat(&self.r),
-            c: self.c + dc,
-        }
-    }
-}
-
-#[inline]
-#[allow(clippy::indexing_slicing)] // i, j < 6 by the loop bounds over 6-element arrays.
-fn accumulate(h: &mut Mat6, g: &mut [f64; 6], j: &[f64; 6], r: f64) {
-    for i in 0..6 {
-        g[i] += j[i] * r;
-        for k in i..6 {
-            h[i][k] += j[i] * j[k];
-        }
-    }
-}
-
-#[allow(clippy::indexing_slicing)] // i, k < 6 by the loop bounds over a 6x6 array.
-fn mirror_upper(h: &mut Mat6) {
-    for i in 0..6 {
-        for k in 0..i {
-            h[i][k] = h[k][i];
-        }
-    }
-}
-
-/// Levenberg-Marquardt on the truncated least-squares cost: each step uses the points
-/// currently within the threshold and is kept only if the truncated cost decreases. One
-/// pass over the data per iteration: the candidate's normal equations carry its cost.
-/// With `prior = Some((r_c2s, w))` the cost also holds `w |log(r_c2s^T R_c2s)|^2`, an
-/// attitude measurement weighted in the reprojection errors' units.
-fn refine(
-    model: Model,
-    image: &[[f64; 2]],
-    world: &[Vec3],
-    th2: f64,
-    iterations: u32,
-    prior: Option<(Mat3, f64)>,
-) -> Model {
-    let mut model = model;
-    let mut ne = model.normal_equations_with(image, world, th2, prior);
-    let mut lambda = 1e-4;
-    for _ in 0..iterations {
-        if ne.count < MIN_POINTS {
-            break;
-        }
-        let mut a = ne.h;
-        for (i, row) in a.iter_mut().enumerate() {
-            if let Some(d) = row.get_mut(i) {
-                *d += lambda * (*d).max(1e-12);
-            }
-        }
-        let rhs = ne.g.map(|x| -x);
-        let Some(step) = solve_spd6(&a, &rhs) else {
-            lambda *= 10.0;
-            continue;
-        };
-        let cand = model.updated(&step);
-        let cand_ne = cand.normal_equations_with(image, world, th2, prior);
-        if cand_ne.truncated_cost < ne.truncated_cost {
-            // A relative decrease this small moves the pose by a tiny fraction of its sigma.
-            let converged = ne.truncated_cost - cand_ne.truncated_cost < 1e-10 * ne.truncated_cost;
-            model = cand;
-            ne = cand_ne;
-            lambda = (lambda * 0.1).max(1e-12);
-            if converged {
-                break;
-            }
-        } else {
-            lambda *= 10.0;
-            if lambda > 1e8 {
-                break;
-            }
-        }
-    }
-    model
 }
 
 /// True when the masked world points are collinear (or fewer than three distinct): the

@@ -1,8 +1,13 @@
-//! Small fixed-size linear algebra in f64: 3-vectors, 3x3 matrices, unit quaternions and
-//! a symmetric positive-definite solver for the normal equations of the pose refinement.
+//! Small fixed-size linear algebra in f64: 3-vectors, 3x3 matrices, unit quaternions, and
+//! 6x6 matrices ([`Mat6`]: pose covariances) with a symmetric positive-definite solver for
+//! the normal equations of the pose refinement.
 //!
 //! Hand-written rather than taken from a general crate so that every operation is
 //! `Copy`, allocation-free, panic-free and visible to the optimiser as straight-line code.
+
+mod mat6;
+
+pub use mat6::{Mat6, cholesky6, invert_spd6, solve_spd6};
 
 use crate::math;
 use core::ops::{Add, AddAssign, Mul, Neg, Sub};
@@ -486,92 +491,6 @@ impl Quat {
     }
 }
 
-/// A symmetric 6x6 matrix, e.g. a pose covariance ordered (position x, y, z, rotation x, y, z).
-pub type Mat6 = [[f64; 6]; 6];
-
-/// Solves `A x = b` for a symmetric positive-definite 6x6 `A` by Cholesky factorisation.
-/// Returns `None` when `A` is not numerically positive-definite.
-#[must_use]
-#[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
-pub fn solve_spd6(a: &Mat6, b: &[f64; 6]) -> Option<[f64; 6]> {
-    let l = cholesky6(a)?;
-    // Forward then back substitution; fixed bounds keep the indexing provably in range.
-    let mut y = [0.0; 6];
-    for i in 0..6 {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i][k] * y[k];
-        }
-        y[i] = s / l[i][i];
-    }
-    let mut x = [0.0; 6];
-    for i in (0..6).rev() {
-        let mut s = y[i];
-        for k in i + 1..6 {
-            s -= l[k][i] * x[k];
-        }
-        x[i] = s / l[i][i];
-    }
-    Some(x)
-}
-
-/// Inverse of a symmetric positive-definite 6x6 matrix; `None` when it is not
-/// numerically positive-definite.
-#[must_use]
-#[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
-pub fn invert_spd6(a: &Mat6) -> Option<Mat6> {
-    let mut inv = [[0.0; 6]; 6];
-    for j in 0..6 {
-        let mut e = [0.0; 6];
-        e[j] = 1.0;
-        let col = solve_spd6(a, &e)?;
-        for i in 0..6 {
-            inv[i][j] = col[i];
-        }
-    }
-    // Symmetrise away round-off.
-    for i in 0..6 {
-        for j in 0..i {
-            let m = 0.5 * (inv[i][j] + inv[j][i]);
-            inv[i][j] = m;
-            inv[j][i] = m;
-        }
-    }
-    Some(inv)
-}
-
-/// Lower-triangular Cholesky factor of a symmetric positive-definite 6x6 matrix; `None`
-/// when it is not numerically positive-definite.
-#[allow(clippy::indexing_slicing)] // Every index is a loop variable bounded by the 6x6 size.
-pub fn cholesky6(a: &Mat6) -> Option<Mat6> {
-    let mut l = [[0.0; 6]; 6];
-    // Pivots below this fraction of the largest diagonal entry mean a rank-deficient system.
-    let mut dmax: f64 = 0.0;
-    for (i, row) in a.iter().enumerate() {
-        if let Some(d) = row.get(i) {
-            dmax = dmax.max(d.abs());
-        }
-    }
-    let tiny = dmax * 1e-14;
-    for i in 0..6 {
-        for j in 0..=i {
-            let mut s = a[i][j];
-            for k in 0..j {
-                s -= l[i][k] * l[j][k];
-            }
-            if i == j {
-                if !(s > tiny) || !s.is_finite() {
-                    return None;
-                }
-                l[i][i] = math::sqrt(s);
-            } else {
-                l[i][j] = s / l[j][j];
-            }
-        }
-    }
-    Some(l)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,45 +525,5 @@ mod tests {
             let back = Quat::from_rotation_vector(w).to_rotation_vector();
             assert!((back - w).norm() < 1e-9, "{w:?} -> {back:?}");
         }
-    }
-
-    #[test]
-    fn spd_solver_matches_known_answer() {
-        // A = M^T M + I for a fixed M; x chosen, b = A x.
-        let mut a = [[0.0; 6]; 6];
-        for i in 0..6 {
-            for j in 0..6 {
-                let mut s = 0.0;
-                for k in 0..6 {
-                    let mik = ((k * 7 + i * 3) % 5) as f64 - 2.0;
-                    let mjk = ((k * 7 + j * 3) % 5) as f64 - 2.0;
-                    s += mik * mjk;
-                }
-                a[i][j] = s + if i == j { 1.0 } else { 0.0 };
-            }
-        }
-        let x = [1.0, -2.0, 3.0, 0.5, -0.25, 4.0];
-        let mut b = [0.0; 6];
-        for i in 0..6 {
-            b[i] = (0..6).map(|j| a[i][j] * x[j]).sum();
-        }
-        let got = solve_spd6(&a, &b).unwrap();
-        for i in 0..6 {
-            assert!((got[i] - x[i]).abs() < 1e-9);
-        }
-        let inv = invert_spd6(&a).unwrap();
-        for i in 0..6 {
-            for j in 0..6 {
-                let p: f64 = (0..6).map(|k| a[i][k] * inv[k][j]).sum();
-                assert!((p - if i == j { 1.0 } else { 0.0 }).abs() < 1e-9);
-            }
-        }
-    }
-
-    #[test]
-    fn singular_matrix_is_refused() {
-        let mut a = [[0.0; 6]; 6];
-        a[0][0] = 1.0;
-        assert!(solve_spd6(&a, &[1.0; 6]).is_none());
     }
 }

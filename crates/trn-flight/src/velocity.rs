@@ -1,25 +1,24 @@
 //! Velocity from features tracked between consecutive frames.
 //!
-//! trn-flight's tracker ([`trn_flight::track::track_pose`]) places features of the previous
-//! fixed frame on the DEM from that frame's fix, finds them again around where the current
-//! fix projects them, and solves the current camera position from those 3-D points.
-//! Because the points inherit the previous fix's error, that error cancels in the
-//! difference: the velocity's uncertainty is the tracking's and the DEM's under the tracked
-//! points ([`trn_flight::track::inherited_covariance`] with the previous pose held exact),
-//! not two independent fixes', which is what differencing fixes would give.
+//! The tracker ([`crate::track::track_pose`]) places features of the previous fixed frame
+//! on the DEM from that frame's fix, finds them again around where the current fix projects
+//! them, and solves the current camera position from those 3-D points. Because the points
+//! inherit the previous fix's error, that error cancels in the difference: the velocity's
+//! uncertainty is the tracking's and the DEM's under the tracked points
+//! ([`crate::track::inherited_covariance`] with the previous pose held exact), not two
+//! independent fixes', which is what differencing fixes would give.
 
-use trn_flight::Pose;
-use trn_flight::Vec3;
-use trn_flight::camera::Camera;
-use trn_flight::dem::Heightfield;
-use trn_flight::pyramid::Pyramid;
-use trn_flight::track::{
-    PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, track_pose,
-};
+use crate::camera::Camera;
+use crate::dem::Heightfield;
+use crate::linalg::{Mat6, Vec3};
+use crate::math;
+use crate::pose::Pose;
+use crate::pyramid::Pyramid;
+use crate::track::{PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, track_pose};
 
-/// A velocity from tracking.
+/// A velocity from features tracked since the previous frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Tracked {
+pub struct TrackedVelocity {
     /// Site-frame velocity, m/s (mean over the interval).
     pub mps: Vec3,
     /// 1-sigma per axis, m/s.
@@ -34,6 +33,8 @@ pub struct Tracked {
 /// `pose` at `time_s`, with windows `search_px` level-0 pixels wide either side of where
 /// the fix puts them; `dem_sigma_m` is the DEM's height error under the points. No
 /// allocation: the buffers are `scratch`.
+///
+/// `None` when the interval is not positive or tracking finds no pose.
 #[must_use]
 #[allow(clippy::too_many_arguments)]
 pub fn track(
@@ -46,7 +47,7 @@ pub fn track(
     search_px: usize,
     dem_sigma_m: f64,
     scratch: &mut TrackScratch,
-) -> Option<Tracked> {
+) -> Option<TrackedVelocity> {
     let dt = time_s - prev.time_s;
     if dt.is_nan() || dt <= 0.0 {
         return None;
@@ -59,15 +60,16 @@ pub fn track(
     let t = track_pose(prev, frame, pose, None, camera, dem, &cfg, scratch)?;
     // The previous pose's error cancels in the difference; the DEM's does not.
     let exact = PreviousFrame {
-        covariance: [[0.0; 6]; 6],
+        covariance: Mat6::ZERO,
         ..*prev
     };
     let d = inherited_covariance(&exact, &t, camera, dem, dem_sigma_m, &cfg, scratch)?.dem;
-    let c = &t.estimate.covariance;
-    let sigma = |i: usize| (c[i][i] + d[i][i]).max(0.0).sqrt() / dt;
-    Some(Tracked {
+    let [c0, c1, c2, ..] = t.estimate.covariance.diagonal();
+    let [d0, d1, d2, ..] = d.diagonal();
+    let sigma = |c: f64, d: f64| math::sqrt((c + d).max(0.0)) / dt;
+    Some(TrackedVelocity {
         mps: (t.estimate.pose.position - prev.pose.position) * (1.0 / dt),
-        sigma_mps: [sigma(0), sigma(1), sigma(2)],
+        sigma_mps: [sigma(c0, d0), sigma(c1, d1), sigma(c2, d2)],
         inliers: t.estimate.inliers,
         dt_s: dt,
     })

@@ -1,0 +1,227 @@
+//! What a frame is given and what it returns: the navigator's settings, the frame's prior,
+//! the verdict with its pose and diagnostics, and the time per stage.
+
+use crate::inertial::InertialModel;
+use crate::linalg::Mat6;
+use crate::matching::{MatchConfig, MatchStats};
+use crate::math;
+use crate::pose::Pose;
+use crate::predict::PredictConfig;
+use crate::rangefinder::{LrfReport, RangefinderConfig};
+use crate::track::TrackConfig;
+
+/// Navigator settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NavConfig {
+    /// Landmark prediction.
+    pub predict: PredictConfig,
+    /// Template matching.
+    pub matching: MatchConfig,
+    /// Run the coarse stage when the largest fine search radius would exceed this many
+    /// template pixels.
+    pub coarse_above_radius: usize,
+    /// Landmarks matched in the coarse stage.
+    pub coarse_landmarks: usize,
+    /// Fewest inliers for a fix.
+    pub min_inliers: usize,
+    /// RANSAC inlier threshold, pixels (scaled up by the template-to-frame pixel ratio).
+    pub threshold_px: f64,
+    /// Rangefinder monitor settings.
+    pub rangefinder: RangefinderConfig,
+    /// Pyramid levels built for each frame.
+    pub frame_levels: usize,
+    /// Acquisition hypotheses verified, at most (when the executor offers acquisition).
+    pub acquisition_hypotheses: usize,
+    /// Fine-stage passes: the first with windows warped by the (coarse-corrected) prior,
+    /// each further one with windows warped by the previous pass's pose.
+    pub fine_passes: usize,
+    /// A refinement pass runs only when the previous pass's median match lay further than
+    /// this from its window's centre, template pixels.
+    pub refine_above_px: f64,
+    /// Fuse the inertial prior's attitude (with its sigma) into the fine stage's pose: few
+    /// landmarks in a narrow view leave position and attitude nearly interchangeable, and
+    /// an inertial attitude good to a tenth of a degree separates them.
+    pub fuse_attitude: bool,
+    /// Also judge each rangefinder reading's change since the latest consistent ones
+    /// against the inertial motion ([`RangefinderMonitor::update_with_motion`]), the
+    /// inertial error between two frames taken from the growth of the prior's sigma. It
+    /// matters below the last vision fix, where the pose is the drifting inertial prior:
+    /// too uncertain for the absolute check to judge a reading, but its error is common to
+    /// consecutive frames and cancels in the change, where a frozen, jumping or newly
+    /// biased reading stands out.
+    ///
+    /// [`RangefinderMonitor::update_with_motion`]:
+    ///     crate::rangefinder::RangefinderMonitor::update_with_motion
+    pub lrf_motion_check: bool,
+    /// Probability, per axis, that an error exceeds three reported sigmas: the pose's
+    /// covariance is scaled by `t / 3`, `t` the two-sided Student-t quantile at this
+    /// probability with the fit's residual degrees of freedom (its sigma is estimated from
+    /// them); the map's common-mode error, a Gaussian, is scaled likewise by `z / 3`, `z`
+    /// its two-sided quantile at this probability, before it is added. The reported sigmas
+    /// are an overbound, as integrity needs: 1/3000 keeps fixes outside 3 sigma on any of
+    /// three axes below 1 in 1000. Zero or NaN leaves both as they are.
+    pub axis_exceedance: f64,
+    /// Frame-to-frame tracking, used when the map gives no fix and the caller passes the
+    /// previous fixed frame ([`FrameNavigator::process_with_previous`]).
+    ///
+    /// [`FrameNavigator::process_with_previous`]: super::FrameNavigator::process_with_previous
+    pub track: TrackConfig,
+    /// How the inertial error moves between fixes: the model of the filter that corrects
+    /// each frame's inertial prior by the fixes before it ([`crate::inertial`]).
+    pub inertial: InertialModel,
+}
+
+impl Default for NavConfig {
+    fn default() -> Self {
+        Self {
+            predict: PredictConfig::default(),
+            matching: MatchConfig::default(),
+            coarse_above_radius: 8,
+            coarse_landmarks: 80,
+            min_inliers: 10,
+            threshold_px: 2.0,
+            rangefinder: RangefinderConfig::default(),
+            frame_levels: 6,
+            acquisition_hypotheses: 4,
+            fine_passes: 2,
+            refine_above_px: 0.1,
+            fuse_attitude: true,
+            lrf_motion_check: true,
+            axis_exceedance: 1.0 / 3000.0,
+            track: TrackConfig::default(),
+            inertial: InertialModel::default(),
+        }
+    }
+}
+
+/// The prior of one frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Prior pose.
+    pub pose: Pose,
+    /// 1-sigma per position axis, metres.
+    pub sigma_pos_m: f64,
+    /// 1-sigma per attitude axis, radians.
+    pub sigma_att_rad: f64,
+    /// Time of the frame, seconds (any origin): the velocity's intervals, and how far the
+    /// inertial error is predicted from the last fix ([`FrameNavigator::corrected_prior`]),
+    /// so it must be the frame's real time: a constant would claim the inertial error
+    /// frozen since the last fix.
+    ///
+    /// [`FrameNavigator::corrected_prior`]: super::FrameNavigator::corrected_prior
+    pub time_s: f64,
+}
+
+/// Outcome of a frame (by default `NoFix`: nothing is claimed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FixStatus {
+    /// A pose passed every check.
+    Fix,
+    /// Not enough matches for a pose.
+    #[default]
+    NoFix,
+    /// A pose was found but failed an integrity check.
+    Rejected,
+}
+
+impl FixStatus {
+    /// The results-file spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fix => "fix",
+            Self::NoFix => "no_fix",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// Time per stage, milliseconds (zero where the executor has no clock).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimes {
+    /// Frame pyramid.
+    pub pyramid_ms: f64,
+    /// Coarse stage (0 when skipped).
+    pub coarse_ms: f64,
+    /// Prediction and fine matching.
+    pub match_ms: f64,
+    /// Pose solve.
+    pub pose_ms: f64,
+    /// Acquisition and its verification (0 when skipped).
+    pub acquisition_ms: f64,
+    /// Feature tracking for velocity.
+    pub velocity_ms: f64,
+    /// Registration and tracking for a pose from the previous frame (0 when not tried).
+    pub track_ms: f64,
+    /// Altitude and rangefinder.
+    pub checks_ms: f64,
+}
+
+/// What the pipeline returns for a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameFix {
+    /// Verdict.
+    pub status: FixStatus,
+    /// Estimated pose (the prior when there is none).
+    pub pose: Pose,
+    /// 6x6 covariance: position (m), then camera-frame attitude (rad). For a fix, an
+    /// overbound: the fit's covariance scaled for the estimated residual sigma (see
+    /// [`NavConfig::axis_exceedance`]) plus the map's common-mode error.
+    pub covariance: Mat6,
+    /// Altitude above the DEM below the estimate, metres (NaN when off the DEM).
+    pub altitude_m: f64,
+    /// Rangefinder verdict.
+    pub lrf: LrfReport,
+    /// Landmarks predicted in view.
+    pub predicted: usize,
+    /// Landmarks matched (fine stage).
+    pub matched: usize,
+    /// Inliers of the pose.
+    pub inliers: usize,
+    /// Whether the coarse stage ran, and its inliers.
+    pub coarse_inliers: Option<usize>,
+    /// Whether acquisition ran, and which hypothesis (0 = best) verified.
+    pub acquisition: Option<Option<usize>>,
+    /// Fine-stage matching statistics.
+    pub match_stats: MatchStats,
+    /// Median peak ratio of the matches.
+    pub median_peak_ratio: f32,
+    /// NEES of the estimate against the prior (3 position axes).
+    pub nees: f64,
+    /// Residual standard deviation of the pose's inliers, frame pixels (NaN without a
+    /// pose).
+    pub residual_px: f64,
+    /// Frame pixels per template pixel of the fine stage (median over the predictions;
+    /// above 1 when the frame is finer than the map).
+    pub gsd_ratio: f64,
+    /// The map's common-mode position sigma added to the covariance, metres (NaN without
+    /// a pose).
+    pub map_sigma_m: f64,
+    /// Time per stage.
+    pub times: StageTimes,
+    /// Features tracked from the previous frame when the pose comes from tracking
+    /// ([`FrameNavigator::process_with_previous`]); 0 for a pose from the map.
+    ///
+    /// [`FrameNavigator::process_with_previous`]: super::FrameNavigator::process_with_previous
+    pub tracked: usize,
+    /// For a pose from tracking, the covariance of its difference from the previous fixed
+    /// frame's pose (the tracking's and the DEM's; the previous fix's error, common to
+    /// both, left out): what a velocity over that interval carries. `None` otherwise.
+    pub relative_covariance: Option<Mat6>,
+}
+
+impl FrameFix {
+    /// 1-sigma of each position axis, metres.
+    #[must_use]
+    pub fn sigma_pos(&self) -> [f64; 3] {
+        let c = &self.covariance;
+        [c[0][0], c[1][1], c[2][2]].map(math::sqrt_clamped)
+    }
+
+    /// RMS of the attitude 1-sigma over the three axes, degrees.
+    #[must_use]
+    pub fn sigma_att_deg(&self) -> f64 {
+        let c = &self.covariance;
+        math::sqrt_clamped((c[3][3] + c[4][4] + c[5][5]) / 3.0).to_degrees()
+    }
+}

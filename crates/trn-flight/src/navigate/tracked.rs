@@ -1,0 +1,109 @@
+//! Below the map's reach: the pose from the ground a frame shares with the previous fixed
+//! one ([`crate::track`]), with the covariance it inherits from that fix and the DEM, and
+//! the same integrity gates as a map fix.
+
+use super::check::{
+    attitude_nees, gaussian_overbound, nees_gate, overbound, position_nees, spread_ok,
+};
+use super::{FixStatus, FrameFix, FrameNavigator, Prior, StageTimes, Workspace};
+use crate::matching::MatchStats;
+use crate::pyramid::Pyramid;
+use crate::rangefinder::LrfReport;
+use crate::robust::AttitudePrior;
+use crate::track::{PreviousFrame, inherited_covariance, register, track_pose};
+
+impl FrameNavigator<'_> {
+    /// The pose from the ground shared with `prev`: registration, tracking, the inherited
+    /// covariance and the integrity gates; `None` when any fails.
+    pub(super) fn tracked_fix(
+        &self,
+        prev: &PreviousFrame<'_>,
+        frame: &Pyramid<'_>,
+        raw_prior: &Prior,
+        prior: &Prior,
+        ws: &mut Workspace,
+    ) -> Option<FrameFix> {
+        let dem = self.dem.as_ref()?;
+        let cfg = &self.cfg.track;
+        let scratch = &mut ws.track;
+        let (guess, _) = register(
+            prev,
+            frame,
+            &prior.pose,
+            prior.sigma_pos_m,
+            &self.camera,
+            dem,
+            cfg,
+            scratch,
+        )?;
+        let attitude = self.inertial_attitude(raw_prior);
+        let tracked = track_pose(
+            prev,
+            frame,
+            &guess,
+            attitude,
+            &self.camera,
+            dem,
+            cfg,
+            scratch,
+        )?;
+        let mut est = tracked.estimate;
+        if est.inliers < cfg.min_inliers {
+            return None;
+        }
+        let inliers = scratch.matches().filter(|(_, inlier)| *inlier);
+        if !spread_ok(inliers.map(|(p, _)| p), &self.camera) {
+            return None;
+        }
+        overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
+        let inherited = inherited_covariance(
+            prev,
+            &tracked,
+            &self.camera,
+            dem,
+            self.dem_sigma_m,
+            cfg,
+            scratch,
+        )?;
+        // Relative to the previous fix: the tracking's own and the DEM's; the previous
+        // fix's error comes on top for the pose itself.
+        let g = gaussian_overbound(self.cfg.axis_exceedance);
+        let relative = est.covariance + inherited.dem.map(|c| c * g * g);
+        est.covariance = relative + inherited.previous;
+        let nees = position_nees(est.pose.position, prior, &est.covariance);
+        let gate = nees_gate();
+        let attitude_ok = !(raw_prior.sigma_att_rad > 0.0)
+            || attitude_nees(
+                &AttitudePrior {
+                    attitude: raw_prior.pose.attitude,
+                    sigma_rad: raw_prior.sigma_att_rad,
+                },
+                &est.pose,
+                &est.covariance,
+            ) <= gate;
+        if !(nees <= gate) || !attitude_ok {
+            return None;
+        }
+        Some(FrameFix {
+            status: FixStatus::Fix,
+            pose: est.pose,
+            covariance: est.covariance,
+            altitude_m: f64::NAN,
+            lrf: LrfReport::unchecked(),
+            predicted: 0,
+            matched: tracked.found,
+            inliers: est.inliers,
+            coarse_inliers: None,
+            acquisition: None,
+            match_stats: MatchStats::default(),
+            median_peak_ratio: f32::NAN,
+            nees,
+            residual_px: est.sigma_px,
+            gsd_ratio: f64::NAN,
+            map_sigma_m: self.dem_sigma_m * g,
+            times: StageTimes::default(),
+            tracked: tracked.found,
+            relative_covariance: Some(relative),
+        })
+    }
+}
