@@ -31,8 +31,8 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || frame.clone(),
             |px| {
-                pyr.rebuild(w, h, px, levels);
-                pyr.levels.len()
+                pyr.rebuild(w, h, px, levels).expect("pyramid");
+                pyr.view().len()
             },
             BatchSize::LargeInput,
         )

@@ -14,7 +14,7 @@ use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
 use trn_flight::track::{
-    PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
+    FixedFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };
 use trn_flight::{Mat6, Pose, Vec3};
 
@@ -31,7 +31,8 @@ fn bench(c: &mut Criterion) {
             .expect("frame")
             .pixels;
         let mut p = FramePyramid::default();
-        p.rebuild(w, h, px, NavConfig::default().frame_levels);
+        p.rebuild(w, h, px, NavConfig::default().frame_levels)
+            .expect("pyramid");
         p
     };
     let (a, b) = (57, 58);
@@ -41,7 +42,7 @@ fn bench(c: &mut Criterion) {
         ds.frames[b].truth.expect("truth"),
     );
     let cov = Mat6::from_diagonal([0.25, 0.25, 0.25, 1e-6, 1e-6, 1e-6]);
-    let prev = PreviousFrame {
+    let prev = FixedFrame {
         pyramid: pa.view(),
         pose: ta,
         covariance: cov,
@@ -105,7 +106,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("flight_frame_tracked_60m", |bch| {
         bch.iter(|| {
             nav.reset();
-            let f = nav.process_with_previous(
+            let f = nav.process_with_fixed(
                 &pb.view(),
                 &fed,
                 None,

@@ -1,8 +1,8 @@
-//! The flight path (trn-flight alone: its pyramid, prediction, matching loop, pose,
-//! tracking from the previous fixed frame and checks, one thread, caller buffers) against
-//! trn's Navigator (rayon matching, FFT acquisition available) on the shipped descent: the
-//! same verdict and the same pose within 1e-4 m on every frame, and no allocation in the
-//! flight path.
+//! The flight path (trn-flight alone: its frame sequence with two caller-owned frame
+//! slots, pyramid, prediction, matching loop, pose, tracking from the last fixed frame,
+//! velocity and checks, one thread) against trn's Navigator (rayon matching and pyramids,
+//! FFT acquisition available) on the shipped descent: the same verdict, pose and velocity
+//! on every frame, and no allocation in the flight path.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -11,9 +11,10 @@ use trn_eval::map::build_map;
 use trn_eval::{EvalOptions, evaluate_saving_map};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
-use trn_flight::navigate::{FixStatus, FrameNavigator, NavConfig, Prior, Sequential, Workspace};
+use trn_flight::navigate::{
+    FixStatus, FrameNavigator, FrameSequence, FrameSlot, NavConfig, Prior, Sequential, Workspace,
+};
 use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
-use trn_flight::track::PreviousFrame;
 
 /// Counts allocations made by this thread while `COUNTING` is set.
 struct Counting;
@@ -56,16 +57,28 @@ fn flight_path_gives_the_navigator_pose() {
     let db = MapDb::parse(&bytes).unwrap();
     let cfg: NavConfig = opts.nav;
     let (w, h) = (camera.width() as usize, camera.height() as usize);
-    // Everything the flight build needs, allocated once before the descent.
+    // Everything the flight build needs, allocated once before the descent (in flight:
+    // statics or memory claimed at boot); the sequence borrows the frame buffers.
     let mut nav = FrameNavigator::new(&db, camera, cfg);
     let mut ws = Box::new(Workspace::new());
     let mut scratch = Box::new(MatchScratch::new());
-    let mut levels = vec![0.0f32; buffer_len(w, h, cfg.frame_levels)];
-    let mut tmp = vec![0.0f32; scratch_len(w, h)];
-    // The last fixed frame: its pixels, its pyramid's buffer, pose, covariance and time.
-    let mut prev_px = vec![0.0f32; w * h];
-    let mut prev_levels = vec![0.0f32; buffer_len(w, h, cfg.frame_levels)];
-    let mut prev_fix = None;
+    let (n, nl) = (w * h, buffer_len(w, h, cfg.frame_levels));
+    let mut memory = vec![0.0f32; 2 * n + 2 * nl + scratch_len(w, h)];
+    let (px_a, rest) = memory.split_at_mut(n);
+    let (px_b, rest) = rest.split_at_mut(n);
+    let (lv_a, rest) = rest.split_at_mut(nl);
+    let (lv_b, tmp) = rest.split_at_mut(nl);
+    let slots = [
+        FrameSlot {
+            pixels: px_a,
+            levels: lv_a,
+        },
+        FrameSlot {
+            pixels: px_b,
+            levels: lv_b,
+        },
+    ];
+    let mut seq = FrameSequence::new(&camera, cfg.frame_levels, slots, tmp).unwrap();
 
     // The counter sees an allocation on this thread.
     COUNTING.with(|c| c.set(true));
@@ -75,18 +88,13 @@ fn flight_path_gives_the_navigator_pose() {
     drop(probe);
     ALLOCATIONS.with(|a| a.set(0));
 
-    let (mut fixes, mut compared, mut worst, mut tracked) = (0, 0, 0.0f64, 0);
-    for (fr, row) in ds.frames.iter().zip(rows) {
-        let mut px = trn_dataset::image::read_frame(&ds.dir.join(&fr.image))
+    let (mut fixes, mut compared, mut worst, mut tracked, mut velocities) = (0, 0, 0.0f64, 0, 0);
+    for ((fr, row), detail) in ds.frames.iter().zip(rows).zip(&ev.details) {
+        let px = trn_dataset::image::read_frame(&ds.dir.join(&fr.image))
             .unwrap()
             .pixels;
-        let pyramid = Pyramid::build(&px, w, h, cfg.frame_levels, &mut levels, &mut tmp).unwrap();
-        let previous = prev_fix.map(|(pose, covariance, time_s)| PreviousFrame {
-            pyramid: Pyramid::view_built(&prev_px, w, h, cfg.frame_levels, &prev_levels).unwrap(),
-            pose,
-            covariance,
-            time_s,
-        });
+        // The camera's frame lands in the sequence's free slot.
+        seq.next_pixels().copy_from_slice(&px);
         let prior = Prior {
             pose: fr.prior,
             sigma_pos_m: fr.prior_sigma_pos_m,
@@ -97,14 +105,7 @@ fn flight_path_gives_the_navigator_pose() {
             scratch: &mut scratch,
         };
         COUNTING.with(|c| c.set(true));
-        let f = nav.process_with_previous(
-            &pyramid,
-            &prior,
-            fr.lrf_range_m,
-            previous.as_ref(),
-            &mut ws,
-            &mut exec,
-        );
+        let f = seq.process(&mut nav, &prior, fr.lrf_range_m, &mut ws, &mut exec);
         COUNTING.with(|c| c.set(false));
         assert_eq!(
             ALLOCATIONS.with(Cell::get),
@@ -127,13 +128,21 @@ fn flight_path_gives_the_navigator_pose() {
             fixes += usize::from(f.status == FixStatus::Fix);
             tracked += usize::from(f.tracked > 0);
         }
-        compared += 1;
-        if f.status == FixStatus::Fix {
-            // This frame is the next one's previous: its buffers swap with the old ones.
-            std::mem::swap(&mut px, &mut prev_px);
-            std::mem::swap(&mut levels, &mut prev_levels);
-            prev_fix = Some((f.pose, f.covariance, fr.t_s));
+        assert_eq!(
+            f.velocity.map(|v| v.tracked_features),
+            detail.velocity.map(|v| v.tracked_features),
+            "frame {}",
+            fr.frame
+        );
+        if let (Some(a), Some(b)) = (f.velocity, detail.velocity) {
+            assert!(
+                (a.mps - b.mps).norm() <= 1e-3,
+                "frame {} velocity",
+                fr.frame
+            );
+            velocities += 1;
         }
+        compared += 1;
     }
     eprintln!(
         "{compared} frames, {fixes} fixes compared ({tracked} tracked); largest position \
@@ -142,6 +151,7 @@ fn flight_path_gives_the_navigator_pose() {
     assert_eq!(compared, 60);
     assert!(fixes >= 30, "only {fixes} fixes compared");
     assert!(tracked >= 1, "no tracked fix compared");
+    assert!(velocities >= 30, "only {velocities} velocities compared");
 }
 
 /// The std Navigator's allocations per frame in a descent's steady state (the flight path
@@ -177,7 +187,7 @@ fn navigator_allocations_per_frame() {
         per_frame.push((
             fr.frame,
             fix.status,
-            fix.acquisition.is_some(),
+            fix.acquisition.ran(),
             fix.velocity.is_some(),
             ALLOCATIONS.with(Cell::get),
         ));

@@ -15,7 +15,7 @@ use trn_flight::mapdb::MapDb;
 use trn_flight::rng::Pcg32;
 use trn_flight::robust::AttitudePrior;
 use trn_flight::track::{
-    PreviousFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
+    FixedFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };
 use trn_flight::{Mat6, Pose, Quat, Vec3};
 
@@ -47,7 +47,7 @@ impl Shipped {
             .pixels;
         let mut p = FramePyramid::default();
         let (w, h) = (self.camera.width() as usize, self.camera.height() as usize);
-        p.rebuild(w, h, px, 6);
+        p.rebuild(w, h, px, 6).unwrap();
         p
     }
 
@@ -72,7 +72,7 @@ fn registration_and_tracking_recover_the_pose() {
         let b = a + 1;
         let (pa, pb) = (s.pyramid(a), s.pyramid(b));
         let (ta, tb) = (s.truth(a), s.truth(b));
-        let prev = PreviousFrame {
+        let prev = FixedFrame {
             pyramid: pa.view(),
             pose: ta,
             covariance: Mat6::from_pose_sigmas(0.5, 0.0005),
@@ -135,7 +135,7 @@ fn registration_and_tracking_recover_the_pose() {
         assert!(err < 0.3, "{a}->{b}: {err} m");
         // The attitude within 3 sigma of the tracking's own and the DEM's (the previous
         // pose is true).
-        let exact = PreviousFrame {
+        let exact = FixedFrame {
             covariance: Mat6::ZERO,
             ..prev
         };
@@ -177,7 +177,7 @@ fn inherited_covariance_matches_monte_carlo() {
     let (ta, tb) = (s.truth(a), s.truth(b));
     let (sp, sa) = (0.5, 0.03f64.to_radians());
     let cov = Mat6::from_pose_sigmas(sp, sa);
-    let prev = |pose: Pose| PreviousFrame {
+    let prev = |pose: Pose| FixedFrame {
         pyramid: pa.view(),
         pose,
         covariance: cov,
@@ -279,7 +279,7 @@ fn ground_not_shared_is_refused() {
     let cfg = TrackConfig::default();
     let mut scratch = Box::new(TrackScratch::new());
     let (wrong, b) = (s.pyramid(20), s.pyramid(58));
-    let prev = PreviousFrame {
+    let prev = FixedFrame {
         pyramid: wrong.view(),
         pose: s.truth(57),
         covariance: Mat6::from_pose_sigmas(0.5, 0.0005),

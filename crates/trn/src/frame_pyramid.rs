@@ -1,14 +1,125 @@
-//! A descent frame and its pyramid: trn-flight's reduction (level `k` pixel `j` is level-0
-//! pixel `j 2^k`, so coordinates scale exactly) run by bands of rows on rayon.
+//! A descent frame's pyramid built on rayon: trn-flight's reduction (level `k` pixel `j` is
+//! level-0 pixel `j 2^k`, so coordinates scale exactly) run by bands of rows
+//! ([`build_on_rayon`]), into the layout of trn-flight's [`Pyramid::build`] and equal to it
+//! bit for bit on any number of threads. [`FramePyramid`] owns a frame and its levels.
 
 use rayon::prelude::*;
-use trn_flight::image::Image;
 use trn_flight::pyramid::{
-    Level, MAX_LEVELS, Pyramid, band_scratch_len, reduce_band, reduced_size,
+    Level, Pyramid, PyramidError, band_scratch_len, buffer_len, reduce_band, reduced_size,
 };
 
-// The std pyramid (rayon over rows) must equal the flight build bit for bit, and reusing
-// the buffers must not change it.
+/// Output rows per band: enough that re-filtering the three input rows a band shares with
+/// the one before costs little, few enough for every thread to get several.
+const BAND_ROWS: usize = 32;
+
+/// Levels 1.. of the `width x height` `frame`'s pyramid of `levels` levels into `buf`, as
+/// [`Pyramid::build`] lays them out and computes them, bands of rows on rayon; `ring` grows
+/// to the bands' scratch (no allocation once it has).
+///
+/// # Errors
+///
+/// As [`Pyramid::build`], for a frame or a level count it refuses or a short `buf`.
+pub fn build_on_rayon(
+    frame: &[f32],
+    width: usize,
+    height: usize,
+    levels: usize,
+    buf: &mut [f32],
+    ring: &mut Vec<f32>,
+) -> Result<(), PyramidError> {
+    // The checks of the flight build, on an empty level buffer (a one-level view).
+    Pyramid::view_built(frame, width, height, 1, &[])?;
+    if levels == 0 || levels > trn_flight::pyramid::MAX_LEVELS {
+        return Err(PyramidError::Levels);
+    }
+    if buf.len() < buffer_len(width, height, levels) {
+        return Err(PyramidError::BufferTooSmall);
+    }
+    let (mut w, mut h) = (width, height);
+    let mut rest = &mut buf[..];
+    let mut src: Option<&[f32]> = None;
+    for _ in 1..levels {
+        let (w2, h2) = reduced_size(w, h);
+        let (dst, tail) = rest.split_at_mut(w2 * h2);
+        let level = Level {
+            width: w,
+            height: h,
+            data: src.unwrap_or(frame),
+        };
+        let need = h2.div_ceil(BAND_ROWS) * band_scratch_len(w);
+        if ring.len() < need {
+            ring.resize(need, 0.0);
+        }
+        if w2 > 0 && h2 > 0 {
+            dst.par_chunks_mut(BAND_ROWS * w2)
+                .zip(ring.par_chunks_mut(band_scratch_len(w)))
+                .enumerate()
+                .for_each(|(b, (band, ring))| reduce_band(&level, b * BAND_ROWS, band, ring));
+        }
+        src = Some(dst);
+        rest = tail;
+        (w, h) = (w2, h2);
+    }
+    Ok(())
+}
+
+/// A frame (f32 digital numbers) and its pyramid levels, owned; rebuilt in place for each
+/// new frame of the same size without allocating.
+#[derive(Clone, Debug, Default)]
+pub struct FramePyramid {
+    pixels: Vec<f32>,
+    levels: Vec<f32>,
+    ring: Vec<f32>,
+    width: usize,
+    height: usize,
+    count: usize,
+}
+
+impl FramePyramid {
+    /// Rebuilds the pyramid of `levels` levels for a new `width x height` frame (`pixels`,
+    /// row-major), reusing the level buffers.
+    ///
+    /// # Errors
+    ///
+    /// As [`build_on_rayon`].
+    pub fn rebuild(
+        &mut self,
+        width: usize,
+        height: usize,
+        pixels: Vec<f32>,
+        levels: usize,
+    ) -> Result<(), PyramidError> {
+        self.levels.resize(buffer_len(width, height, levels), 0.0);
+        self.pixels = pixels;
+        (self.width, self.height, self.count) = (width, height, 0);
+        build_on_rayon(
+            &self.pixels,
+            width,
+            height,
+            levels,
+            &mut self.levels,
+            &mut self.ring,
+        )?;
+        self.count = levels;
+        Ok(())
+    }
+
+    /// The levels as trn-flight's pyramid view (empty before the first rebuild).
+    #[must_use]
+    pub fn view(&self) -> Pyramid<'_> {
+        Pyramid::view_built(
+            &self.pixels,
+            self.width,
+            self.height,
+            self.count,
+            &self.levels,
+        )
+        .unwrap_or_default()
+    }
+}
+
+// The pyramid on rayon must equal the flight build bit for bit, on any number of threads,
+// and reusing the buffers must not change it.
 #[cfg(test)]
 mod tests {
     use super::FramePyramid;
@@ -24,9 +135,14 @@ mod tests {
                 .collect()
         };
         let mut p = FramePyramid::default();
-        for seed in 0..3 {
+        for (seed, threads) in [(0, 1), (1, 2), (2, 3)] {
             let frame = px(seed);
-            p.rebuild(97, 203, frame.clone(), 6);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| p.rebuild(97, 203, frame.clone(), 6))
+                .unwrap();
             let mut buf = vec![0.0; buffer_len(97, 203, 6)];
             let mut tmp = vec![0.0; scratch_len(97, 203)];
             let q = Pyramid::build(&frame, 97, 203, 6, &mut buf, &mut tmp).unwrap();
@@ -43,81 +159,6 @@ mod tests {
                 );
             }
         }
+        assert!(p.rebuild(10, 10, vec![0.0; 50], 3).is_err());
     }
-}
-
-/// A frame's pyramid, level 0 the frame itself (f32 digital numbers).
-#[derive(Clone, Debug, Default)]
-pub struct FramePyramid {
-    /// Levels, finest first.
-    pub levels: Vec<Image>,
-    scratch: Vec<f32>,
-}
-
-impl FramePyramid {
-    /// Rebuilds the pyramid for a new frame, reusing the coarser levels' buffers: after
-    /// the first frame of a size, no allocation (and no page faults) for them.
-    pub fn rebuild(&mut self, width: usize, height: usize, pixels: Vec<f32>, levels: usize) {
-        let levels = levels.max(1);
-        self.levels.truncate(levels);
-        let base = Image {
-            width,
-            height,
-            data: pixels,
-        };
-        match self.levels.first_mut() {
-            Some(l0) => *l0 = base,
-            None => self.levels.push(base),
-        }
-        for k in 1..levels {
-            if self.levels.len() <= k {
-                self.levels.push(Image {
-                    width: 0,
-                    height: 0,
-                    data: Vec::new(),
-                });
-            }
-            let (done, rest) = self.levels.split_at_mut(k);
-            if let (Some(prev), Some(next)) = (done.last(), rest.first_mut()) {
-                reduce_on_rayon(prev, next, &mut self.scratch);
-            }
-        }
-    }
-
-    /// The levels as trn-flight's pyramid view (at most
-    /// [`trn_flight::pyramid::MAX_LEVELS`] of them).
-    #[must_use]
-    pub fn view(&self) -> Pyramid<'_> {
-        let mut levels = [Level::default(); MAX_LEVELS];
-        for (dst, l) in levels.iter_mut().zip(&self.levels) {
-            *dst = l.view();
-        }
-        let n = self.levels.len().min(MAX_LEVELS);
-        Pyramid::from_levels(&levels[..n]).unwrap_or_default()
-    }
-}
-
-/// The reduction of `src` (no missing samples) into `out`, reusing its buffer and `tmp` (no
-/// allocation once they have grown to size). Bands of rows run on rayon through
-/// trn-flight's band kernel, so the result equals `Pyramid::build`'s bit for bit.
-fn reduce_on_rayon(src: &Image, out: &mut Image, tmp: &mut Vec<f32>) {
-    // Output rows per band: enough that re-filtering the three input rows a band shares
-    // with the one before costs little, few enough for every thread to get several.
-    const BAND_ROWS: usize = 32;
-    let (w2, h2) = reduced_size(src.width, src.height);
-    out.width = w2;
-    out.height = h2;
-    // Every sample is written below: resize only (no clearing pass over the level).
-    out.data.resize(w2 * h2, 0.0);
-    if w2 == 0 || h2 == 0 {
-        return;
-    }
-    let ring = band_scratch_len(src.width);
-    tmp.resize(h2.div_ceil(BAND_ROWS) * ring, 0.0);
-    let view = src.view();
-    out.data
-        .par_chunks_mut(BAND_ROWS * w2)
-        .zip(tmp.par_chunks_mut(ring))
-        .enumerate()
-        .for_each(|(b, (band, ring))| reduce_band(&view, b * BAND_ROWS, band, ring));
 }

@@ -4,7 +4,8 @@
 //! The steps below are trn-flight's [`FrameNavigator`] (one implementation for the flight
 //! build and this one); the [`Navigator`] runs its matching with rayon, adds FFT
 //! acquisition ([`crate::acquisition`]) when the prior is too uncertain for windowed
-//! search, times each stage, and estimates velocity ([`trn_flight::velocity`]).
+//! search, times each stage, and carries a descent's frames with trn-flight's [`FrameSequence`]: the
+//! last fixed frame kept for tracking, velocity ([`trn_flight::velocity`]).
 //!
 //! 1. **Predict** the landmarks in view with the prior; search radii from its covariance.
 //! 2. **Coarse stage**, when the radii are large (an uncertain prior): a spread subset of the
@@ -24,7 +25,7 @@
 //!    its covariance carries that fix's.
 
 use crate::acquisition::Acquirer;
-use crate::frame_pyramid::FramePyramid;
+use crate::frame_pyramid::build_on_rayon;
 use crate::matching::ParallelMatcher;
 use std::time::Instant;
 use trn_flight::camera::Camera;
@@ -32,29 +33,14 @@ use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::{MatchContext, MatchOutcome};
 use trn_flight::navigate::{
-    Executor, FrameNavigator, MAX_HYPOTHESES, PositionHypothesis, Workspace,
+    Executor, FrameNavigator, FrameSequence, FrameSlot, MAX_HYPOTHESES, PositionHypothesis,
+    Workspace,
 };
 use trn_flight::predict::Prediction;
-use trn_flight::pyramid::Pyramid;
-use trn_flight::track::{PreviousFrame, TrackScratch};
-use trn_flight::{Mat6, Pose, Vec3};
+use trn_flight::pyramid::{Pyramid, PyramidError, buffer_len, scratch_len};
 
-pub use trn_flight::navigate::{FixStatus, FrameFix, NavConfig, Prior, StageTimes};
-
-/// Velocity over the interval since the previous frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Velocity {
-    /// Site-frame velocity, m/s, the mean over the interval.
-    pub mps: Vec3,
-    /// 1-sigma per axis, m/s.
-    pub sigma_mps: [f64; 3],
-    /// The interval, seconds.
-    pub dt_s: f64,
-    /// Features tracked from the previous frame when the velocity comes from tracking (see
-    /// [`trn_flight::velocity`]); 0 when it is the difference of the two fixes (tracking failed
-    /// or reported a larger spread), whose sigma adds both fixes' errors.
-    pub tracked_features: usize,
-}
+pub use trn_flight::navigate::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
+pub use trn_flight::velocity::Velocity;
 
 /// One fine-stage match, for diagnostics and plots.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,25 +53,6 @@ pub struct Observation {
     pub inlier: bool,
 }
 
-/// What the navigator returns for a frame: the flight pipeline's [`FrameFix`] (its fields
-/// read through `Deref`: `fix.status`, `fix.pose`, `fix.sigma_pos()`, ...) with what the
-/// std side adds.
-#[derive(Clone, Debug)]
-pub struct Fix {
-    /// Verdict, pose, covariance, altitude, rangefinder report and diagnostics.
-    pub frame: FrameFix,
-    /// Velocity from this fix and the previous frame's, when both are fixes.
-    pub velocity: Option<Velocity>,
-}
-
-impl std::ops::Deref for Fix {
-    type Target = FrameFix;
-
-    fn deref(&self) -> &FrameFix {
-        &self.frame
-    }
-}
-
 /// The navigator: a map database, a camera and settings; one [`Navigator::process`] per
 /// frame.
 #[derive(Debug)]
@@ -95,46 +62,19 @@ pub struct Navigator<'a> {
     workspace: Box<Workspace>,
     /// One matching scratch per rayon worker.
     matcher: ParallelMatcher,
-    /// The previous frame's fix (position, its per-axis sigma, time), for velocity.
-    previous_fix: Option<(Vec3, [f64; 3], f64)>,
-    /// The frame pyramid's buffers, reused from frame to frame.
-    frame_buf: FramePyramid,
-    /// The last frame with a fix, kept for tracking (velocity, and poses below the map's
-    /// reach).
-    prev: Option<FixedFrame>,
-    /// Tracking buffers for velocity.
-    track_scratch: Box<TrackScratch>,
-    /// A second pyramid's buffers, made with the navigator: the first fixed frame is kept
-    /// for tracking and the next frame is built here, so that no frame after the first
-    /// allocates its pyramid.
-    spare: FramePyramid,
+    /// The frames in sequence: two frame slots (the last fixed frame kept for tracking),
+    /// velocity's tracking buffers.
+    sequence: Box<FrameSequence<Vec<f32>>>,
+    /// Scratch of the pyramid's bands on rayon.
+    pyramid_ring: Vec<f32>,
     /// Acquisition: the overview levels, and FFT plans and buffers made by its first run.
     acquirer: Acquirer,
-}
-
-/// A fixed frame kept for tracking: its pyramid, pose, covariance and time.
-#[derive(Debug)]
-struct FixedFrame {
-    pyramid: FramePyramid,
-    pose: Pose,
-    covariance: Mat6,
-    time_s: f64,
-}
-
-impl FixedFrame {
-    fn view(&self) -> PreviousFrame<'_> {
-        PreviousFrame {
-            pyramid: self.pyramid.view(),
-            pose: self.pose,
-            covariance: self.covariance,
-            time_s: self.time_s,
-        }
-    }
 }
 
 /// trn's executor: rayon matching, FFT acquisition, a wall clock.
 struct StdExecutor<'e> {
     matcher: &'e ParallelMatcher,
+    pyramid_ring: &'e mut Vec<f32>,
     acquirer: &'e mut Acquirer,
     camera: &'e Camera,
     dem: Option<&'e Heightfield<'e>>,
@@ -142,6 +82,18 @@ struct StdExecutor<'e> {
 }
 
 impl Executor for StdExecutor<'_> {
+    fn build_pyramid(
+        &mut self,
+        frame: &[f32],
+        width: usize,
+        height: usize,
+        levels: usize,
+        buf: &mut [f32],
+        _tmp: &mut [f32],
+    ) -> Result<(), PyramidError> {
+        build_on_rayon(frame, width, height, levels, buf, self.pyramid_ring)
+    }
+
     fn match_all(
         &mut self,
         ctx: &MatchContext<'_>,
@@ -189,21 +141,29 @@ impl Executor for StdExecutor<'_> {
 }
 
 impl<'a> Navigator<'a> {
-    /// A navigator over a parsed map database.
+    /// A navigator over a parsed map database; its frame buffers are made here, so that no
+    /// frame allocates them.
     #[must_use]
     pub fn new(db: MapDb<'a>, camera: Camera, cfg: NavConfig) -> Self {
         let (w, h) = (camera.width() as usize, camera.height() as usize);
-        let mut spare = FramePyramid::default();
-        spare.rebuild(w, h, vec![0.0; w * h], cfg.frame_levels);
+        let slot = || FrameSlot {
+            pixels: vec![0.0; w * h],
+            levels: vec![0.0; buffer_len(w, h, cfg.frame_levels)],
+        };
+        let sequence = FrameSequence::new(
+            &camera,
+            cfg.frame_levels,
+            [slot(), slot()],
+            vec![0.0; scratch_len(w, h)],
+        )
+        .map(Box::new)
+        .unwrap_or_else(|e| unreachable!("buffers sized for the camera: {e}"));
         Self {
             core: FrameNavigator::new(&db, camera, cfg),
             workspace: Box::default(),
             matcher: ParallelMatcher::new(),
-            previous_fix: None,
-            frame_buf: FramePyramid::default(),
-            prev: None,
-            track_scratch: Box::default(),
-            spare,
+            sequence,
+            pyramid_ring: Vec::new(),
             acquirer: Acquirer::new(&db),
         }
     }
@@ -219,10 +179,7 @@ impl<'a> Navigator<'a> {
     /// admission) as at the start of a descent; keeps the map and the frame buffers.
     pub fn reset(&mut self) {
         self.core.reset();
-        self.previous_fix = None;
-        if let Some(p) = self.prev.take() {
-            self.spare = p.pyramid;
-        }
+        self.sequence.reset();
     }
 
     /// The camera.
@@ -233,58 +190,33 @@ impl<'a> Navigator<'a> {
 
     /// Processes one frame (row-major f32 pixels of the camera's size) with its prior and
     /// rangefinder reading.
+    ///
+    /// # Panics
+    ///
+    /// When `pixels` holds fewer samples than the camera's frame.
     #[must_use]
-    pub fn process(&mut self, pixels: Vec<f32>, prior: &Prior, lrf: Option<f64>) -> Fix {
+    pub fn process(&mut self, pixels: Vec<f32>, prior: &Prior, lrf: Option<f64>) -> FrameResult {
         let start = Instant::now();
         let camera = *self.core.camera();
-        let (w, h) = (camera.width() as usize, camera.height() as usize);
-        let mut frame = std::mem::take(&mut self.frame_buf);
-        frame.rebuild(w, h, pixels, self.core.config().frame_levels);
-        let pyramid_ms = start.elapsed().as_secs_f64() * 1e3;
+        if let Err(p) = self.sequence.swap_next_pixels(pixels) {
+            panic!(
+                "a frame of {} samples for a {} x {} camera",
+                p.len(),
+                camera.width(),
+                camera.height()
+            );
+        }
         let dem = self.core.dem().copied();
         let mut exec = StdExecutor {
             matcher: &self.matcher,
+            pyramid_ring: &mut self.pyramid_ring,
             acquirer: &mut self.acquirer,
             camera: &camera,
             dem: dem.as_ref(),
             start,
         };
-        let previous = self.prev.as_ref().map(FixedFrame::view);
-        let mut ff = self.core.process_with_previous(
-            &frame.view(),
-            prior,
-            lrf,
-            previous.as_ref(),
-            &mut self.workspace,
-            &mut exec,
-        );
-        ff.times.pyramid_ms = pyramid_ms;
-        let mut velocity = None;
-        if ff.status == FixStatus::Fix {
-            let tv = Instant::now();
-            velocity = self.velocity(&frame, &ff, prior.time_s, dem.as_ref());
-            ff.times.velocity_ms = tv.elapsed().as_secs_f64() * 1e3;
-            // This frame becomes the one to track from; the previous one's buffers are
-            // reused for the next frame's pyramid.
-            let kept = FixedFrame {
-                pyramid: frame,
-                pose: ff.pose,
-                covariance: ff.covariance,
-                time_s: prior.time_s,
-            };
-            frame = match self.prev.replace(kept) {
-                Some(old) => old.pyramid,
-                None => std::mem::take(&mut self.spare),
-            };
-        } else {
-            // The last fixed frame stays for tracking; velocity needs two fixes in a row.
-            self.previous_fix = None;
-        }
-        self.frame_buf = frame;
-        Fix {
-            frame: ff,
-            velocity,
-        }
+        self.sequence
+            .process(&mut self.core, prior, lrf, &mut self.workspace, &mut exec)
     }
 
     /// The last frame's fine-stage matches (none when its pose could not be solved), read
@@ -298,73 +230,5 @@ impl<'a> Navigator<'a> {
                 pixel: m.pixel,
                 inlier,
             })
-    }
-
-    /// Velocity from features tracked since the previous fix's frame, or from the two fixes;
-    /// records this fix for the next frame.
-    fn velocity(
-        &mut self,
-        frame: &FramePyramid,
-        ff: &FrameFix,
-        time_s: f64,
-        dem: Option<&Heightfield<'_>>,
-    ) -> Option<Velocity> {
-        let sig = ff.sigma_pos();
-        // Only from the frame just before: an older one holds a gap the fixes do not. A
-        // pose tracked from it already is that tracking, with its relative covariance.
-        let tracked = match (&self.prev, dem, self.previous_fix) {
-            (Some(pf), _, Some(_)) if ff.tracked > 0 => {
-                let dt = time_s - pf.time_s;
-                let rel = ff.relative_covariance;
-                (dt > 0.0)
-                    .then_some(())
-                    .and(rel)
-                    .map(|c| trn_flight::velocity::TrackedVelocity {
-                        mps: (ff.pose.position - pf.pose.position) * (1.0 / dt),
-                        sigma_mps: [0, 1, 2].map(|i| c[i][i].max(0.0).sqrt() / dt),
-                        inliers: ff.inliers,
-                        dt_s: dt,
-                    })
-            }
-            (Some(pf), Some(dem), Some(_)) => trn_flight::velocity::track(
-                &pf.view(),
-                &frame.view(),
-                &ff.pose,
-                time_s,
-                self.core.camera(),
-                dem,
-                4,
-                self.core.dem_sigma_m(),
-                &mut self.track_scratch,
-            ),
-            _ => None,
-        };
-        // Two estimates when both exist: features tracked from the previous frame, and the
-        // difference of the two fixes. Both are unbiased; the one with the smaller reported
-        // spread is kept (fusing them would need their correlation: both use this fix).
-        let from_tracking = tracked.map(|t| Velocity {
-            mps: t.mps,
-            sigma_mps: t.sigma_mps,
-            dt_s: t.dt_s,
-            tracked_features: t.inliers,
-        });
-        let from_fixes = match self.previous_fix {
-            Some((p0, s0, t0)) if time_s > t0 => {
-                let dt = time_s - t0;
-                Some(Velocity {
-                    mps: (ff.pose.position - p0) * (1.0 / dt),
-                    sigma_mps: [0, 1, 2].map(|i| (s0[i] * s0[i] + sig[i] * sig[i]).sqrt() / dt),
-                    dt_s: dt,
-                    tracked_features: 0,
-                })
-            }
-            _ => None,
-        };
-        let spread = |v: &Velocity| v.sigma_mps.iter().map(|s| s * s).sum::<f64>();
-        self.previous_fix = Some((ff.pose.position, sig, time_s));
-        match (from_tracking, from_fixes) {
-            (Some(a), Some(b)) => Some(if spread(&a) <= spread(&b) { a } else { b }),
-            (a, b) => a.or(b),
-        }
     }
 }

@@ -9,8 +9,8 @@ use trn_flight::dem::{Grid, Heightfield};
 use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
-use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
-use trn_flight::track::{PreviousFrame, TrackScratch};
+use trn_flight::navigate::{FrameNavigator, FrameSequence, FrameSlot, NavConfig, Prior, Sequential, Workspace};
+use trn_flight::track::{FixedFrame, TrackScratch};
 use trn_flight::velocity;
 use trn_flight::ncc::{ImageView, NccConfig, search};
 use trn_flight::pyramid::Pyramid;
@@ -82,8 +82,8 @@ pub extern "C" fn _start() -> ! {
         let f = nav.process(&pyr, &prior, Some(500.0), &mut ws, &mut Sequential { scratch: &mut scratch });
         black_box(f.status);
         // The same frame tracked from itself as the previous fixed frame.
-        let prev = PreviousFrame { pyramid: pyr, pose, covariance: Mat6::ZERO, time_s: -1.0 };
-        let f = nav.process_with_previous(
+        let prev = FixedFrame { pyramid: pyr, pose, covariance: Mat6::ZERO, time_s: -1.0 };
+        let f = nav.process_with_fixed(
             &pyr,
             &prior,
             None,
@@ -96,7 +96,22 @@ pub extern "C" fn _start() -> ! {
         if let Ok(dem) = Heightfield::new(&dem_data, grid, None) {
             let mut track = TrackScratch::new();
             let v = velocity::track(&prev, &pyr, &pose, 0.0, &cam, &dem, 4, 1.0, &mut track);
-            black_box(v.map(|v| v.inliers));
+            black_box(v.map(|v| v.tracked_features));
+        }
+        // Two frames through the frame sequence: the double buffer and velocity.
+        let (mut pa, mut pb, mut la, mut lb, mut st) =
+            ([0.5f32; 32 * 32], [0.5f32; 32 * 32], [0.0f32; 400], [0.0f32; 400], [0.0f32; 16 * 32]);
+        let slots = [
+            FrameSlot { pixels: &mut pa[..], levels: &mut la[..] },
+            FrameSlot { pixels: &mut pb[..], levels: &mut lb[..] },
+        ];
+        if let Ok(mut seq) = FrameSequence::new(&cam, 3, slots, &mut st[..]) {
+            for t in 0..2 {
+                seq.next_pixels().copy_from_slice(&frame);
+                let prior = Prior { time_s: f64::from(t), ..prior };
+                let f = seq.process(&mut nav, &prior, None, &mut ws, &mut Sequential { scratch: &mut scratch });
+                black_box(f.velocity.map(|v| v.dt_s));
+            }
         }
     }
     loop {}

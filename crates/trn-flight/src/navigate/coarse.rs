@@ -4,6 +4,7 @@
 //! coarse windows would be too large, or the coarse stage fails, the executor's acquisition
 //! hypotheses, each verified by the coarse stage.
 
+use super::Acquisition;
 use super::executor::{Executor, MAX_HYPOTHESES, PositionHypothesis};
 use super::fine::MapRun;
 use super::{FrameNavigator, MAX_PREDICTIONS, Prior, Radii, Workspace};
@@ -99,7 +100,7 @@ impl<'m> FrameNavigator<'m> {
                         break;
                     }
                 }
-                run.acquisition = Some(verified);
+                run.acquisition = verified.map_or(Acquisition::NoneVerified, Acquisition::Verified);
                 run.times.acquisition_ms = exec.now_ms() - ta;
             }
         }

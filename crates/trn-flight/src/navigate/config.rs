@@ -9,6 +9,7 @@ use crate::pose::Pose;
 use crate::predict::PredictConfig;
 use crate::rangefinder::{LrfReport, RangefinderConfig};
 use crate::track::TrackConfig;
+use crate::velocity::Velocity;
 
 /// Navigator settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,9 +63,9 @@ pub struct NavConfig {
     /// three axes below 1 in 1000. Zero or NaN leaves both as they are.
     pub axis_exceedance: f64,
     /// Frame-to-frame tracking, used when the map gives no fix and the caller passes the
-    /// previous fixed frame ([`FrameNavigator::process_with_previous`]).
+    /// previous fixed frame ([`FrameNavigator::process_with_fixed`]).
     ///
-    /// [`FrameNavigator::process_with_previous`]: super::FrameNavigator::process_with_previous
+    /// [`FrameNavigator::process_with_fixed`]: super::FrameNavigator::process_with_fixed
     pub track: TrackConfig,
     /// How the inertial error moves between fixes: the model of the filter that corrects
     /// each frame's inertial prior by the fixes before it ([`crate::inertial`]).
@@ -159,7 +160,7 @@ pub struct StageTimes {
 
 /// What the pipeline returns for a frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FrameFix {
+pub struct FrameResult {
     /// Verdict.
     pub status: FixStatus,
     /// Estimated pose (the prior when there is none).
@@ -180,8 +181,8 @@ pub struct FrameFix {
     pub inliers: usize,
     /// Whether the coarse stage ran, and its inliers.
     pub coarse_inliers: Option<usize>,
-    /// Whether acquisition ran, and which hypothesis (0 = best) verified.
-    pub acquisition: Option<Option<usize>>,
+    /// Whether acquisition ran, and which of its hypotheses verified.
+    pub acquisition: Acquisition,
     /// Fine-stage matching statistics.
     pub match_stats: MatchStats,
     /// Median peak ratio of the matches.
@@ -200,17 +201,69 @@ pub struct FrameFix {
     /// Time per stage.
     pub times: StageTimes,
     /// Features tracked from the previous frame when the pose comes from tracking
-    /// ([`FrameNavigator::process_with_previous`]); 0 for a pose from the map.
+    /// ([`FrameNavigator::process_with_fixed`]); 0 for a pose from the map.
     ///
-    /// [`FrameNavigator::process_with_previous`]: super::FrameNavigator::process_with_previous
+    /// [`FrameNavigator::process_with_fixed`]: super::FrameNavigator::process_with_fixed
     pub tracked: usize,
     /// For a pose from tracking, the covariance of its difference from the previous fixed
     /// frame's pose (the tracking's and the DEM's; the previous fix's error, common to
     /// both, left out): what a velocity over that interval carries. `None` otherwise.
     pub relative_covariance: Option<Mat6>,
+    /// Velocity over the interval since the frame before, when both have a fix (set by
+    /// [`FrameSequence`](super::FrameSequence); `None` from [`FrameNavigator`] alone).
+    ///
+    /// [`FrameNavigator`]: super::FrameNavigator
+    pub velocity: Option<Velocity>,
 }
 
-impl FrameFix {
+/// What acquisition did for a frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Acquisition {
+    /// It did not run (the prior was good enough, or the executor has none).
+    #[default]
+    NotRun,
+    /// It ran and the coarse stage verified none of its hypotheses.
+    NoneVerified,
+    /// It ran and the coarse stage verified this hypothesis (0 = the best).
+    Verified(usize),
+}
+
+impl Acquisition {
+    /// Whether acquisition ran.
+    #[must_use]
+    pub fn ran(self) -> bool {
+        self != Self::NotRun
+    }
+}
+
+impl FrameResult {
+    /// No fix: the prior's pose with its covariance, nothing matched, nothing judged.
+    #[must_use]
+    pub fn unsolved(prior: &Prior) -> Self {
+        Self {
+            status: FixStatus::NoFix,
+            pose: prior.pose,
+            covariance: Mat6::from_pose_sigmas(prior.sigma_pos_m, prior.sigma_att_rad),
+            altitude_m: f64::NAN,
+            lrf: LrfReport::unchecked(),
+            predicted: 0,
+            matched: 0,
+            inliers: 0,
+            coarse_inliers: None,
+            acquisition: Acquisition::NotRun,
+            match_stats: MatchStats::default(),
+            median_peak_ratio: f32::NAN,
+            nees: f64::NAN,
+            residual_px: f64::NAN,
+            gsd_ratio: f64::NAN,
+            map_sigma_m: f64::NAN,
+            times: StageTimes::default(),
+            tracked: 0,
+            relative_covariance: None,
+            velocity: None,
+        }
+    }
+
     /// 1-sigma of each position axis, metres.
     #[must_use]
     pub fn sigma_pos(&self) -> [f64; 3] {

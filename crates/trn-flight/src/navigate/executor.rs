@@ -5,7 +5,7 @@
 use super::Prior;
 use crate::matching::{MatchContext, MatchOutcome, MatchScratch, match_all};
 use crate::predict::Prediction;
-use crate::pyramid::Pyramid;
+use crate::pyramid::{Pyramid, PyramidError};
 
 /// Most acquisition hypotheses verified.
 pub const MAX_HYPOTHESES: usize = 8;
@@ -37,6 +37,25 @@ pub trait Executor {
         _out: &mut [PositionHypothesis],
     ) -> Option<usize> {
         None
+    }
+
+    /// Builds levels 1.. of the `width x height` `frame`'s pyramid of `levels` levels into
+    /// `buf`, as [`Pyramid::build`] lays them out and computes them (an executor may split
+    /// the work, never change a sample). The default is [`Pyramid::build`] on this thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pyramid::build`].
+    fn build_pyramid(
+        &mut self,
+        frame: &[f32],
+        width: usize,
+        height: usize,
+        levels: usize,
+        buf: &mut [f32],
+        tmp: &mut [f32],
+    ) -> Result<(), PyramidError> {
+        Pyramid::build(frame, width, height, levels, buf, tmp).map(|_| ())
     }
 
     /// A monotonic clock, milliseconds (for [`StageTimes`](super::StageTimes)); 0 without one.

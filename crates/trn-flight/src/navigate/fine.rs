@@ -3,20 +3,19 @@
 //! match again with windows warped by that pose; [`super::check`] judges the result. A
 //! frame's diagnostics are gathered as the stages run and reported with or without a pose.
 
+use super::Acquisition;
 use super::check::MapCheck;
 use super::executor::Executor;
 use super::solve::{gsd_ratio, median};
-use super::{FixStatus, FrameFix, FrameNavigator, Prior, Radii, StageTimes, Workspace};
-use crate::linalg::Mat6;
+use super::{FixStatus, FrameNavigator, FrameResult, Prior, Radii, StageTimes, Workspace};
 use crate::matching::{MatchOutcome, MatchStats};
 use crate::math;
 use crate::predict::Prediction;
 use crate::pyramid::Pyramid;
-use crate::rangefinder::LrfReport;
 use crate::robust::PoseEstimate;
 
 /// What the map's stages tell of a frame, pose or not: the diagnostics of its
-/// [`FrameFix`].
+/// [`FrameResult`].
 #[derive(Clone, Copy, Default)]
 pub(super) struct MapRun {
     pub(super) times: StageTimes,
@@ -25,7 +24,7 @@ pub(super) struct MapRun {
     /// The last matching pass's statistics.
     pub(super) stats: MatchStats,
     pub(super) coarse_inliers: Option<usize>,
-    pub(super) acquisition: Option<Option<usize>>,
+    pub(super) acquisition: Acquisition,
 }
 
 /// A pose the fine stage solved and its integrity.
@@ -42,27 +41,15 @@ impl MapRun {
     /// The frame's result, the one exit of the map's stages: the solved pose when it
     /// passed its checks; otherwise the prior with its covariance, and the verdict and
     /// diagnostics of a pose that failed them. Altitude and rangefinder are judged after.
-    fn frame_fix(self, prior: &Prior, solved: Option<Solved>) -> FrameFix {
-        let mut f = FrameFix {
-            status: FixStatus::NoFix,
-            pose: prior.pose,
-            covariance: Mat6::from_pose_sigmas(prior.sigma_pos_m, prior.sigma_att_rad),
-            altitude_m: f64::NAN,
-            lrf: LrfReport::unchecked(),
+    fn frame_result(self, prior: &Prior, solved: Option<Solved>) -> FrameResult {
+        let mut f = FrameResult {
             predicted: self.predicted,
             matched: self.stats.matched,
-            inliers: 0,
             coarse_inliers: self.coarse_inliers,
             acquisition: self.acquisition,
             match_stats: self.stats,
-            median_peak_ratio: f32::NAN,
-            nees: f64::NAN,
-            residual_px: f64::NAN,
-            gsd_ratio: f64::NAN,
-            map_sigma_m: f64::NAN,
             times: self.times,
-            tracked: 0,
-            relative_covariance: None,
+            ..FrameResult::unsolved(prior)
         };
         if let Some(s) = solved {
             f.status = s.check.status;
@@ -92,12 +79,12 @@ impl FrameNavigator<'_> {
         prior: &Prior,
         ws: &mut Workspace,
         exec: &mut E,
-    ) -> FrameFix {
+    ) -> FrameResult {
         ws.solved = false;
         ws.n_outcomes = 0;
         let mut run = MapRun::default();
         let solved = self.map_pose(frame, raw_prior, prior, ws, exec, &mut run);
-        run.frame_fix(prior, solved)
+        run.frame_result(prior, solved)
     }
 
     /// The pose from the map and its checks; `None` when there are no landmarks or the

@@ -22,7 +22,7 @@
 //!    or `NoFix` (not enough matches). Altitude above the DEM from the estimate, and the
 //!    rangefinder judged by the monitor against the estimate (or the prior).
 //! 6. **Below the map's reach**: when the map gives no fix and the caller keeps the last
-//!    fixed frame, [`FrameNavigator::process_with_previous`] tracks the ground the two
+//!    fixed frame, [`FrameNavigator::process_with_fixed`] tracks the ground the two
 //!    frames share ([`crate::track`]); the pose carries the previous fix's covariance and
 //!    passes the same NEES gates.
 //!
@@ -42,12 +42,14 @@ mod coarse;
 mod config;
 mod executor;
 mod fine;
+mod sequence;
 mod solve;
 mod tracked;
 mod workspace;
 
-pub use config::{FixStatus, FrameFix, NavConfig, Prior, StageTimes};
+pub use config::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
 pub use executor::{Executor, MAX_HYPOTHESES, PositionHypothesis, Sequential};
+pub use sequence::{FrameSequence, FrameSlot, SequenceError};
 pub use workspace::{MAX_PREDICTIONS, Workspace};
 
 use crate::camera::Camera;
@@ -60,7 +62,7 @@ use crate::predict::{PredictConfig, Prediction, predict};
 use crate::pyramid::Pyramid;
 use crate::rangefinder::RangefinderMonitor;
 use crate::robust::AttitudePrior;
-use crate::track::PreviousFrame;
+use crate::track::FixedFrame;
 use check::LrfInput;
 
 /// Search radius of the refinement passes, template pixels: the landmarks are within a
@@ -217,25 +219,25 @@ impl<'m> FrameNavigator<'m> {
         lrf: Option<f64>,
         ws: &mut Workspace,
         exec: &mut E,
-    ) -> FrameFix {
-        self.process_with_previous(frame, raw_prior, lrf, None, ws, exec)
+    ) -> FrameResult {
+        self.process_with_fixed(frame, raw_prior, lrf, None, ws, exec)
     }
 
     /// [`FrameNavigator::process`], and when the map gives no fix, the pose from the ground
     /// this frame shares with `previous`, the last frame that had one ([`crate::track`]):
     /// below the map's reach (the last hundred metres, where a view spans fewer map pixels
     /// than a template) this keeps a pose with a covariance that carries the previous
-    /// fix's. A tracked fix has [`FrameFix::tracked`] features; it passes the same NEES
+    /// fix's. A tracked fix has [`FrameResult::tracked`] features; it passes the same NEES
     /// gates against the prior and the inertial attitude as a map fix.
-    pub fn process_with_previous<E: Executor>(
+    pub fn process_with_fixed<E: Executor>(
         &mut self,
         frame: &Pyramid<'_>,
         raw_prior: &Prior,
         lrf: Option<f64>,
-        previous: Option<&PreviousFrame<'_>>,
+        previous: Option<&FixedFrame<'_>>,
         ws: &mut Workspace,
         exec: &mut E,
-    ) -> FrameFix {
+    ) -> FrameResult {
         let prior = self.corrected_prior(raw_prior);
         let lrf = LrfInput {
             reading: lrf,
@@ -251,7 +253,7 @@ impl<'m> FrameNavigator<'m> {
         {
             let t = exec.now_ms();
             if let Some(tracked) = self.tracked_fix(prev, frame, raw_prior, &prior, ws) {
-                f = FrameFix {
+                f = FrameResult {
                     predicted: f.predicted,
                     coarse_inliers: f.coarse_inliers,
                     acquisition: f.acquisition,

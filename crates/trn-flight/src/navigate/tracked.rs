@@ -5,24 +5,22 @@
 use super::check::{
     attitude_nees, gaussian_overbound, nees_gate, overbound, position_nees, spread_ok,
 };
-use super::{FixStatus, FrameFix, FrameNavigator, Prior, StageTimes, Workspace};
-use crate::matching::MatchStats;
+use super::{FixStatus, FrameNavigator, FrameResult, Prior, Workspace};
 use crate::pyramid::Pyramid;
-use crate::rangefinder::LrfReport;
 use crate::robust::AttitudePrior;
-use crate::track::{PreviousFrame, inherited_covariance, register, track_pose};
+use crate::track::{FixedFrame, inherited_covariance, register, track_pose};
 
 impl FrameNavigator<'_> {
     /// The pose from the ground shared with `prev`: registration, tracking, the inherited
     /// covariance and the integrity gates; `None` when any fails.
     pub(super) fn tracked_fix(
         &self,
-        prev: &PreviousFrame<'_>,
+        prev: &FixedFrame<'_>,
         frame: &Pyramid<'_>,
         raw_prior: &Prior,
         prior: &Prior,
         ws: &mut Workspace,
-    ) -> Option<FrameFix> {
+    ) -> Option<FrameResult> {
         let dem = self.dem.as_ref()?;
         let cfg = &self.cfg.track;
         let scratch = &mut ws.track;
@@ -84,26 +82,18 @@ impl FrameNavigator<'_> {
         if !(nees <= gate) || !attitude_ok {
             return None;
         }
-        Some(FrameFix {
+        Some(FrameResult {
             status: FixStatus::Fix,
             pose: est.pose,
             covariance: est.covariance,
-            altitude_m: f64::NAN,
-            lrf: LrfReport::unchecked(),
-            predicted: 0,
             matched: tracked.found,
             inliers: est.inliers,
-            coarse_inliers: None,
-            acquisition: None,
-            match_stats: MatchStats::default(),
-            median_peak_ratio: f32::NAN,
             nees,
             residual_px: est.sigma_px,
-            gsd_ratio: f64::NAN,
             map_sigma_m: self.dem_sigma_m * g,
-            times: StageTimes::default(),
             tracked: tracked.found,
             relative_covariance: Some(relative),
+            ..FrameResult::unsolved(prior)
         })
     }
 }

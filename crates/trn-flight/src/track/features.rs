@@ -2,7 +2,7 @@
 //! through the local terrain plane.
 
 use super::{
-    HALF, MAX_GRID, MAX_SEARCH_PX, PATCH, PreviousFrame, TrackConfig, TrackScratch, ground_below,
+    FixedFrame, HALF, MAX_GRID, MAX_SEARCH_PX, PATCH, TrackConfig, TrackScratch, ground_below,
     octave, on_plane, pixel_of,
 };
 use crate::camera::Camera;
@@ -16,7 +16,7 @@ use crate::pyramid::Pyramid;
 /// Places features of the previous frame on the ground: the most textured pixel of each
 /// cell of a `grid x grid` partition of the box `[c0, c1] x [r0, r1]` (level-0 pixels).
 pub(super) fn place_features(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     box_px: [f64; 4],
     camera: &Camera,
     dem: &Heightfield<'_>,
@@ -84,7 +84,7 @@ pub(super) fn place_features(
 /// The box of the previous frame (level-0 pixels) that a camera at `guess` sees, through
 /// the plane under the previous boresight.
 pub(super) fn shared_box(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     guess: &Pose,
     camera: &Camera,
     dem: &Heightfield<'_>,
@@ -110,7 +110,7 @@ pub(super) fn shared_box(
 /// pixels) around where `guess` puts them; the correspondences go to the scratch. Returns
 /// the coarsest matching level's scale.
 pub(super) fn match_features(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     frame: &Pyramid<'_>,
     guess: &Pose,
     search_px: usize,
@@ -220,7 +220,7 @@ pub(super) fn match_features(
 /// level-0 pixels per current level-0 pixel) at a current pixel size of `sc`, sampled from
 /// its level `m`; false when it leaves the previous frame.
 fn fill_template(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     m: usize,
     p: [f64; 2],
     a: [[f64; 2]; 2],

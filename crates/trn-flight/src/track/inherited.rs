@@ -2,7 +2,7 @@
 //! DEM's, propagated by re-solving with each perturbed.
 
 use super::pose::ransac;
-use super::{MAX_FEATURES, PreviousFrame, TrackConfig, TrackScratch, Tracked};
+use super::{FixedFrame, MAX_FEATURES, TrackConfig, TrackScratch, Tracked};
 use crate::camera::Camera;
 use crate::dem::Heightfield;
 use crate::linalg::{Mat6, Quat, Vec3};
@@ -35,7 +35,7 @@ pub struct Inherited {
 /// [`track_pose`]: super::track_pose
 #[must_use]
 pub fn inherited_covariance(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     tracked: &Tracked,
     camera: &Camera,
     dem: &Heightfield<'_>,

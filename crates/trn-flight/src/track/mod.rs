@@ -118,7 +118,7 @@ impl Default for TrackConfig {
 
 /// The previous fixed frame: its pyramid, pose and covariance.
 #[derive(Clone, Copy, Debug)]
-pub struct PreviousFrame<'a> {
+pub struct FixedFrame<'a> {
     /// Its pyramid (level 0 at the camera's size).
     pub pyramid: Pyramid<'a>,
     /// Its fix.

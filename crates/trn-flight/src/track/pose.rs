@@ -2,7 +2,7 @@
 //! few pixels of that pose and solved again.
 
 use super::features::{match_features, place_features, shared_box};
-use super::{PreviousFrame, TrackConfig, TrackScratch, Tracked};
+use super::{FixedFrame, TrackConfig, TrackScratch, Tracked};
 use crate::camera::Camera;
 use crate::dem::Heightfield;
 use crate::pose::Pose;
@@ -60,7 +60,7 @@ fn solve(
 #[must_use]
 #[allow(clippy::too_many_arguments)]
 pub fn track_pose(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     frame: &Pyramid<'_>,
     guess: &Pose,
     attitude: Option<AttitudePrior>,

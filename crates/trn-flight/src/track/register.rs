@@ -2,7 +2,7 @@
 //! frame warped into its view through the ground plane, over a ladder of altitudes.
 
 use super::{
-    MAX_ALTITUDES, MAX_REGISTER_SIDE, PreviousFrame, REG, REG_HALF, TrackConfig, TrackScratch,
+    FixedFrame, MAX_ALTITUDES, MAX_REGISTER_SIDE, REG, REG_HALF, TrackConfig, TrackScratch,
     ground_below, octave, on_plane, pixel_of,
 };
 use crate::camera::Camera;
@@ -27,7 +27,7 @@ use crate::pyramid::Pyramid;
 #[must_use]
 #[allow(clippy::too_many_arguments)]
 pub fn register(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     frame: &Pyramid<'_>,
     prior: &Pose,
     sigma_z_m: f64,
@@ -180,7 +180,7 @@ struct Rung {
 /// the whole coarse level.
 #[allow(clippy::too_many_arguments)]
 fn ladder(
-    prev: &PreviousFrame<'_>,
+    prev: &FixedFrame<'_>,
     camera: &Camera,
     window: &ImageView<'_>,
     scale: f64,
