@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use super::recompute;
     use trn_dataset::results::ResultRow;
-    use trn_flight::navigate::FixStatus;
+    use trn_flight::pipeline::FixStatus;
     use trn_flight::rangefinder::LrfStatus;
 
     /// Rows with known errors for the shipped descent's frames, written as `trn eval`

@@ -149,7 +149,7 @@ fn bench(c: &mut Criterion) {
         ("flight_prior_10m", 200),
     ] {
         use trn_flight::matching::MatchScratch;
-        use trn_flight::navigate::{FrameNavigator, Sequential, Workspace};
+        use trn_flight::pipeline::{FrameNavigator, Sequential, Workspace};
         use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
         let prior = Prior {
             pose: Pose::new(

@@ -12,7 +12,7 @@ use trn_eval::EvalOptions;
 use trn_eval::map::build_map;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
-use trn_flight::navigate::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
+use trn_flight::pipeline::{FrameNavigator, NavConfig, Prior, Sequential, Workspace};
 use trn_flight::track::{
     FixedFrame, TrackConfig, TrackScratch, inherited_covariance, register, track_pose,
 };

@@ -4,7 +4,7 @@
 use crate::error::DatasetError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use trn_flight::navigate::FixStatus;
+use trn_flight::pipeline::FixStatus;
 use trn_flight::rangefinder::LrfStatus;
 use trn_flight::{Pose, Quat, Vec3};
 

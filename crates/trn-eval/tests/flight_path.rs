@@ -11,7 +11,7 @@ use trn_eval::map::build_map;
 use trn_eval::{EvalOptions, evaluate_saving_map};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
-use trn_flight::navigate::{
+use trn_flight::pipeline::{
     FixStatus, FrameNavigator, FrameSequence, FrameSlot, NavConfig, Prior, Sequential, Workspace,
 };
 use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};

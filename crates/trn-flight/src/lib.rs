@@ -25,14 +25,18 @@
 //!   search radii from the prior covariance.
 //! * [`matching`]: one landmark's window warped through its ground plane (orthorectified on
 //!   the DEM) and searched with [`ncc`].
-//! * [`navigate`]: the whole frame (predict, coarse and fine matching, robust pose,
-//!   integrity, altitude, rangefinder) with a caller-provided [`navigate::Workspace`];
-//!   trn runs the same steps with rayon and adds FFT acquisition.
+//! * [`pipeline`]: the whole frame (predict, coarse and fine matching, robust pose,
+//!   integrity, altitude, rangefinder) with a caller-provided [`pipeline::Workspace`], and
+//!   a descent's frames in sequence ([`pipeline::FrameSequence`]: two caller-owned frame
+//!   slots, the last fixed frame kept for tracking, velocity); trn runs the same steps with
+//!   rayon and adds FFT acquisition.
 //! * [`track`]: below the map's reach, the pose from the ground a frame shares with the
 //!   previous fixed one (registration over altitudes, features tracked through the local
 //!   terrain plane, the previous pose's and the DEM's errors carried into the covariance).
-//! * [`velocity`]: the velocity between two consecutive frames from the features they
-//!   share, with the previous fix's error cancelled.
+//! * [`velocity`]: the velocity between two consecutive fixed frames, from the features
+//!   they share (the previous fix's error cancelled) or from their fixes.
+//! * [`stats`]: chi-square gates, normal and Student-t quantiles, and the one quantile rule
+//!   for samples every crate of trn uses.
 //!
 //! Geometry is f64: a lander sees points up to ~15 km away and the minimal solver's
 //! polynomial steps lose digits that f32 does not have. Image kernels are f32.
@@ -80,9 +84,9 @@ pub mod linalg;
 pub mod mapdb;
 pub mod matching;
 pub(crate) mod math;
-pub mod navigate;
 pub mod ncc;
 pub mod p3p;
+pub mod pipeline;
 pub mod pose;
 pub mod predict;
 pub mod pyramid;

@@ -8,7 +8,7 @@
 //! uncertainty is the tracking's and the DEM's under the tracked points
 //! ([`crate::track::inherited_covariance`] with the previous pose held exact), not two
 //! independent fixes', which is what differencing fixes gives. Both estimates are unbiased;
-//! [`FrameSequence`](crate::navigate::FrameSequence) keeps the one with the smaller reported
+//! [`FrameSequence`](crate::pipeline::FrameSequence) keeps the one with the smaller reported
 //! spread ([`Velocity::spread`]): fusing them would need their correlation (both use the
 //! current fix).
 

@@ -32,14 +32,14 @@ use trn_flight::camera::Camera;
 use trn_flight::dem::Heightfield;
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::{MatchContext, MatchOutcome};
-use trn_flight::navigate::{
+use trn_flight::pipeline::{
     Executor, FrameNavigator, FrameSequence, FrameSlot, MAX_HYPOTHESES, PositionHypothesis,
     Workspace,
 };
 use trn_flight::predict::Prediction;
 use trn_flight::pyramid::{Pyramid, PyramidError, buffer_len, scratch_len};
 
-pub use trn_flight::navigate::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
+pub use trn_flight::pipeline::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
 pub use trn_flight::velocity::Velocity;
 
 /// One fine-stage match, for diagnostics and plots.

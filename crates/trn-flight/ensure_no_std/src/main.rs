@@ -9,7 +9,7 @@ use trn_flight::dem::{Grid, Heightfield};
 use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
-use trn_flight::navigate::{FrameNavigator, FrameSequence, FrameSlot, NavConfig, Prior, Sequential, Workspace};
+use trn_flight::pipeline::{FrameNavigator, FrameSequence, FrameSlot, NavConfig, Prior, Sequential, Workspace};
 use trn_flight::track::{FixedFrame, TrackScratch};
 use trn_flight::velocity;
 use trn_flight::ncc::{ImageView, NccConfig, search};
