@@ -35,6 +35,8 @@
 //!   terrain plane, the previous pose's and the DEM's errors carried into the covariance).
 //! * [`velocity`]: the velocity between two consecutive fixed frames, from the features
 //!   they share (the previous fix's error cancelled) or from their fixes.
+//! * `nalgebra_interop` (feature `nalgebra`): `From`/`Into` between these types and
+//!   nalgebra's, both ways and exact.
 //! * [`stats`]: chi-square gates, normal and Student-t quantiles, and the one quantile rule
 //!   for samples every crate of trn uses.
 //!
@@ -84,6 +86,8 @@ pub mod linalg;
 pub mod mapdb;
 pub mod matching;
 pub(crate) mod math;
+#[cfg(feature = "nalgebra")]
+pub mod nalgebra_interop;
 pub mod ncc;
 pub mod p3p;
 pub mod pipeline;
