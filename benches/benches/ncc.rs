@@ -3,7 +3,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use trn_benches::ncc_case;
-use trn_flight::ncc::{ImageView, Kernel, NccConfig, active_kernel, search};
+use trn_flight::ncc::{Kernel, NccConfig, active_kernel, search};
+use trn_flight::view::ImageView;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("ncc_{}", active_kernel()));

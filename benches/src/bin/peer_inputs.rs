@@ -10,9 +10,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use trn_benches::{FOCAL_PX, ncc_case, p3p_problems, pose_scene};
-use trn_flight::ncc::{ImageView, NccConfig, active_kernel, search};
+use trn_flight::ncc::{NccConfig, active_kernel, search};
 use trn_flight::p3p::p3p;
 use trn_flight::robust::{RansacConfig, estimate_pose};
+use trn_flight::view::ImageView;
 
 fn main() {
     let Some(out) = std::env::args_os().nth(1).map(PathBuf::from) else {

@@ -1,6 +1,6 @@
 //! An owned single-band f32 image for the std crates (feature `std`): the map builder's
 //! renders and DEM levels, the simulator's radiance, the runtime's frame pyramids. Flight
-//! code works on its borrowed view, [`Level`], which [`Image::view`] gives.
+//! code works on its borrowed view, [`ImageView`], which [`Image::view`] gives.
 //!
 //! [`Image::reduce`] is the pyramid reduction of [`crate::pyramid`] (binomial
 //! `[1 4 6 4 1] / 16`, even samples kept) extended to missing samples (NaN): each output is
@@ -8,7 +8,8 @@
 //! the kernel's weight is present, so holes do not spread. An image without missing samples
 //! goes through [`reduce_band`], the flight build's arithmetic, bit for bit.
 
-use crate::pyramid::{Level, band_scratch_len, reduce_band, reduced_size};
+use crate::pyramid::{band_scratch_len, reduce_band, reduced_size};
+use crate::view::ImageView;
 use std::vec;
 use std::vec::Vec;
 
@@ -26,14 +27,11 @@ pub struct Image {
 const K: [f32; 5] = [1.0, 4.0, 6.0, 4.0, 1.0];
 
 impl Image {
-    /// The borrowed view flight code reads.
+    /// The borrowed view flight code reads (an empty one for an empty image or one whose
+    /// data is shorter than its size).
     #[must_use]
-    pub fn view(&self) -> Level<'_> {
-        Level {
-            width: self.width,
-            height: self.height,
-            data: &self.data,
-        }
+    pub fn view(&self) -> ImageView<'_> {
+        ImageView::packed(&self.data, self.width, self.height).unwrap_or_default()
     }
 
     /// The sample at `(col, row)`, `None` outside.

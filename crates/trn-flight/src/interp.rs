@@ -23,23 +23,30 @@ where
     v00 * (one - u) * (one - v) + v10 * u * (one - v) + v01 * (one - u) * v + v11 * u * v
 }
 
-/// Bilinear value of a row-major `width x height` image at fractional `(col, row)`; `None`
-/// outside or next to a non-finite sample. On the last row or column the weights of the
-/// missing neighbours are zero.
+/// Bilinear value of a row-major `width x height` image (rows `stride` samples apart) at
+/// fractional `(col, row)`; `None` outside or next to a non-finite sample. On the last row
+/// or column the weights of the missing neighbours are zero.
 #[must_use]
 #[inline]
-pub fn bilinear(data: &[f32], width: usize, height: usize, col: f64, row: f64) -> Option<f32> {
+pub fn bilinear(
+    data: &[f32],
+    width: usize,
+    height: usize,
+    stride: usize,
+    col: f64,
+    row: f64,
+) -> Option<f32> {
     if !(col >= 0.0 && row >= 0.0) {
         return None;
     }
     let (c0, r0) = (col as usize, row as usize);
     let (u, v) = ((col - c0 as f64) as f32, (row - r0 as f64) as f32);
-    let w = width;
+    let s = stride;
     // Fast path: the 2x2 neighbourhood is inside; missing data shows as NaN.
-    if c0 + 1 < w && r0 + 1 < height {
-        let i = r0 * w + c0;
+    if c0 + 1 < width && r0 + 1 < height {
+        let i = r0 * s + c0;
         let (p00, p10) = (*data.get(i)?, *data.get(i + 1)?);
-        let (p01, p11) = (*data.get(i + w)?, *data.get(i + w + 1)?);
+        let (p01, p11) = (*data.get(i + s)?, *data.get(i + s + 1)?);
         let top = p00 + (p10 - p00) * u;
         let bottom = p01 + (p11 - p01) * u;
         let v = top + (bottom - top) * v;
@@ -49,7 +56,7 @@ pub fn bilinear(data: &[f32], width: usize, height: usize, col: f64, row: f64) -
         if wt == 0.0 {
             Some(0.0)
         } else if c < width && r < height {
-            data.get(r * width + c).copied().filter(|x| x.is_finite())
+            data.get(r * s + c).copied().filter(|x| x.is_finite())
         } else {
             None
         }

@@ -18,9 +18,11 @@
 //! * [`rangefinder`]: the rangefinder monitor (chi-square test against the predicted range).
 //! * [`mapdb`]: the zero-copy parser of the `.trnmap` map database.
 //! * [`interp`]: bilinear interpolation, one formula for images, DEMs and map rasters.
-//! * [`pyramid`]: frame pyramids in caller memory (row kernels shared with the std crates);
-//!   [`pyramid::Level`] is the one image view every crate reads.
-//! * `image` (feature `std`): the owned image of the std crates, viewed as a `Level`.
+//! * [`view`]: [`view::ImageView`], the one image view every crate reads (strided, in
+//!   someone else's memory).
+//! * [`pyramid`]: frame pyramids in caller memory, levels as image views (row kernels shared
+//!   with the std crates).
+//! * `image` (feature `std`): the owned image of the std crates, lending an `ImageView`.
 //! * [`predict`]: which landmarks the prior puts in view, at which template level, with
 //!   search radii from the prior covariance.
 //! * [`matching`]: one landmark's window warped through its ground plane (orthorectified on
@@ -100,6 +102,7 @@ pub mod robust;
 pub mod stats;
 pub mod track;
 pub mod velocity;
+pub mod view;
 
 pub use linalg::{Mat3, Mat6, Quat, Vec3};
 pub use pose::Pose;

@@ -19,10 +19,11 @@ use crate::camera::Camera;
 use crate::dem::Heightfield;
 use crate::linalg::Vec3;
 use crate::mapdb::Landmarks;
-use crate::ncc::{self, ImageView, MAX_TEMPLATE, NccConfig};
+use crate::ncc::{self, MAX_TEMPLATE, NccConfig};
 use crate::pose::Pose;
 use crate::predict::{MAX_SEARCH_RADIUS, Prediction, plane_point};
 use crate::pyramid::Pyramid;
+use crate::view::ImageView;
 
 /// Matching settings.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -19,9 +19,10 @@
 //! let mut tmp = vec![0.0; scratch_len(w, h)];
 //! let p = Pyramid::build(&frame, w, h, 4, &mut buf, &mut tmp).unwrap();
 //! assert_eq!(p.len(), 4);
-//! assert_eq!((p.level(3).unwrap().width, p.level(3).unwrap().height), (8, 6));
+//! assert_eq!((p.level(3).unwrap().width(), p.level(3).unwrap().height()), (8, 6));
 //! ```
 
+use crate::view::ImageView;
 use core::fmt;
 
 /// Most levels a [`Pyramid`] holds.
@@ -187,8 +188,8 @@ fn reduce_column_taps(taps: [Option<&[f32]>; 5], out: &mut [f32]) {
 /// used while it is still in cache, instead of a whole level's passes written out and read
 /// back; bands may run on separate threads, and any split gives the same samples, bit for
 /// bit, as one band over the whole level. A short `ring` leaves `out` untouched.
-pub fn reduce_band(src: &Level<'_>, first: usize, out: &mut [f32], ring: &mut [f32]) {
-    let (w, h) = (src.width, src.height);
+pub fn reduce_band(src: &ImageView<'_>, first: usize, out: &mut [f32], ring: &mut [f32]) {
+    let (w, h) = (src.width(), src.height());
     let w2 = w.div_ceil(2);
     let Some(ring) = ring.get_mut(..band_scratch_len(w)) else {
         return;
@@ -207,7 +208,7 @@ pub fn reduce_band(src: &Level<'_>, first: usize, out: &mut [f32], ring: &mut [f
             let slot = rr % 5;
             if held.get(slot) != Some(&rr) {
                 if let (Some(row), Some(dst)) = (
-                    src.data.get(rr * w..(rr + 1) * w),
+                    Some(src.row(rr)).filter(|r| r.len() == w),
                     ring.get_mut(slot * w2..(slot + 1) * w2),
                 ) {
                     reduce_row(row, dst);
@@ -228,51 +229,27 @@ pub fn reduce_band(src: &Level<'_>, first: usize, out: &mut [f32], ring: &mut [f
     }
 }
 
-/// One level: a row-major view.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Level<'a> {
-    /// Columns.
-    pub width: usize,
-    /// Rows.
-    pub height: usize,
-    /// `width * height` samples.
-    pub data: &'a [f32],
-}
-
-impl Level<'_> {
-    /// Bilinear value at fractional `(col, row)` (pixel centres at integers); `None`
-    /// outside or next to a non-finite sample.
-    #[must_use]
-    #[inline]
-    pub fn bilinear(&self, col: f64, row: f64) -> Option<f32> {
-        crate::interp::bilinear(self.data, self.width, self.height, col, row)
-    }
-}
-
 /// Level 0 of a pyramid of `levels` levels of a `width x height` `frame`, checked.
 fn base_level(
     frame: &[f32],
     width: usize,
     height: usize,
     levels: usize,
-) -> Result<Level<'_>, PyramidError> {
+) -> Result<ImageView<'_>, PyramidError> {
     if width == 0 || height == 0 || frame.len() < width.saturating_mul(height) {
         return Err(PyramidError::BadFrame);
     }
     if levels == 0 || levels > MAX_LEVELS {
         return Err(PyramidError::Levels);
     }
-    Ok(Level {
-        width,
-        height,
-        data: frame.get(..width * height).ok_or(PyramidError::BadFrame)?,
-    })
+    let data = frame.get(..width * height).ok_or(PyramidError::BadFrame)?;
+    ImageView::packed(data, width, height).map_err(|_| PyramidError::BadFrame)
 }
 
 /// A frame and its reductions, level 0 first; views into caller memory.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pyramid<'a> {
-    levels: [Level<'a>; MAX_LEVELS],
+    levels: [ImageView<'a>; MAX_LEVELS],
     count: usize,
 }
 
@@ -284,13 +261,14 @@ impl<'a> Pyramid<'a> {
     ///
     /// [`PyramidError::Levels`] for none or more than [`MAX_LEVELS`];
     /// [`PyramidError::BadFrame`] when a level's data is shorter than its size.
-    pub fn from_levels(levels: &[Level<'a>]) -> Result<Self, PyramidError> {
+    pub fn from_levels(levels: &[ImageView<'a>]) -> Result<Self, PyramidError> {
         if levels.is_empty() || levels.len() > MAX_LEVELS {
             return Err(PyramidError::Levels);
         }
         let mut p = Self::default();
         for (dst, l) in p.levels.iter_mut().zip(levels) {
-            if l.width == 0 || l.height == 0 || l.data.len() < l.width * l.height {
+            // Levels are packed: a view's own checks cover the rest.
+            if l.stride() != l.width() {
                 return Err(PyramidError::BadFrame);
             }
             *dst = *l;
@@ -335,14 +313,12 @@ impl<'a> Pyramid<'a> {
             let dst = rest
                 .get_mut(..w2 * h2)
                 .ok_or(PyramidError::BufferTooSmall)?;
-            let data = match src_start {
-                None => base.data,
-                Some(s) => done.get(s..).ok_or(PyramidError::BufferTooSmall)?,
-            };
-            let src = Level {
-                width: w,
-                height: h,
-                data,
+            let src = match src_start {
+                None => base,
+                Some(s) => done
+                    .get(s..s + w * h)
+                    .and_then(|d| ImageView::packed(d, w, h).ok())
+                    .ok_or(PyramidError::BufferTooSmall)?,
             };
             reduce_band(&src, 0, dst, tmp);
             src_start = Some(start);
@@ -374,16 +350,12 @@ impl<'a> Pyramid<'a> {
         }
         let mut rest = buf;
         for slot in p.levels.iter_mut().take(levels).skip(1) {
-            let (w2, h2) = reduced_size(prev.width, prev.height);
+            let (w2, h2) = reduced_size(prev.width(), prev.height());
             let (dst, r) = rest
                 .split_at_checked(w2 * h2)
                 .ok_or(PyramidError::BufferTooSmall)?;
             rest = r;
-            prev = Level {
-                width: w2,
-                height: h2,
-                data: dst,
-            };
+            prev = ImageView::packed(dst, w2, h2).map_err(|_| PyramidError::BufferTooSmall)?;
             *slot = prev;
         }
         p.count = levels;
@@ -404,7 +376,7 @@ impl<'a> Pyramid<'a> {
 
     /// Level `k`.
     #[must_use]
-    pub fn level(&self, k: usize) -> Option<&Level<'a>> {
+    pub fn level(&self, k: usize) -> Option<&ImageView<'a>> {
         self.levels.get(..self.count).and_then(|l| l.get(k))
     }
 
@@ -485,15 +457,15 @@ mod tests {
             for k in 1..4 {
                 let want = direct(&prev, pw, ph);
                 let got = p.level(k).unwrap();
-                assert_eq!((got.width, got.height), reduced_size(pw, ph));
-                for (a, b) in got.data.iter().zip(&want) {
+                assert_eq!((got.width(), got.height()), reduced_size(pw, ph));
+                for (a, b) in got.data().iter().zip(&want) {
                     assert!(
                         (a - b).abs() <= 1e-4 * b.abs().max(1.0),
                         "{w}x{h} level {k}"
                     );
                 }
-                prev = got.data.to_vec();
-                (pw, ph) = (got.width, got.height);
+                prev = got.data().to_vec();
+                (pw, ph) = (got.width(), got.height());
             }
         }
     }
@@ -511,7 +483,7 @@ mod tests {
                 (0..4)
                     .map(|k| {
                         let l = p.level(k).unwrap();
-                        (l.width, l.height, l.data.to_vec())
+                        (l.width(), l.height(), l.data().to_vec())
                     })
                     .collect()
             };
@@ -519,8 +491,8 @@ mod tests {
             assert_eq!(v.len(), 4);
             for (k, (bw, bh, data)) in built.iter().enumerate() {
                 let l = v.level(k).unwrap();
-                assert_eq!((l.width, l.height), (*bw, *bh), "{w}x{h} level {k}");
-                assert_eq!(l.data, &data[..], "{w}x{h} level {k}");
+                assert_eq!((l.width(), l.height()), (*bw, *bh), "{w}x{h} level {k}");
+                assert_eq!(l.data(), &data[..], "{w}x{h} level {k}");
             }
             if buffer_len(w, h, 4) > 0 {
                 let short = &buf[..buf.len() - 1];
@@ -577,11 +549,7 @@ mod tests {
     fn bands_split_anywhere_equal_one_band() {
         for (w, h) in SIZES {
             let frame = scrambled(w, h);
-            let src = Level {
-                width: w,
-                height: h,
-                data: &frame,
-            };
+            let src = ImageView::packed(&frame, w, h).unwrap();
             let (w2, h2) = reduced_size(w, h);
             let mut ring = vec![0.0; band_scratch_len(w)];
             let mut whole = vec![f32::NAN; w2 * h2];
@@ -639,9 +607,9 @@ mod tests {
     fn bilinear_edges() {
         use crate::interp::bilinear;
         let d = [0.0f32, 1.0, 2.0, 3.0];
-        assert_eq!(bilinear(&d, 2, 2, 0.5, 0.5), Some(1.5));
-        assert_eq!(bilinear(&d, 2, 2, 1.0, 1.0), Some(3.0));
-        assert_eq!(bilinear(&d, 2, 2, 1.5, 0.0), None);
-        assert_eq!(bilinear(&d, 2, 2, -0.1, 0.0), None);
+        assert_eq!(bilinear(&d, 2, 2, 2, 0.5, 0.5), Some(1.5));
+        assert_eq!(bilinear(&d, 2, 2, 2, 1.0, 1.0), Some(3.0));
+        assert_eq!(bilinear(&d, 2, 2, 2, 1.5, 0.0), None);
+        assert_eq!(bilinear(&d, 2, 2, 2, -0.1, 0.0), None);
     }
 }

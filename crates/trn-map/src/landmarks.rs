@@ -29,7 +29,8 @@ use crate::site_dem::SiteDem;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use trn_flight::image::Image;
-use trn_flight::ncc::{self, ImageView, NccConfig};
+use trn_flight::ncc::{self, NccConfig};
+use trn_flight::view::ImageView;
 
 /// Settings of the selection.
 #[derive(Clone, Copy, Debug, PartialEq)]

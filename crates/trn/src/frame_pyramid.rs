@@ -5,8 +5,9 @@
 
 use rayon::prelude::*;
 use trn_flight::pyramid::{
-    Level, Pyramid, PyramidError, band_scratch_len, buffer_len, reduce_band, reduced_size,
+    Pyramid, PyramidError, band_scratch_len, buffer_len, reduce_band, reduced_size,
 };
+use trn_flight::view::ImageView;
 
 /// Output rows per band: enough that re-filtering the three input rows a band shares with
 /// the one before costs little, few enough for every thread to get several.
@@ -41,11 +42,8 @@ pub fn build_on_rayon(
     for _ in 1..levels {
         let (w2, h2) = reduced_size(w, h);
         let (dst, tail) = rest.split_at_mut(w2 * h2);
-        let level = Level {
-            width: w,
-            height: h,
-            data: src.unwrap_or(frame),
-        };
+        let level = ImageView::packed(src.unwrap_or(frame), w, h)
+            .map_err(|_| PyramidError::BufferTooSmall)?;
         let need = h2.div_ceil(BAND_ROWS) * band_scratch_len(w);
         if ring.len() < need {
             ring.resize(need, 0.0);
@@ -150,11 +148,11 @@ mod tests {
             assert_eq!(v.len(), 6);
             for k in 0..6 {
                 let (a, b) = (v.level(k).unwrap(), q.level(k).unwrap());
-                assert_eq!((a.width, a.height), (b.width, b.height));
+                assert_eq!((a.width(), a.height()), (b.width(), b.height()));
                 assert!(
-                    a.data
+                    a.data()
                         .iter()
-                        .zip(b.data)
+                        .zip(b.data())
                         .all(|(x, y)| x.to_bits() == y.to_bits())
                 );
             }

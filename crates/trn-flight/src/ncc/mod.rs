@@ -21,6 +21,7 @@ mod kernel;
 pub use kernel::{Kernel, active_kernel};
 
 use crate::math;
+use crate::view::ImageView;
 use core::fmt;
 
 /// Smallest template side accepted.
@@ -29,96 +30,6 @@ pub const MIN_TEMPLATE: usize = 11;
 pub const MAX_TEMPLATE: usize = 31;
 /// Largest search-window width accepted (bounds the column-sum buffer on the stack).
 pub const MAX_WINDOW_WIDTH: usize = 512;
-
-/// A read-only view of a row-major f32 image in caller memory.
-#[derive(Clone, Copy, Debug)]
-pub struct ImageView<'a> {
-    data: &'a [f32],
-    width: usize,
-    height: usize,
-    stride: usize,
-}
-
-impl<'a> ImageView<'a> {
-    /// A view of `width x height` pixels whose rows start every `stride` elements.
-    ///
-    /// # Errors
-    ///
-    /// [`NccError::BadView`] for a zero size, `stride < width`, or `data` too short.
-    pub fn new(
-        data: &'a [f32],
-        width: usize,
-        height: usize,
-        stride: usize,
-    ) -> Result<Self, NccError> {
-        let needed = height
-            .checked_sub(1)
-            .and_then(|h| h.checked_mul(stride))
-            .and_then(|n| n.checked_add(width));
-        match needed {
-            Some(n) if width > 0 && stride >= width && data.len() >= n => Ok(Self {
-                data,
-                width,
-                height,
-                stride,
-            }),
-            _ => Err(NccError::BadView),
-        }
-    }
-
-    /// A view of a tightly packed image (`stride == width`).
-    ///
-    /// # Errors
-    ///
-    /// As [`ImageView::new`].
-    pub fn packed(data: &'a [f32], width: usize, height: usize) -> Result<Self, NccError> {
-        Self::new(data, width, height, width)
-    }
-
-    /// Width in pixels.
-    #[must_use]
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    /// Height in pixels.
-    #[must_use]
-    pub fn height(&self) -> usize {
-        self.height
-    }
-
-    /// Row `y` (exactly `width` pixels), or an empty slice past the last row.
-    #[must_use]
-    pub fn row(&self, y: usize) -> &'a [f32] {
-        let start = y.saturating_mul(self.stride);
-        self.data
-            .get(start..start.saturating_add(self.width))
-            .unwrap_or(&[])
-    }
-
-    /// The sub-view of `w x h` pixels whose top-left pixel is `(x, y)`.
-    ///
-    /// # Errors
-    ///
-    /// [`NccError::BadView`] when the rectangle leaves the image or is empty.
-    pub fn sub(&self, x: usize, y: usize, w: usize, h: usize) -> Result<Self, NccError> {
-        if w == 0 || h == 0 || x.saturating_add(w) > self.width || y.saturating_add(h) > self.height
-        {
-            return Err(NccError::BadView);
-        }
-        let start = y * self.stride + x;
-        let data = self.data.get(start..).ok_or(NccError::BadView)?;
-        Self::new(data, w, h, self.stride)
-    }
-
-    pub(crate) fn stride(&self) -> usize {
-        self.stride
-    }
-
-    pub(crate) fn data(&self) -> &'a [f32] {
-        self.data
-    }
-}
 
 /// Settings of a search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +78,6 @@ pub struct NccPeak {
 /// Why a search failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NccError {
-    /// An image view is empty, its stride is below its width, or its data is too short.
-    BadView,
     /// The template side is even or outside `MIN_TEMPLATE..=MAX_TEMPLATE`.
     TemplateSize,
     /// The template is larger than the window, or the window wider than `MAX_WINDOW_WIDTH`.
@@ -184,7 +93,6 @@ pub enum NccError {
 impl fmt::Display for NccError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::BadView => "image view is empty or its data is too short",
             Self::TemplateSize => "template side must be odd and within 11..=31",
             Self::WindowSize => "window smaller than the template or wider than 512",
             Self::ScoresTooSmall => "score buffer smaller than the number of placements",
@@ -200,8 +108,8 @@ impl core::error::Error for NccError {}
 /// length the score buffer needs. `None` when the template does not fit.
 #[must_use]
 pub fn placements(template: &ImageView<'_>, window: &ImageView<'_>) -> Option<usize> {
-    let ow = window.width.checked_sub(template.width)? + 1;
-    let oh = window.height.checked_sub(template.height)? + 1;
+    let ow = window.width().checked_sub(template.width())? + 1;
+    let oh = window.height().checked_sub(template.height())? + 1;
     ow.checked_mul(oh)
 }
 
@@ -216,7 +124,8 @@ pub fn placements(template: &ImageView<'_>, window: &ImageView<'_>) -> Option<us
 /// # Example
 ///
 /// ```
-/// use trn_flight::ncc::{search, ImageView, NccConfig};
+/// use trn_flight::ncc::{search, NccConfig};
+/// use trn_flight::view::ImageView;
 /// // A window with a bright spot; the template is the spot's neighbourhood.
 /// let mut win = [0.0f32; 40 * 40];
 /// for y in 0..40 { for x in 0..40 {
@@ -238,18 +147,18 @@ pub fn search(
     scores: &mut [f32],
     config: &NccConfig,
 ) -> Result<NccPeak, NccError> {
-    let (tw, th) = (template.width, template.height);
+    let (tw, th) = (template.width(), template.height());
     let sizes_ok = |s: usize| s % 2 == 1 && (MIN_TEMPLATE..=MAX_TEMPLATE).contains(&s);
     if !sizes_ok(tw) || !sizes_ok(th) {
         return Err(NccError::TemplateSize);
     }
-    if window.width < tw || window.height < th || window.width > MAX_WINDOW_WIDTH {
+    if window.width() < tw || window.height() < th || window.width() > MAX_WINDOW_WIDTH {
         return Err(NccError::WindowSize);
     }
-    let (ow, oh) = (window.width - tw + 1, window.height - th + 1);
+    let (ow, oh) = (window.width() - tw + 1, window.height() - th + 1);
     let n_out = ow * oh;
     let scores = scores.get_mut(..n_out).ok_or(NccError::ScoresTooSmall)?;
-    for y in 0..window.height {
+    for y in 0..window.height() {
         if !window.row(y).iter().all(|v| v.is_finite()) {
             return Err(NccError::NonFinite);
         }
@@ -302,7 +211,7 @@ fn normalise(
     // Column sums over the current band of `th` rows, updated by one row per output row.
     let mut cs = [0.0f64; MAX_WINDOW_WIDTH];
     let mut cq = [0.0f64; MAX_WINDOW_WIDTH];
-    let w = window.width;
+    let w = window.width();
     let (Some(cs), Some(cq)) = (cs.get_mut(..w), cq.get_mut(..w)) else {
         return;
     };

@@ -9,9 +9,10 @@ use crate::camera::Camera;
 use crate::dem::Heightfield;
 use crate::linalg::Vec3;
 use crate::math;
-use crate::ncc::{self, ImageView, NccConfig};
+use crate::ncc::{self, NccConfig};
 use crate::pose::Pose;
 use crate::pyramid::Pyramid;
+use crate::view::ImageView;
 
 /// Places features of the previous frame on the ground: the most textured pixel of each
 /// cell of a `grid x grid` partition of the box `[c0, c1] x [r0, r1]` (level-0 pixels).
@@ -27,15 +28,15 @@ pub(super) fn place_features(
     let margin = (HALF + 2) as f64;
     let c0 = box_px[0].max(margin);
     let r0 = box_px[1].max(margin);
-    let c1 = box_px[2].min(l0.width as f64 - 1.0 - margin);
-    let r1 = box_px[3].min(l0.height as f64 - 1.0 - margin);
+    let c1 = box_px[2].min(l0.width() as f64 - 1.0 - margin);
+    let r1 = box_px[3].min(l0.height() as f64 - 1.0 - margin);
     let grid = cfg.grid.clamp(1, MAX_GRID);
     let (cw, ch) = ((c1 - c0) / grid as f64, (r1 - r0) / grid as f64);
     if !(cw >= 4.0 && ch >= 4.0) {
         return None;
     }
     let rot = prev.pose.attitude.to_mat3();
-    let at = |c: usize, r: usize| l0.data.get(r * l0.width + c).copied().unwrap_or(0.0);
+    let at = |c: usize, r: usize| l0.data().get(r * l0.width() + c).copied().unwrap_or(0.0);
     s.n_features = 0;
     for gy in 0..grid {
         for gx in 0..grid {
@@ -164,7 +165,7 @@ pub(super) fn match_features(
             math::floor(v / sc + 0.5) as i64,
         );
         let (l, t) = (uc - (HALF + r) as i64, vc - (HALF + r) as i64);
-        if l < 0 || t < 0 || l as usize + wside > lvl.width || t as usize + wside > lvl.height {
+        if l < 0 || t < 0 || l as usize + wside > lvl.width() || t as usize + wside > lvl.height() {
             continue;
         }
         // The previous frame at the level where its pixels match the template's.
@@ -173,12 +174,14 @@ pub(super) fn match_features(
             continue;
         }
         // The window is a view of the level, rows `lvl.width` apart.
-        let start = t as usize * lvl.width + l as usize;
-        let (Ok(tv), Some(wdata)) = (ImageView::packed(&tpl, PATCH, PATCH), lvl.data.get(start..))
-        else {
+        let start = t as usize * lvl.width() + l as usize;
+        let (Ok(tv), Some(wdata)) = (
+            ImageView::packed(&tpl, PATCH, PATCH),
+            lvl.data().get(start..),
+        ) else {
             continue;
         };
-        let Ok(wv) = ImageView::new(wdata, wside, wside, lvl.width) else {
+        let Ok(wv) = ImageView::new(wdata, wside, wside, lvl.width()) else {
             continue;
         };
         let n_out = (2 * r + 1) * (2 * r + 1);

@@ -9,9 +9,10 @@ use crate::camera::Camera;
 use crate::dem::Heightfield;
 use crate::linalg::Vec3;
 use crate::math;
-use crate::ncc::{self, ImageView, NccConfig};
+use crate::ncc::{self, NccConfig};
 use crate::pose::Pose;
 use crate::pyramid::Pyramid;
+use crate::view::ImageView;
 
 /// The pose of the current frame from the previous one at the altitude and horizontal
 /// position where the previous frame, warped into the current view through the ground
@@ -40,26 +41,26 @@ pub fn register(
     let mut level = None;
     for k in 0..frame.len() {
         let l = frame.level(k)?;
-        if l.width.max(l.height) <= cfg.register_side.min(MAX_REGISTER_SIDE) {
+        if l.width().max(l.height()) <= cfg.register_side.min(MAX_REGISTER_SIDE) {
             level = Some((k, *l));
             break;
         }
     }
     let (k, lvl) = level?;
-    if lvl.width < REG || lvl.height < REG {
+    if lvl.width() < REG || lvl.height() < REG {
         return None;
     }
     let scale = f64::from(1u32 << k.min(31));
     let (_, ground) = ground_below(&prev.pose, dem)?;
-    let window = ImageView::packed(lvl.data, lvl.width, lvl.height).ok()?;
+    let window = ImageView::packed(lvl.data(), lvl.width(), lvl.height()).ok()?;
     if !(cfg.altitude_step > 0.0) {
         return None;
     }
     // Template positions: the frame's centre, which finds shifts up to a quarter of the
     // coarse level either way, and four positions half-way to the corners, each reaching
     // twice as far towards the opposite corner. The best score over all wins.
-    let (mx, my) = (lvl.width / 2, lvl.height / 2);
-    let (ox, oy) = ((lvl.width - REG) / 4, (lvl.height - REG) / 4);
+    let (mx, my) = (lvl.width() / 2, lvl.height() / 2);
+    let (ox, oy) = ((lvl.width() - REG) / 4, (lvl.height() - REG) / 4);
     let centres = [
         (mx, my),
         (mx - ox, my - oy),
