@@ -91,10 +91,18 @@ pub struct FrameNavigator<'m> {
     cfg: NavConfig,
     monitor: RangefinderMonitor,
     dem_sigma_m: f64,
-    /// The last fix and the raw prior of its frame (for the attitude's correction).
-    last: Option<(Pose, Prior)>,
+    /// The last fix, for the next priors' attitude correction.
+    last: Option<LastFix>,
     /// The inertial position error as the fixes show it.
     inertial: InertialError,
+}
+
+/// The last fixed frame's pose and the raw prior it was found from: the attitude the
+/// inertial prior has turned through since is added to the fix's.
+#[derive(Clone, Copy, Debug)]
+struct LastFix {
+    pose: Pose,
+    raw_prior: Prior,
 }
 
 impl<'m> FrameNavigator<'m> {
@@ -156,7 +164,11 @@ impl<'m> FrameNavigator<'m> {
     /// corrected one would not be tighter.
     #[must_use]
     pub fn corrected_prior(&self, prior: &Prior) -> Prior {
-        let Some((fix, last_prior)) = self.last else {
+        let Some(LastFix {
+            pose: fix,
+            raw_prior: last_prior,
+        }) = self.last
+        else {
             return *prior;
         };
         let Some((error, sigma_pos)) = self.inertial.predict(prior.time_s, &self.cfg.inertial)
@@ -270,7 +282,10 @@ impl<'m> FrameNavigator<'m> {
         // without them the prior would coast on the inertial drift across the tracked
         // frames, too loose for the lowest of them.
         if f.status == FixStatus::Fix {
-            self.last = Some((f.pose, *raw_prior));
+            self.last = Some(LastFix {
+                pose: f.pose,
+                raw_prior: *raw_prior,
+            });
             self.inertial.update(
                 raw_prior.time_s,
                 raw_prior.pose.position,
