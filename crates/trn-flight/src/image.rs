@@ -37,11 +37,7 @@ impl Image {
     /// The sample at `(col, row)`, `None` outside.
     #[must_use]
     pub fn get(&self, col: usize, row: usize) -> Option<f32> {
-        if col < self.width && row < self.height {
-            self.data.get(row * self.width + col).copied()
-        } else {
-            None
-        }
+        self.view().get(col, row)
     }
 
     /// Bilinear value at fractional `(col, row)` (pixel centres at integers); `None` outside

@@ -8,8 +8,10 @@ use super::check::MapCheck;
 use super::executor::Executor;
 use super::solve::{gsd_ratio, median};
 use super::{FixStatus, FrameNavigator, FrameResult, Prior, Radii, StageTimes, Workspace};
+use crate::mapdb::Landmarks;
 use crate::matching::{MatchOutcome, MatchStats};
 use crate::math;
+use crate::pose::Pose;
 use crate::predict::Prediction;
 use crate::pyramid::Pyramid;
 use crate::robust::PoseEstimate;
@@ -117,16 +119,10 @@ impl FrameNavigator<'_> {
         } else {
             self.predict_into(&lms, &fine_prior, Radii::Fine, &mut ws.preds)
         };
-        let preds = ws.preds.get(..n_preds).unwrap_or(&[]);
-        let outcomes = ws.outcomes.get_mut(..n_preds).unwrap_or(&mut []);
-        let ctx = self.context(lms, frame, &fine_prior.pose);
-        exec.match_all(&ctx, preds, outcomes);
-        ws.n_outcomes = n_preds;
-        run.predicted = n_preds;
-        run.stats = MatchStats::tally(outcomes);
+        self.match_pass(lms, frame, &fine_prior.pose, n_preds, ws, exec, run);
         run.times.match_ms = exec.now_ms() - t2;
         let t3 = exec.now_ms();
-        let mut ratio = gsd_ratio(preds, &mut ws.values);
+        let mut ratio = gsd_ratio(ws.preds.get(..n_preds).unwrap_or(&[]), &mut ws.values);
         let attitude = self.inertial_attitude(raw_prior);
         let solved = self.solve(ws, n_preds, ratio, attitude);
         run.times.pose_ms = exec.now_ms() - t3;
@@ -158,16 +154,10 @@ impl FrameNavigator<'_> {
                 time_s: prior.time_s,
             };
             let n = self.predict_into(&lms, &again, Radii::Refine, &mut ws.preds);
-            let preds = ws.preds.get(..n).unwrap_or(&[]);
-            let outcomes = ws.outcomes.get_mut(..n).unwrap_or(&mut []);
-            let ctx = self.context(lms, frame, &again.pose);
-            exec.match_all(&ctx, preds, outcomes);
-            ws.n_outcomes = n;
-            run.predicted = n;
-            run.stats = MatchStats::tally(outcomes);
+            self.match_pass(lms, frame, &again.pose, n, ws, exec, run);
             run.times.match_ms += exec.now_ms() - t;
             let t = exec.now_ms();
-            ratio = gsd_ratio(preds, &mut ws.values);
+            ratio = gsd_ratio(ws.preds.get(..n).unwrap_or(&[]), &mut ws.values);
             let again = self.solve(ws, n, ratio, attitude);
             run.times.pose_ms += exec.now_ms() - t;
             // The workspace now holds this pass's matches; a pose that its own refinement
@@ -191,5 +181,27 @@ impl FrameNavigator<'_> {
             median_peak_ratio,
             gsd_ratio: ratio,
         })
+    }
+
+    /// One matching pass: the first `n` of the workspace's predictions matched from `pose`
+    /// by `exec`, their outcomes and statistics recorded.
+    #[allow(clippy::too_many_arguments)]
+    fn match_pass<E: Executor>(
+        &self,
+        lms: Landmarks<'_>,
+        frame: &Pyramid<'_>,
+        pose: &Pose,
+        n: usize,
+        ws: &mut Workspace,
+        exec: &mut E,
+        run: &mut MapRun,
+    ) {
+        let preds = ws.preds.get(..n).unwrap_or(&[]);
+        let outcomes = ws.outcomes.get_mut(..n).unwrap_or(&mut []);
+        let ctx = self.context(lms, frame, pose);
+        exec.match_all(&ctx, preds, outcomes);
+        ws.n_outcomes = n;
+        run.predicted = n;
+        run.stats = MatchStats::tally(outcomes);
     }
 }
