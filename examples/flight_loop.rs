@@ -51,8 +51,7 @@ fn descend(
             levels: claim(levels),
         },
     ];
-    let mut seq =
-        FrameSequence::new(&camera, cfg.frame_levels, slots, claim(scratch_len(w, h))).ok()?;
+    let mut seq = FrameSequence::new(&nav, slots, claim(scratch_len(w, h))).ok()?;
     let mut fixes = 0;
     for (pixels, prior, lrf) in frames {
         // The camera driver writes the frame into the free slot.

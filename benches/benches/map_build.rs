@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use trn_benches::crater_dem_raster;
 use trn_flight::frames::{MOON_RADIUS_M, SiteFrame};
-use trn_flight::image::{Image, build_pyramid};
+use trn_flight::image::{Image, reduce_levels};
 use trn_flight::mapdb::MapDb;
 use trn_map::build::{BuildParams, build};
 use trn_map::render::{Sun, render, site_z};
@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
     let sd = resample_to_site(&dem, &site, 2048.0, 2048.0, 2.0, Interpolation::Bicubic)
         .expect("resample");
     let img = render(&sd, sun, None, true);
-    let pyr = build_pyramid(
+    let pyr = reduce_levels(
         Image {
             width: sd.grid.width,
             height: sd.grid.height,

@@ -106,11 +106,9 @@ fn eval_err(e: EvalError) -> CliError {
         EvalError::Io { file, source } => CliError::Failed(format!("{}: {source}", file.display())),
         EvalError::Map(m) => m.into(),
         EvalError::MapDb(d) => CliError::Failed(format!("built map refused: {d}")),
-        EvalError::Dataset(DatasetError::Io { file, source })
-            if source.kind() != std::io::ErrorKind::NotFound =>
-        {
-            CliError::Failed(format!("{}: {source}", file.display()))
-        }
+        // An output that cannot be written is a failure; an input that cannot be read or
+        // parsed is the caller's to fix.
+        EvalError::Dataset(d @ DatasetError::Write { .. }) => CliError::Failed(d.to_string()),
         other => CliError::BadInput(other.to_string()),
     }
 }

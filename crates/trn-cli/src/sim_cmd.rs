@@ -261,14 +261,10 @@ pub struct DescentArgs {
 fn sim_err(e: SimError) -> CliError {
     match e {
         SimError::Map(m) => m.into(),
-        SimError::Dataset(DatasetError::Io { file, source })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            CliError::BadInput(format!("{}: {source}", file.display()))
-        }
-        SimError::Dataset(DatasetError::Io { file, source }) => {
-            CliError::Failed(format!("{}: {source}", file.display()))
-        }
+        // An input that cannot be read is the caller's to fix; an output that cannot be
+        // written is a failure.
+        SimError::Dataset(d @ DatasetError::Io { .. }) => CliError::BadInput(d.to_string()),
+        SimError::Dataset(d @ DatasetError::Write { .. }) => CliError::Failed(d.to_string()),
         SimError::Dataset(d @ DatasetError::Invalid { .. }) => CliError::BadInput(d.to_string()),
     }
 }

@@ -18,7 +18,7 @@ pub fn partial_path(path: &Path) -> PathBuf {
 ///
 /// # Errors
 ///
-/// [`DatasetError::Io`] naming `path`.
+/// [`DatasetError::Write`] naming `path`.
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("trn-atomic-doc-{}", std::process::id()));
@@ -37,30 +37,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
 /// Writes `path` through [`partial_path`] and a rename, the content streamed by `write`
 /// into a buffered writer (for encoders that write as they go). `write`'s own errors come
 /// back as they are; failing to create, flush or rename the file comes back as
-/// [`DatasetError::Io`] naming `path`, converted into `E`.
+/// [`DatasetError::Write`] naming `path`, converted into `E`. The data reaches the disk
+/// before the rename, and the rename before this returns (the directory is synced where
+/// the platform allows).
 ///
 /// # Errors
 ///
-/// As above; the partial file is removed in every case.
+/// As above; the partial file is removed on every error.
 pub fn write_atomic_with<E: From<DatasetError>>(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), E>,
 ) -> Result<(), E> {
     let tmp = partial_path(path);
-    let fail = |e: E| {
+    let io = |e: std::io::Error| E::from(DatasetError::write(path, e));
+    let written = (|| {
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let mut w = std::io::BufWriter::new(file);
+        write(&mut w)?;
+        // The writer is flushed and closed here, before the rename (or the removal below).
+        w.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)
+            .and_then(|f| f.sync_all())
+            .map_err(io)
+    })();
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path).map_err(io)) {
         let _ = std::fs::remove_file(&tmp);
-        e
-    };
-    let io = |e: std::io::Error| E::from(DatasetError::io(path, e));
-    let file = std::fs::File::create(&tmp).map_err(io).map_err(fail)?;
-    let mut w = std::io::BufWriter::new(file);
-    write(&mut w).map_err(fail)?;
-    w.into_inner()
-        .map_err(std::io::IntoInnerError::into_error)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(io)
-        .map_err(fail)
+        return Err(e);
+    }
+    // The rename itself reaches the disk with the directory's metadata.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,9 +5,17 @@ use std::path::{Path, PathBuf};
 /// Why a file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    /// A file could not be read or written.
+    /// A file could not be read (an input: the caller's to fix).
     #[error("{file}: {source}")]
     Io {
+        /// The file.
+        file: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file could not be written (an output: the disk's or the permissions').
+    #[error("{file}: cannot write: {source}")]
+    Write {
         /// The file.
         file: PathBuf,
         /// The underlying error.
@@ -26,9 +34,17 @@ pub enum DatasetError {
 }
 
 impl DatasetError {
-    /// An I/O error on `file`.
+    /// An error reading `file`.
     pub fn io(file: &Path, source: std::io::Error) -> Self {
         Self::Io {
+            file: file.to_path_buf(),
+            source,
+        }
+    }
+
+    /// An error writing `file`.
+    pub fn write(file: &Path, source: std::io::Error) -> Self {
+        Self::Write {
             file: file.to_path_buf(),
             source,
         }

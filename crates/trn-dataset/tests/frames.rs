@@ -114,6 +114,25 @@ fn pgm_frames_and_refusals() {
     std::fs::write(&p12, &b).unwrap();
     let e = read_frame(&p12).unwrap_err().to_string();
     assert!(e.contains("f12.pgm") && e.contains("truncated"), "{e}");
+    // A header longer than one read (a long comment) is sized like it is read.
+    let plong = d.join("long.pgm");
+    let mut b = format!("P5\n#{}\n4 3\n255\n", "c".repeat(3000)).into_bytes();
+    b.extend([7u8; 12]);
+    std::fs::write(&plong, &b).unwrap();
+    assert_eq!(frame_size(&plong).unwrap(), (4, 3));
+    assert_eq!(read_frame(&plong).unwrap().pixels, vec![7.0; 12]);
+    // Sizes that overflow, numbers that do not parse, a header that never ends.
+    for (name, bytes) in [
+        ("huge.pgm", b"P5 4294967296 4294967296 255\n".to_vec()),
+        ("digits.pgm", b"P5 12345678901234567890123 3 255\n".to_vec()),
+        ("open.pgm", b"P5 4 3".to_vec()),
+    ] {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let e = read_frame(&p).unwrap_err().to_string();
+        assert!(e.contains(name) && e.contains("PGM header"), "{e}");
+        assert!(frame_size(&p).is_err());
+    }
     let other = d.join("x.jpg");
     std::fs::write(&other, b"\xff\xd8\xff\xe0 not a frame").unwrap();
     let e = read_frame(&other).unwrap_err().to_string();

@@ -7,6 +7,7 @@ use crate::output::{write_json, write_results, write_summary};
 use crate::run::evaluate;
 use crate::summary::summarise;
 use std::path::{Path, PathBuf};
+use trn_dataset::DatasetError;
 use trn_dataset::results::read_rows;
 use trn_dataset::summary::{ShardJson, Summary};
 
@@ -62,12 +63,13 @@ pub fn evaluate_campaign(
 /// # Errors
 ///
 /// [`EvalError::Invalid`] when a directory is not a shard output or two shards hold the
-/// same dataset; [`EvalError::Io`] for files that cannot be read or written.
+/// same dataset; [`EvalError::Dataset`] for files that cannot be read or written,
+/// [`EvalError::Io`] for directories that cannot be made.
 pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Summary, EvalError> {
     let mut names: Vec<(String, PathBuf)> = Vec::new();
     for s in shards {
         let path = s.join("shard.json");
-        let text = std::fs::read_to_string(&path).map_err(EvalError::io(&path))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| DatasetError::io(&path, e))?;
         let sj: ShardJson = serde_json::from_str(&text)
             .map_err(|e| EvalError::Invalid(format!("{}: {e}", path.display())))?;
         for d in sj.datasets {
@@ -85,11 +87,12 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Summary, EvalError> {
     for (name, src) in &names {
         let (from, to) = (src.join(name), out.join(name));
         std::fs::create_dir_all(&to).map_err(EvalError::io(&to))?;
-        for e in std::fs::read_dir(&from).map_err(EvalError::io(&from))? {
-            let p = e.map_err(EvalError::io(&from))?.path();
+        let read = |e| DatasetError::io(&from, e);
+        for e in std::fs::read_dir(&from).map_err(read)? {
+            let p = e.map_err(read)?.path();
             if p.is_file() {
-                std::fs::copy(&p, to.join(p.file_name().unwrap_or_default()))
-                    .map_err(EvalError::io(&p))?;
+                let dst = to.join(p.file_name().unwrap_or_default());
+                std::fs::copy(&p, &dst).map_err(|e| DatasetError::write(&dst, e))?;
             }
         }
         all.extend(read_rows(&from)?);

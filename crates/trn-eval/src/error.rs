@@ -5,8 +5,8 @@ use std::path::PathBuf;
 /// Why an evaluation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    /// The dataset or a results file is unreadable or invalid, or output could not be
-    /// written.
+    /// An input (the dataset, a shard's results) is unreadable or invalid, or an output
+    /// file could not be written ([`trn_dataset::DatasetError::Write`]).
     #[error(transparent)]
     Dataset(#[from] trn_dataset::DatasetError),
     /// The map could not be built.
@@ -15,7 +15,7 @@ pub enum EvalError {
     /// The built map was refused by the flight parser (a bug if it happens).
     #[error("map database: {0}")]
     MapDb(trn_flight::mapdb::MapDbError),
-    /// A directory could not be created or listed.
+    /// An output directory could not be created.
     #[error("{file}: {source}")]
     Io {
         /// The file or directory.

@@ -78,7 +78,7 @@ fn flight_path_gives_the_navigator_pose() {
             levels: lv_b,
         },
     ];
-    let mut seq = FrameSequence::new(&camera, cfg.frame_levels, slots, tmp).unwrap();
+    let mut seq = FrameSequence::new(&nav, slots, tmp).unwrap();
 
     // The counter sees an allocation on this thread.
     COUNTING.with(|c| c.set(true));
@@ -286,4 +286,85 @@ fn acquisition_reuses_its_plans_and_buffers() {
     sizes.dedup();
     eprintln!("FFT sizes used: {sizes:?}");
     assert!(sizes.len() >= 2, "one FFT size only: {sizes:?}");
+}
+
+/// A frame sequence refuses, when it is made, buffers too short for its navigator's camera
+/// and levels, and level counts a pyramid cannot have; a navigator of another camera, or a
+/// frame of the wrong size handed to trn's Navigator, gives no fix instead of a guess.
+#[test]
+fn frame_sequence_refuses_what_does_not_fit() {
+    use trn_flight::pipeline::SequenceError;
+    use trn_flight::pyramid::MAX_LEVELS;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent");
+    let ds = trn_dataset::dataset::Dataset::read(&dir).unwrap();
+    let bytes = build_map(&ds, &EvalOptions::default(), None).unwrap();
+    let db = MapDb::parse(&bytes).unwrap();
+    let camera = ds.meta.camera.camera().unwrap();
+    let (w, h) = (camera.width() as usize, camera.height() as usize);
+    let nav = |levels| {
+        let cfg = NavConfig {
+            frame_levels: levels,
+            ..NavConfig::default()
+        };
+        FrameNavigator::new(&db, camera, cfg)
+    };
+    let need = buffer_len(w, h, 6);
+    let make = |n: &FrameNavigator<'_>, px: usize, lv: usize, st: usize| {
+        let slot = |px, lv| FrameSlot {
+            pixels: vec![0.0f32; px],
+            levels: vec![0.0f32; lv],
+        };
+        FrameSequence::new(n, [slot(px, lv), slot(w * h, need)], vec![0.0f32; st]).map(|_| ())
+    };
+    let n6 = nav(6);
+    let st = scratch_len(w, h);
+    assert_eq!(make(&n6, w * h, need, st), Ok(()));
+    assert_eq!(make(&n6, w * h - 1, need, st), Err(SequenceError::Pixels));
+    assert_eq!(make(&n6, w * h, need - 1, st), Err(SequenceError::Levels));
+    assert_eq!(make(&n6, w * h, need, st - 1), Err(SequenceError::Scratch));
+    assert_eq!(
+        make(&nav(0), w * h, need, st),
+        Err(SequenceError::LevelCount)
+    );
+    assert_eq!(
+        make(&nav(MAX_LEVELS + 1), w * h, need, st),
+        Err(SequenceError::LevelCount)
+    );
+
+    // A navigator with another level count than the sequence's: no fix.
+    let slot = || FrameSlot {
+        pixels: vec![0.0f32; w * h],
+        levels: vec![0.0f32; need],
+    };
+    let mut seq = FrameSequence::new(&n6, [slot(), slot()], vec![0.0f32; st]).unwrap();
+    let f = &ds.frames[10];
+    let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+        .unwrap()
+        .pixels;
+    let prior = Prior {
+        pose: f.prior,
+        sigma_pos_m: f.prior_sigma_pos_m,
+        sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
+        time_s: f.t_s,
+    };
+    let mut ws = Box::new(Workspace::new());
+    let mut scratch = Box::new(MatchScratch::new());
+    let mut n5 = nav(5);
+    seq.next_pixels().copy_from_slice(&px);
+    let mut exec = Sequential {
+        scratch: &mut scratch,
+    };
+    let r = seq.process(&mut n5, &prior, None, &mut ws, &mut exec);
+    assert_eq!((r.status, r.pose), (FixStatus::NoFix, prior.pose));
+    // The same frame with the sequence's own navigator is a fix.
+    let mut n6 = nav(6);
+    let r = seq.process(&mut n6, &prior, None, &mut ws, &mut exec);
+    assert_eq!(r.status, FixStatus::Fix);
+
+    // trn's Navigator: a frame of the wrong size is no fix.
+    let mut std_nav = trn::Navigator::new(db, camera, NavConfig::default());
+    let r = std_nav.process(px[..w * h - 1].to_vec(), &prior, None);
+    assert_eq!((r.status, r.pose), (FixStatus::NoFix, prior.pose));
+    let r = std_nav.process(px, &prior, None);
+    assert_eq!(r.status, FixStatus::Fix);
 }

@@ -130,7 +130,7 @@ impl Image {
 /// `levels` images, level 0 first (`base` itself), each the [`Image::reduce`] of the
 /// previous one.
 #[must_use]
-pub fn build_pyramid(base: Image, levels: usize) -> Vec<Image> {
+pub fn reduce_levels(base: Image, levels: usize) -> Vec<Image> {
     let mut out = Vec::with_capacity(levels.max(1));
     out.push(base);
     while out.len() < levels {

@@ -36,7 +36,7 @@ pub fn bilinear(
     col: f64,
     row: f64,
 ) -> Option<f32> {
-    if !(col >= 0.0 && row >= 0.0) {
+    if !(col >= 0.0 && row >= 0.0 && col < width as f64 && row < height as f64) {
         return None;
     }
     let (c0, r0) = (col as usize, row as usize);

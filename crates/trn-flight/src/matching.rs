@@ -12,7 +12,7 @@
 
 //!
 //! Everything runs in caller memory: a [`MatchScratch`] per thread. [`match_all`] is the
-//! single-threaded loop; trn-features runs [`match_landmark`] over landmarks with rayon,
+//! single-threaded loop; trn runs [`match_landmark`] over landmarks with rayon,
 //! one scratch per worker, and gets the same outcomes.
 
 use crate::camera::Camera;

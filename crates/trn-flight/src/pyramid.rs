@@ -7,7 +7,7 @@
 //! half-pixel shift.
 //!
 //! A reduction is exposed by bands of output rows ([`reduce_band`]) so that a
-//! multi-threaded caller (trn-map, trn-features) runs the very arithmetic the flight build
+//! multi-threaded caller (trn's pyramids on rayon) runs the very arithmetic the flight build
 //! runs in [`Pyramid::build`]: the same frame gives the same pyramid, bit for bit, on any
 //! number of threads.
 //!
@@ -543,7 +543,7 @@ mod tests {
     }
 
     /// Bands of any height, started anywhere, give the samples of one band over the whole
-    /// level bit for bit (what lets trn-features split a level across threads); a short
+    /// level bit for bit (what lets trn split a level across threads); a short
     /// ring writes nothing.
     #[test]
     fn bands_split_anywhere_equal_one_band() {
@@ -611,5 +611,7 @@ mod tests {
         assert_eq!(bilinear(&d, 2, 2, 2, 1.0, 1.0), Some(3.0));
         assert_eq!(bilinear(&d, 2, 2, 2, 1.5, 0.0), None);
         assert_eq!(bilinear(&d, 2, 2, 2, -0.1, 0.0), None);
+        assert_eq!(bilinear(&d, 2, 2, 2, 1e20, 0.5), None);
+        assert_eq!(bilinear(&d, 2, 2, 2, 0.5, f64::INFINITY), None);
     }
 }

@@ -95,7 +95,7 @@ pub fn from_tracked_fix(
     let [c0, c1, c2, ..] = relative.diagonal();
     Some(Velocity {
         mps: (current - previous) * (1.0 / dt_s),
-        sigma_mps: [c0, c1, c2].map(|c| math::sqrt(c.max(0.0)) / dt_s),
+        sigma_mps: [c0, c1, c2].map(|c| math::sqrt_clamped(c) / dt_s),
         dt_s,
         tracked_features: inliers,
     })

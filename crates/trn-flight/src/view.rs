@@ -76,6 +76,9 @@ impl<'a> ImageView<'a> {
     /// Row `y` (exactly `width` pixels), or an empty slice past the last row.
     #[must_use]
     pub fn row(&self, y: usize) -> &'a [f32] {
+        if y >= self.height {
+            return &[];
+        }
         let start = y.saturating_mul(self.stride);
         self.data
             .get(start..start.saturating_add(self.width))

@@ -21,7 +21,7 @@ use crate::sample::Interpolation;
 use crate::site_dem::{self, SiteDem};
 use std::path::PathBuf;
 use trn_flight::frames::SiteFrame;
-use trn_flight::image::{Image, build_pyramid};
+use trn_flight::image::{Image, reduce_levels};
 use trn_flight::mapdb::Site;
 
 /// Which image landmarks are chosen on and cut from.
@@ -275,7 +275,7 @@ pub fn build(
     progress.begin("pyramids", 0);
     let ov_level = level_for(cols, rows, p.overview_max_side);
     let dem_level = level_for(cols, rows, p.coarse_max_side);
-    let render_levels = build_pyramid(
+    let render_levels = reduce_levels(
         Image {
             width: cols,
             height: rows,
@@ -284,7 +284,7 @@ pub fn build(
         p.landmarks.levels.max(ov_level + 1),
     );
     let source_levels = match (p.landmark_source, &ortho_img) {
-        (LandmarkSource::Ortho, Some(o)) => build_pyramid(
+        (LandmarkSource::Ortho, Some(o)) => reduce_levels(
             Image {
                 width: cols,
                 height: rows,
@@ -459,7 +459,7 @@ fn fine_layer(
     }
     progress.begin("resampling the fine orthoimage", 0);
     let img = site_dem::resample_image_on_site(ortho, frame, &fine_dem, p.interpolation)?;
-    let levels = build_pyramid(
+    let levels = reduce_levels(
         Image {
             width: fine_dem.grid.width,
             height: fine_dem.grid.height,

@@ -49,7 +49,8 @@ impl From<trn_dataset::DatasetError> for MapError {
     /// Writing through trn-dataset's atomic writes: its I/O errors are this crate's.
     fn from(e: trn_dataset::DatasetError) -> Self {
         match e {
-            trn_dataset::DatasetError::Io { file, source } => Self::Io { file, source },
+            trn_dataset::DatasetError::Io { file, source }
+            | trn_dataset::DatasetError::Write { file, source } => Self::Io { file, source },
             trn_dataset::DatasetError::Invalid {
                 file,
                 field,

@@ -354,7 +354,7 @@ impl Coverage {
     }
 }
 
-/// Chooses landmarks on `pyramid` (level 0 on `dem`'s grid; see [`trn_flight::image::build_pyramid`])
+/// Chooses landmarks on `pyramid` (level 0 on `dem`'s grid; see [`trn_flight::image::reduce_levels`])
 /// and cuts their templates. `site_z` is the site-frame `z` of every DEM node
 /// ([`crate::render::site_z`]); positions and normals come from it.
 ///

@@ -4,7 +4,7 @@
 
 use trn_flight::dem::Grid;
 use trn_flight::frames::MOON_RADIUS_M as R;
-use trn_flight::image::{Image, build_pyramid};
+use trn_flight::image::{Image, reduce_levels};
 use trn_flight::rng::Pcg32;
 use trn_map::SiteDem;
 use trn_map::landmarks::{LandmarkParams, select};
@@ -79,7 +79,7 @@ fn reduce_keeps_linear_ramps_and_even_nodes() {
             assert!((got - want).abs() < 1e-3, "({c},{r}) {got} vs {want}");
         }
     }
-    let levels = build_pyramid(img, 4);
+    let levels = reduce_levels(img, 4);
     assert_eq!(levels.len(), 4);
     assert_eq!((levels[3].width, levels[3].height), (13, 8));
 }
@@ -120,7 +120,7 @@ fn noise_scene(w: usize, h: usize, seed: u64) -> (Vec<Image>, SiteDem) {
         let n = fractal_noise(w, h, seed);
         move |c, r| n[r * w + c]
     });
-    (build_pyramid(img, 2), flat_dem(w, h, 2.0))
+    (reduce_levels(img, 2), flat_dem(w, h, 2.0))
 }
 
 fn params() -> LandmarkParams {
@@ -192,7 +192,7 @@ fn repetitive_texture_is_refused_and_unique_texture_chosen() {
     });
     let dem = flat_dem(w, h, 2.0);
     let z = site_z(&dem);
-    let pyr = build_pyramid(img, 2);
+    let pyr = reduce_levels(img, 2);
     let p = params();
     let reach = p.template_side / 2 * 2; // template half-width at the coarsest level, level-0 px
     let (lms, stats) = select(&pyr, &dem, &z, &p).unwrap();
@@ -234,7 +234,7 @@ fn edges_without_corners_are_refused() {
     // Texture along x only: every patch is an edge pattern, roundness 0.
     let img = image(w, h, |c, _| noise[c]);
     let dem = flat_dem(w, h, 2.0);
-    let (lms, stats) = select(&build_pyramid(img, 2), &dem, &site_z(&dem), &params()).unwrap();
+    let (lms, stats) = select(&reduce_levels(img, 2), &dem, &site_z(&dem), &params()).unwrap();
     assert!(lms.is_empty(), "{} chosen, {stats:?}", lms.len());
 }
 
@@ -304,7 +304,7 @@ fn landmarks_are_spread_separated_and_cut_exactly() {
 #[test]
 fn bad_settings_are_named_errors() {
     let dem = flat_dem(64, 64, 2.0);
-    let pyr = build_pyramid(image(64, 64, |c, r| (c * r) as f32), 2);
+    let pyr = reduce_levels(image(64, 64, |c, r| (c * r) as f32), 2);
     let z = site_z(&dem);
     for (p, field) in [
         (

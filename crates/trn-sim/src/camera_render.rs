@@ -21,7 +21,7 @@
 use crate::error::SimError;
 use rayon::prelude::*;
 use trn_flight::camera::Camera;
-use trn_flight::image::{Image, build_pyramid};
+use trn_flight::image::{Image, reduce_levels};
 use trn_flight::rng::Pcg32;
 use trn_flight::{Pose, Vec3};
 use trn_map::SiteDem;
@@ -127,7 +127,7 @@ impl Scene {
         let z = render::site_z(dem);
         let (w, h) = (g.width, g.height);
         let levels = (usize::BITS - w.max(h).leading_zeros()) as usize;
-        let radiance = build_pyramid(
+        let radiance = reduce_levels(
             Image {
                 width: w,
                 height: h,

@@ -98,7 +98,7 @@ pub fn generate(
             format!("{} exists and is not empty", dir.display()),
         ));
     }
-    std::fs::create_dir_all(dir.join("sites")).map_err(|e| SimError::io(dir, e))?;
+    std::fs::create_dir_all(dir.join("sites")).map_err(|e| SimError::write(dir, e))?;
     let mut names = Vec::with_capacity(spec.n);
     for i in 0..spec.n {
         let mut rng = Pcg32::new(spec.seed, i as u64);

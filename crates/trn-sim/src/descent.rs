@@ -255,12 +255,10 @@ pub fn simulate(
     let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
     let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
 
-    let mut tmp_name = out.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".partial");
-    let tmp = out.with_file_name(tmp_name);
+    let tmp = trn_dataset::atomic::partial_path(out);
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("images")).map_err(|e| SimError::io(&tmp, e))?;
-    std::fs::create_dir_all(tmp.join("map")).map_err(|e| SimError::io(&tmp, e))?;
+    std::fs::create_dir_all(tmp.join("images")).map_err(|e| SimError::write(&tmp, e))?;
+    std::fs::create_dir_all(tmp.join("map")).map_err(|e| SimError::write(&tmp, e))?;
     let result = (|| {
         let mut rows = Vec::with_capacity(spec.frames);
         let mut summary = DescentSummary {
@@ -352,11 +350,11 @@ pub fn simulate(
             frames: "frames.csv".into(),
         };
         std::fs::write(tmp.join("frames.csv"), frames_csv(&rows))
-            .map_err(|e| SimError::io(&tmp.join("frames.csv"), e))?;
+            .map_err(|e| SimError::write(&tmp.join("frames.csv"), e))?;
         let json = serde_json::to_string_pretty(&meta)
             .map_err(|e| SimError::invalid("dataset.json", e.to_string()))?;
         std::fs::write(tmp.join("dataset.json"), json + "\n")
-            .map_err(|e| SimError::io(&tmp.join("dataset.json"), e))?;
+            .map_err(|e| SimError::write(&tmp.join("dataset.json"), e))?;
         Ok(summary)
     })();
     match result {
@@ -364,7 +362,7 @@ pub fn simulate(
             if out.exists() {
                 let _ = std::fs::remove_dir(out);
             }
-            std::fs::rename(&tmp, out).map_err(|e| SimError::io(out, e))?;
+            std::fs::rename(&tmp, out).map_err(|e| SimError::write(out, e))?;
             Ok(s)
         }
         Err(e) => {

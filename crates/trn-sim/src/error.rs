@@ -13,15 +13,20 @@ pub enum SimError {
     #[error(transparent)]
     Map(#[from] MapError),
     /// A parameter or file field is invalid ([`DatasetError::Invalid`]), or a file could
-    /// not be read or written ([`DatasetError::Io`]).
+    /// not be read ([`DatasetError::Io`]) or written ([`DatasetError::Write`]).
     #[error(transparent)]
     Dataset(#[from] DatasetError),
 }
 
 impl SimError {
-    /// An I/O error on `file`.
+    /// An error reading `file`.
     pub fn io(file: &Path, source: std::io::Error) -> Self {
         DatasetError::io(file, source).into()
+    }
+
+    /// An error writing `file` (or making its directory).
+    pub fn write(file: &Path, source: std::io::Error) -> Self {
+        DatasetError::write(file, source).into()
     }
 
     /// An invalid parameter.

@@ -317,7 +317,7 @@ fn fine_ortho(
 ///
 /// an I/O [`SimError::Dataset`] / [`SimError::Map`] when a file cannot be written.
 pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
-    std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| SimError::write(dir, e))?;
     // Heights in 16 bits at 5 cm (+-1638 m), images in 8 bits: a tenth of the f32 size after
     // compression, and what orbital products often are.
     write_as(dir.join("dem.tif"), &site.dem, DEM_STORAGE)?;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use trn_flight::camera::Camera;
 use trn_flight::dem::Grid;
 use trn_flight::dem::Heightfield;
-use trn_flight::image::{Image, build_pyramid};
+use trn_flight::image::{Image, reduce_levels};
 use trn_flight::mapdb::MapDb;
 use trn_flight::pyramid::Pyramid;
 use trn_flight::{Pose, Vec3};
@@ -68,7 +68,7 @@ fn overview_levels(db: &MapDb<'_>) -> Vec<(Grid, Image)> {
         height: g.height,
         data,
     };
-    build_pyramid(base, 3)
+    reduce_levels(base, 3)
         .into_iter()
         .enumerate()
         .map(|(k, img)| {

@@ -37,7 +37,9 @@ use trn_flight::pipeline::{
     Workspace,
 };
 use trn_flight::predict::Prediction;
-use trn_flight::pyramid::{Pyramid, PyramidError, buffer_len, scratch_len};
+use trn_flight::pyramid::{
+    MAX_LEVELS, Pyramid, PyramidError, band_scratch_len, buffer_len, scratch_len,
+};
 
 pub use trn_flight::pipeline::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
 pub use trn_flight::velocity::Velocity;
@@ -142,28 +144,30 @@ impl Executor for StdExecutor<'_> {
 
 impl<'a> Navigator<'a> {
     /// A navigator over a parsed map database; its frame buffers are made here, so that no
-    /// frame allocates them.
+    /// frame allocates them. `cfg.frame_levels` is held within 1..=`MAX_LEVELS`.
     #[must_use]
     pub fn new(db: MapDb<'a>, camera: Camera, cfg: NavConfig) -> Self {
+        let cfg = NavConfig {
+            frame_levels: cfg.frame_levels.clamp(1, MAX_LEVELS),
+            ..cfg
+        };
         let (w, h) = (camera.width() as usize, camera.height() as usize);
+        let core = FrameNavigator::new(&db, camera, cfg);
         let slot = || FrameSlot {
             pixels: vec![0.0; w * h],
             levels: vec![0.0; buffer_len(w, h, cfg.frame_levels)],
         };
-        let sequence = FrameSequence::new(
-            &camera,
-            cfg.frame_levels,
-            [slot(), slot()],
-            vec![0.0; scratch_len(w, h)],
-        )
-        .map(Box::new)
-        .unwrap_or_else(|e| unreachable!("buffers sized for the camera: {e}"));
+        let sequence = FrameSequence::new(&core, [slot(), slot()], vec![0.0; scratch_len(w, h)])
+            .map(Box::new)
+            .unwrap_or_else(|e| unreachable!("levels clamped, buffers sized for the camera: {e}"));
+        // The pyramid's bands on rayon: as many rings as the first level has bands.
+        let pyramid_ring = vec![0.0; h.div_ceil(2).div_ceil(32) * band_scratch_len(w)];
         Self {
-            core: FrameNavigator::new(&db, camera, cfg),
+            core,
             workspace: Box::default(),
             matcher: ParallelMatcher::new(),
             sequence,
-            pyramid_ring: Vec::new(),
+            pyramid_ring,
             acquirer: Acquirer::new(&db),
         }
     }
@@ -189,22 +193,17 @@ impl<'a> Navigator<'a> {
     }
 
     /// Processes one frame (row-major f32 pixels of the camera's size) with its prior and
-    /// rangefinder reading.
-    ///
-    /// # Panics
-    ///
-    /// When `pixels` holds fewer samples than the camera's frame.
+    /// rangefinder reading. A frame of another size gives no fix (and breaks the run of
+    /// fixes velocity needs).
     #[must_use]
     pub fn process(&mut self, pixels: Vec<f32>, prior: &Prior, lrf: Option<f64>) -> FrameResult {
         let start = Instant::now();
         let camera = *self.core.camera();
-        if let Err(p) = self.sequence.swap_next_pixels(pixels) {
-            panic!(
-                "a frame of {} samples for a {} x {} camera",
-                p.len(),
-                camera.width(),
-                camera.height()
-            );
+        if pixels.len() != camera.width() as usize * camera.height() as usize
+            || self.sequence.swap_next_pixels(pixels).is_err()
+        {
+            self.sequence.skip();
+            return FrameResult::unsolved(prior);
         }
         let dem = self.core.dem().copied();
         let mut exec = StdExecutor {

@@ -9,7 +9,7 @@ use std::path::Path;
 ///
 /// # Errors
 ///
-/// [`DatasetError::Io`] naming the file.
+/// [`DatasetError::Write`] naming the file.
 pub fn write_png(
     path: &Path,
     width: usize,
@@ -17,9 +17,9 @@ pub fn write_png(
     bits: u32,
     pixels: &[u16],
 ) -> Result<(), DatasetError> {
-    let io = |e: std::io::Error| DatasetError::io(path, e);
+    let io = |e: std::io::Error| DatasetError::write(path, e);
     let enc_err =
-        |e: png::EncodingError| DatasetError::io(path, std::io::Error::other(e.to_string()));
+        |e: png::EncodingError| DatasetError::write(path, std::io::Error::other(e.to_string()));
     let file = std::fs::File::create(path).map_err(io)?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
     enc.set_color(png::ColorType::Grayscale);
@@ -46,7 +46,7 @@ pub fn write_png(
 ///
 /// # Errors
 ///
-/// [`DatasetError::Io`] naming the file; [`DatasetError::Invalid`] when `rgb` is not
+/// [`DatasetError::Write`] naming the file; [`DatasetError::Invalid`] when `rgb` is not
 /// `3 * width * height` bytes.
 pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), DatasetError> {
     if rgb.len() != 3 * width as usize * height as usize {
@@ -57,7 +57,7 @@ pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result
         ));
     }
     let enc_err =
-        |e: png::EncodingError| DatasetError::io(path, std::io::Error::other(e.to_string()));
+        |e: png::EncodingError| DatasetError::write(path, std::io::Error::other(e.to_string()));
     crate::atomic::write_atomic_with(path, |w| {
         let mut enc = png::Encoder::new(w, width, height);
         enc.set_color(png::ColorType::Rgb);

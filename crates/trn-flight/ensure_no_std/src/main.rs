@@ -106,7 +106,7 @@ pub extern "C" fn _start() -> ! {
             FrameSlot { pixels: &mut pa[..], levels: &mut la[..] },
             FrameSlot { pixels: &mut pb[..], levels: &mut lb[..] },
         ];
-        if let Ok(mut seq) = FrameSequence::new(&cam, 3, slots, &mut st[..]) {
+        if let Ok(mut seq) = FrameSequence::new(&nav, slots, &mut st[..]) {
             for t in 0..2 {
                 seq.next_pixels().copy_from_slice(&frame);
                 let prior = Prior { time_s: f64::from(t), ..prior };

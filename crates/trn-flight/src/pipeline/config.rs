@@ -267,8 +267,14 @@ impl FrameResult {
     /// 1-sigma of each position axis, metres.
     #[must_use]
     pub fn sigma_pos(&self) -> [f64; 3] {
-        let c = &self.covariance;
-        [c[0][0], c[1][1], c[2][2]].map(math::sqrt_clamped)
+        Self::position_sigma(&self.covariance)
+    }
+
+    /// 1-sigma of each position axis of a pose covariance, metres.
+    #[must_use]
+    pub fn position_sigma(covariance: &Mat6) -> [f64; 3] {
+        let [c0, c1, c2, ..] = covariance.diagonal();
+        [c0, c1, c2].map(math::sqrt_clamped)
     }
 
     /// RMS of the attitude 1-sigma over the three axes, degrees.

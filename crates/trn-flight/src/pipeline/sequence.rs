@@ -11,9 +11,8 @@
 use super::{Executor, FixStatus, FrameNavigator, FrameResult, Prior, Workspace};
 use crate::camera::Camera;
 use crate::linalg::Mat6;
-use crate::math;
 use crate::pose::Pose;
-use crate::pyramid::{Pyramid, buffer_len, scratch_len};
+use crate::pyramid::{MAX_LEVELS, Pyramid, buffer_len, scratch_len};
 use crate::track::{FixedFrame, TrackScratch};
 use crate::velocity::{self, Velocity};
 use core::fmt;
@@ -28,10 +27,13 @@ pub struct FrameSlot<B> {
     pub levels: B,
 }
 
-/// Why a [`FrameSequence`] could not be made: a buffer shorter than the camera and the
-/// pyramid need.
+/// Why a [`FrameSequence`] could not be made: a pyramid level count it cannot build, or a
+/// buffer shorter than the camera and the pyramid need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SequenceError {
+    /// The navigator's [`NavConfig::frame_levels`](super::NavConfig::frame_levels) is not
+    /// within 1..=[`MAX_LEVELS`].
+    LevelCount,
     /// A slot's pixels hold fewer than `width * height` samples.
     Pixels,
     /// A slot's levels hold fewer than [`buffer_len`] samples.
@@ -43,6 +45,7 @@ pub enum SequenceError {
 impl fmt::Display for SequenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::LevelCount => "frame_levels must be within 1..=pyramid::MAX_LEVELS",
             Self::Pixels => "a frame slot's pixels are shorter than the camera's frame",
             Self::Levels => "a frame slot's levels are shorter than pyramid::buffer_len()",
             Self::Scratch => "the pyramid scratch is shorter than pyramid::scratch_len()",
@@ -77,18 +80,24 @@ pub struct FrameSequence<B> {
 }
 
 impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
-    /// A sequence of `camera`'s frames with pyramids of `levels` levels, over two slots and
-    /// a pyramid scratch of [`scratch_len`] samples.
+    /// A sequence of `nav`'s frames (its camera's size, pyramids of its
+    /// [`NavConfig::frame_levels`](super::NavConfig::frame_levels)), over two slots and a
+    /// pyramid scratch of [`scratch_len`] samples. [`FrameSequence::process`] takes this
+    /// navigator (or one with the same camera and levels).
     ///
     /// # Errors
     ///
-    /// [`SequenceError`] naming the buffer that is too short.
+    /// [`SequenceError`] naming the level count or the buffer that is too short.
     pub fn new(
-        camera: &Camera,
-        levels: usize,
+        nav: &FrameNavigator<'_>,
         slots: [FrameSlot<B>; 2],
         scratch: B,
     ) -> Result<Self, SequenceError> {
+        let camera: &Camera = nav.camera();
+        let levels = nav.config().frame_levels;
+        if levels == 0 || levels > MAX_LEVELS {
+            return Err(SequenceError::LevelCount);
+        }
         let (width, height) = (camera.width() as usize, camera.height() as usize);
         for s in &slots {
             if s.pixels.as_ref().len() < width * height {
@@ -142,6 +151,12 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
         }
     }
 
+    /// A frame the caller could not hand in (a camera fault, a frame of the wrong size): the
+    /// last fixed frame is kept, but the next fix's velocity does not span the gap.
+    pub fn skip(&mut self) {
+        self.not_just_before();
+    }
+
     /// Forgets the last fixed frame, as at the start of a descent (the navigator has its own
     /// [`FrameNavigator::reset`]).
     pub fn reset(&mut self) {
@@ -151,7 +166,8 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
     /// Navigates the frame in [`FrameSequence::next_pixels`]: its pyramid built by
     /// `exec`, then [`FrameNavigator::process_with_fixed`] with the last fixed frame; on
     /// a fix, the velocity since the frame before (when that one had a fix too), and this
-    /// frame becomes the one kept.
+    /// frame becomes the one kept. A navigator whose camera or level count differs from the
+    /// one the sequence was made for gives no fix.
     pub fn process<E: Executor>(
         &mut self,
         nav: &mut FrameNavigator<'_>,
@@ -166,6 +182,12 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
             self.levels,
             self.width * self.height,
         );
+        let camera = nav.camera();
+        if (camera.width() as usize, camera.height() as usize) != (w, h)
+            || nav.config().frame_levels != levels
+        {
+            return self.not_navigated(prior);
+        }
         let [a, b] = &mut self.slots;
         let (cur, other) = if self.next == 0 { (a, b) } else { (b, a) };
         let t0 = exec.now_ms();
@@ -181,13 +203,13 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
             )
             .is_err()
         {
-            return FrameResult::unsolved(prior);
+            return self.not_navigated(prior);
         }
         let pyramid_ms = exec.now_ms() - t0;
         let cur: &FrameSlot<B> = cur;
         let other: &FrameSlot<B> = other;
         let Some(frame) = slot_pyramid(cur, w, h, levels) else {
-            return FrameResult::unsolved(prior);
+            return self.not_navigated(prior);
         };
         let fixed = self.fixed.and_then(|f| {
             Some((
@@ -205,9 +227,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
         r.times.pyramid_ms = pyramid_ms;
         if r.status != FixStatus::Fix {
             // The last fixed frame stays for tracking; velocity needs two fixes in a row.
-            if let Some(f) = self.fixed.as_mut() {
-                f.just_before = false;
-            }
+            self.not_just_before();
             return r;
         }
         let tv = exec.now_ms();
@@ -230,6 +250,22 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> FrameSequence<B> {
         });
         self.next = 1 - self.next;
         r
+    }
+}
+
+impl<B> FrameSequence<B> {
+    /// The last fixed frame is no longer the one just before the next frame.
+    fn not_just_before(&mut self) {
+        if let Some(f) = self.fixed.as_mut() {
+            f.just_before = false;
+        }
+    }
+
+    /// A frame the sequence could not navigate (buffers or navigator that do not fit): no
+    /// fix, and the next velocity does not span it.
+    fn not_navigated(&mut self, prior: &Prior) -> FrameResult {
+        self.not_just_before();
+        FrameResult::unsolved(prior)
     }
 }
 
@@ -280,12 +316,12 @@ fn velocity_since(
         ),
         (false, None) => None,
     };
-    let sigma = |c: &Mat6| {
-        let [c0, c1, c2, ..] = c.diagonal();
-        [c0, c1, c2].map(math::sqrt_clamped)
-    };
     let from_fixes = velocity::from_fixes(
-        (prev.pose.position, sigma(&prev.covariance), prev.time_s),
+        (
+            prev.pose.position,
+            FrameResult::position_sigma(&prev.covariance),
+            prev.time_s,
+        ),
         (r.pose.position, r.sigma_pos(), time_s),
     );
     Velocity::tighter(tracked, from_fixes)

@@ -40,18 +40,17 @@ impl FrameNavigator<'_> {
     }
 }
 
-/// The median of `values` (the upper one of an even count), sorted in `buf`; NaN for none.
+/// The median of `values` (the upper one of an even count; [`crate::stats::sample_quantile`]),
+/// copied into `buf` (as many as fit); NaN for none.
 pub(super) fn median(values: impl Iterator<Item = f64>, buf: &mut [f64]) -> f64 {
     let mut n = 0;
     for (b, v) in buf.iter_mut().zip(values) {
         *b = v;
         n += 1;
     }
-    let Some(v) = buf.get_mut(..n) else {
-        return f64::NAN;
-    };
-    v.sort_unstable_by(f64::total_cmp);
-    v.get(n / 2).copied().unwrap_or(f64::NAN)
+    buf.get_mut(..n)
+        .and_then(|v| crate::stats::sample_quantile(v, 0.5))
+        .unwrap_or(f64::NAN)
 }
 
 /// Template pixels per frame pixel (the inverse of the median frame ground sample distance

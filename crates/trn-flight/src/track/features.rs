@@ -36,7 +36,7 @@ pub(super) fn place_features(
         return None;
     }
     let rot = prev.pose.attitude.to_mat3();
-    let at = |c: usize, r: usize| l0.data().get(r * l0.width() + c).copied().unwrap_or(0.0);
+    let at = |c: usize, r: usize| l0.get(c, r).unwrap_or(0.0);
     s.n_features = 0;
     for gy in 0..grid {
         for gx in 0..grid {
@@ -173,15 +173,11 @@ pub(super) fn match_features(
         if !fill_template(prev, m, p, a, sc, &mut tpl) {
             continue;
         }
-        // The window is a view of the level, rows `lvl.width` apart.
-        let start = t as usize * lvl.width() + l as usize;
-        let (Ok(tv), Some(wdata)) = (
+        // The window is a view of the level.
+        let (Ok(tv), Ok(wv)) = (
             ImageView::packed(&tpl, PATCH, PATCH),
-            lvl.data().get(start..),
+            lvl.sub(l as usize, t as usize, wside, wside),
         ) else {
-            continue;
-        };
-        let Ok(wv) = ImageView::new(wdata, wside, wside, lvl.width()) else {
             continue;
         };
         let n_out = (2 * r + 1) * (2 * r + 1);

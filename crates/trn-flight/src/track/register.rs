@@ -52,7 +52,7 @@ pub fn register(
     }
     let scale = f64::from(1u32 << k.min(31));
     let (_, ground) = ground_below(&prev.pose, dem)?;
-    let window = ImageView::packed(lvl.data(), lvl.width(), lvl.height()).ok()?;
+    let window = lvl;
     if !(cfg.altitude_step > 0.0) {
         return None;
     }
