@@ -4,8 +4,9 @@
 //! ([`dataset`]: `dataset.json` and `frames.csv`, a strict reader and the writer the
 //! simulator uses), frame images ([`image`]: one [`image::read_frame`] for PNG, TIFF and
 //! PGM), the results ([`results`]: `results.csv` and `rows.json`; [`summary`]:
-//! `summary.json`, the band tables, `shard.json`), and atomic writes ([`atomic`]) that every
-//! writer of trn goes through.
+//! `summary.json`, the band tables, `shard.json`), and atomic writes ([`atomic`]) that
+//! results, maps, reports and simulator metadata go through (a simulated dataset's frames
+//! are written inside a directory renamed into place whole).
 //!
 //! Readers refuse anything the formats do not allow with an error naming the file, the line
 //! and the field ([`DatasetError`]); they never guess.
