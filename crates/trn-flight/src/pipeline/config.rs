@@ -152,7 +152,8 @@ pub struct StageTimes {
     pub acquisition_ms: f64,
     /// Feature tracking for velocity.
     pub velocity_ms: f64,
-    /// Registration and tracking for a pose from the previous frame (0 when not tried).
+    /// Registration and tracking for a pose from the last fixed frame (0 when not attempted:
+    /// the map gave a fix, or no fixed frame is kept).
     pub track_ms: f64,
     /// Altitude and rangefinder.
     pub checks_ms: f64,
