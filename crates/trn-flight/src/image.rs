@@ -59,10 +59,9 @@ impl Image {
         self.reduce_with_holes()
     }
 
-    /// [`Image::reduce`] into `out` for an image without missing samples, reusing `out`'s
-    /// buffer and `tmp` (no allocation once they have grown to size): one band of
+    /// [`Image::reduce`] into `out` for an image without missing samples: one band of
     /// [`reduce_band`] over the whole level.
-    pub fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {
+    fn reduce_finite_into(&self, out: &mut Self, tmp: &mut Vec<f32>) {
         let (w2, h2) = reduced_size(self.width, self.height);
         out.width = w2;
         out.height = h2;

@@ -246,6 +246,68 @@ fn base_level(
     ImageView::packed(data, width, height).map_err(|_| PyramidError::BadFrame)
 }
 
+/// Level 0 of a pyramid of `levels` levels of `frame`, checked with the length of the
+/// buffer its levels `1..` go into.
+fn checked_base(
+    frame: &[f32],
+    width: usize,
+    height: usize,
+    levels: usize,
+    buf_len: usize,
+) -> Result<ImageView<'_>, PyramidError> {
+    let base = base_level(frame, width, height, levels)?;
+    if buf_len < buffer_len(width, height, levels) {
+        return Err(PyramidError::BufferTooSmall);
+    }
+    Ok(base)
+}
+
+/// Levels `1..levels` of a `width x height` `frame` into `buf`, in [`Pyramid::build`]'s
+/// layout (level `k` after levels `1..k`), each passed to `reduce(source level, its
+/// destination samples)` in order: the one level walk of every pyramid builder, whatever
+/// runs the reduction (one band here, bands on threads in trn).
+///
+/// # Errors
+///
+/// [`PyramidError`] for a bad size or level count, or a `buf` shorter than [`buffer_len`];
+/// nothing is built.
+pub fn build_levels(
+    frame: &[f32],
+    width: usize,
+    height: usize,
+    levels: usize,
+    buf: &mut [f32],
+    mut reduce: impl FnMut(&ImageView<'_>, &mut [f32]),
+) -> Result<(), PyramidError> {
+    let base = checked_base(frame, width, height, levels, buf.len())?;
+    // Level k (k >= 1) starts in `buf` after levels 1..k; each is reduced from the one
+    // before (the frame for level 1).
+    let (mut w, mut h) = (width, height);
+    let mut start = 0usize;
+    let mut src_start = None;
+    for _ in 1..levels {
+        let (w2, h2) = reduced_size(w, h);
+        let (done, rest) = buf
+            .split_at_mut_checked(start)
+            .ok_or(PyramidError::BufferTooSmall)?;
+        let dst = rest
+            .get_mut(..w2 * h2)
+            .ok_or(PyramidError::BufferTooSmall)?;
+        let src = match src_start {
+            None => base,
+            Some(s) => done
+                .get(s..)
+                .and_then(|d| ImageView::packed(d, w, h).ok())
+                .ok_or(PyramidError::BufferTooSmall)?,
+        };
+        reduce(&src, dst);
+        src_start = Some(start);
+        start += w2 * h2;
+        (w, h) = (w2, h2);
+    }
+    Ok(())
+}
+
 /// A frame and its reductions, level 0 first; views into caller memory.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pyramid<'a> {
@@ -254,29 +316,6 @@ pub struct Pyramid<'a> {
 }
 
 impl<'a> Pyramid<'a> {
-    /// A pyramid of levels built elsewhere (each must be the reduction of the one before:
-    /// not checked).
-    ///
-    /// # Errors
-    ///
-    /// [`PyramidError::Levels`] for none or more than [`MAX_LEVELS`];
-    /// [`PyramidError::BadFrame`] when a level's data is shorter than its size.
-    pub fn from_levels(levels: &[ImageView<'a>]) -> Result<Self, PyramidError> {
-        if levels.is_empty() || levels.len() > MAX_LEVELS {
-            return Err(PyramidError::Levels);
-        }
-        let mut p = Self::default();
-        for (dst, l) in p.levels.iter_mut().zip(levels) {
-            // Levels are packed: a view's own checks cover the rest.
-            if l.stride() != l.width() {
-                return Err(PyramidError::BadFrame);
-            }
-            *dst = *l;
-        }
-        p.count = levels.len();
-        Ok(p)
-    }
-
     /// Builds `levels` levels of a `width x height` row-major `frame`: levels `1..` go into
     /// `buf` (at least [`buffer_len`] samples), `tmp` is scratch (at least
     /// [`scratch_len`]). Single-threaded; the same arithmetic as any caller of
@@ -293,38 +332,13 @@ impl<'a> Pyramid<'a> {
         buf: &'a mut [f32],
         tmp: &mut [f32],
     ) -> Result<Self, PyramidError> {
-        let base = base_level(frame, width, height, levels)?;
-        if buf.len() < buffer_len(width, height, levels) {
-            return Err(PyramidError::BufferTooSmall);
-        }
+        checked_base(frame, width, height, levels, buf.len())?;
         if tmp.len() < scratch_len(width, height) {
             return Err(PyramidError::ScratchTooSmall);
         }
-        // Level k (k >= 1) starts in `buf` after levels 1..k; each is reduced from the one
-        // before (the frame for level 1), then the whole is viewed as `view_built` sees it.
-        let (mut w, mut h) = (width, height);
-        let mut start = 0usize;
-        let mut src_start = None;
-        for _ in 1..levels {
-            let (w2, h2) = reduced_size(w, h);
-            let (done, rest) = buf
-                .split_at_mut_checked(start)
-                .ok_or(PyramidError::BufferTooSmall)?;
-            let dst = rest
-                .get_mut(..w2 * h2)
-                .ok_or(PyramidError::BufferTooSmall)?;
-            let src = match src_start {
-                None => base,
-                Some(s) => done
-                    .get(s..s + w * h)
-                    .and_then(|d| ImageView::packed(d, w, h).ok())
-                    .ok_or(PyramidError::BufferTooSmall)?,
-            };
-            reduce_band(&src, 0, dst, tmp);
-            src_start = Some(start);
-            start += w2 * h2;
-            (w, h) = (w2, h2);
-        }
+        build_levels(frame, width, height, levels, buf, |src, dst| {
+            reduce_band(src, 0, dst, tmp);
+        })?;
         Self::view_built(frame, width, height, levels, buf)
     }
 

@@ -5,9 +5,8 @@
 
 use rayon::prelude::*;
 use trn_flight::pyramid::{
-    Pyramid, PyramidError, band_scratch_len, buffer_len, reduce_band, reduced_size,
+    Pyramid, PyramidError, band_scratch_len, buffer_len, build_levels, reduce_band,
 };
-use trn_flight::view::ImageView;
 
 /// Output rows per band: enough that re-filtering the three input rows a band shares with
 /// the one before costs little, few enough for every thread to get several.
@@ -28,37 +27,19 @@ pub fn build_on_rayon(
     buf: &mut [f32],
     ring: &mut Vec<f32>,
 ) -> Result<(), PyramidError> {
-    // The checks of the flight build, on an empty level buffer (a one-level view).
-    Pyramid::view_built(frame, width, height, 1, &[])?;
-    if levels == 0 || levels > trn_flight::pyramid::MAX_LEVELS {
-        return Err(PyramidError::Levels);
-    }
-    if buf.len() < buffer_len(width, height, levels) {
-        return Err(PyramidError::BufferTooSmall);
-    }
-    let (mut w, mut h) = (width, height);
-    let mut rest = &mut buf[..];
-    let mut src: Option<&[f32]> = None;
-    for _ in 1..levels {
-        let (w2, h2) = reduced_size(w, h);
-        let (dst, tail) = rest.split_at_mut(w2 * h2);
-        let level = ImageView::packed(src.unwrap_or(frame), w, h)
-            .map_err(|_| PyramidError::BufferTooSmall)?;
-        let need = h2.div_ceil(BAND_ROWS) * band_scratch_len(w);
+    build_levels(frame, width, height, levels, buf, |src, dst| {
+        let (w, w2) = (src.width(), src.width().div_ceil(2));
+        let need = dst.len().div_ceil(BAND_ROWS * w2.max(1)) * band_scratch_len(w);
         if ring.len() < need {
             ring.resize(need, 0.0);
         }
-        if w2 > 0 && h2 > 0 {
+        if w2 > 0 {
             dst.par_chunks_mut(BAND_ROWS * w2)
                 .zip(ring.par_chunks_mut(band_scratch_len(w)))
                 .enumerate()
-                .for_each(|(b, (band, ring))| reduce_band(&level, b * BAND_ROWS, band, ring));
+                .for_each(|(b, (band, ring))| reduce_band(src, b * BAND_ROWS, band, ring));
         }
-        src = Some(dst);
-        rest = tail;
-        (w, h) = (w2, h2);
-    }
-    Ok(())
+    })
 }
 
 /// A frame (f32 digital numbers) and its pyramid levels, owned; rebuilt in place for each
