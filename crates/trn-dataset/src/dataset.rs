@@ -148,6 +148,11 @@ pub struct MapJson {
     pub ortho_sun: Option<SunJson>,
     /// 1-sigma vertical error of the DEM, metres.
     pub dem_sigma_m: f64,
+    /// 1-sigma of the map's registration error against the body, metres per horizontal
+    /// axis: the whole map (orthoimage and DEM) may be offset, turned and scaled by that
+    /// much at its edge. Absent: 0 (the map is registered perfectly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_sigma_m: Option<f64>,
 }
 
 /// `dataset.json`.
@@ -287,6 +292,15 @@ impl Dataset {
                 &jpath,
                 "map.dem_sigma_m",
                 meta.map.dem_sigma_m.to_string(),
+            ));
+        }
+        if let Some(r) = meta.map.registration_sigma_m
+            && !(r >= 0.0 && r.is_finite())
+        {
+            return Err(DatasetError::invalid_file(
+                &jpath,
+                "map.registration_sigma_m",
+                r.to_string(),
             ));
         }
         for (field, p) in [

@@ -346,6 +346,7 @@ pub fn simulate(
                     el_deg: info.ortho_sun_el_deg,
                 }),
                 dem_sigma_m,
+                registration_sigma_m: None,
             },
             frames: "frames.csv".into(),
         };
