@@ -217,7 +217,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         })
     };
     println!(
-        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}",
+        "{} frames, {} fixes ({:.1}%)\n  position error m  {}\n  horizontal m      {}\n  altitude m        {}\n  attitude deg      {}\n  outside 3-sigma   {}\n  rangefinder       {} readings, {} faulty, {} flagged, {} missed, {} false alarms, {} good readings held\n  latency ms        median {:.1}, p95 {:.1}, max {:.1}",
         summary.frames,
         summary.fixes,
         100.0 * summary.availability,
@@ -231,6 +231,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
         summary.lrf.faults_flagged,
         summary.lrf.missed,
         summary.lrf.false_alarms,
+        summary.lrf.held_good,
         summary.latency_ms.median,
         summary.latency_ms.p95,
         summary.latency_ms.max,

@@ -495,7 +495,7 @@ fn write_html(
          <tr><th>altitude error, m</th><td>{alt}</td></tr>\n\
          <tr><th>attitude error, deg</th><td>{att}</td></tr>\n\
          <tr><th>fixes outside 3-sigma</th><td>{out3}</td></tr>\n\
-         <tr><th>rangefinder</th><td>{rd} readings, {ft} faulty, {ff} flagged, {miss} missed, {fa} false alarms</td></tr>\n\
+         <tr><th>rangefinder</th><td>{rd} readings, {ft} faulty, {ff} flagged, {miss} missed, {fa} false alarms, {held} good readings held</td></tr>\n\
          <tr><th>latency, ms (median / p95 / max)</th><td>{lm:.1} / {lp:.1} / {lx:.1}</td></tr>\n\
          </table>\n{bands_html}<h2>Position error</h2><img src=\"error.png\">\n<h2>Trajectory</h2><img src=\"trajectory.png\">\n\
          <h2>Altitude and rangefinder</h2><img src=\"altitude.png\">\n<h2>Latency</h2><img src=\"latency.png\">\n{frame_html}\
@@ -514,6 +514,7 @@ fn write_html(
         ff = s.lrf.faults_flagged,
         miss = s.lrf.missed,
         fa = s.lrf.false_alarms,
+        held = s.lrf.held_good,
         lm = s.latency_ms.median,
         lp = s.latency_ms.p95,
         lx = s.latency_ms.max,

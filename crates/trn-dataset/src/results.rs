@@ -89,6 +89,7 @@ pub fn parse_lrf_status(s: &str) -> Option<LrfStatus> {
         LrfStatus::Ok,
         LrfStatus::NoReading,
         LrfStatus::Fault,
+        LrfStatus::Held,
         LrfStatus::Unchecked,
     ]
     .into_iter()

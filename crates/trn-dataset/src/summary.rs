@@ -37,19 +37,23 @@ impl Stats {
     }
 }
 
-/// Rangefinder statistics of `summary.json`.
+/// Rangefinder statistics of `summary.json`, over the frames whose `lrf_fault` is 0 or 1
+/// (DATASET.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct LrfSummary {
     /// Frames with a reading.
     pub frames_with_reading: usize,
-    /// Frames whose reading is truly faulty.
+    /// Faulty readings (`lrf_fault` 1).
     pub faults_true: usize,
-    /// Of those, flagged `fault`.
+    /// Of those, the ones whose status is `fault` or `held`.
     pub faults_flagged: usize,
-    /// Of those, not flagged.
+    /// Of those, the ones with any other status.
     pub missed: usize,
-    /// Good readings flagged `fault`.
+    /// Good readings (`lrf_fault` 0) whose status is `fault`.
     pub false_alarms: usize,
+    /// Good readings whose status is `held`: consistent, but the sensor was still earning
+    /// re-admission after a fault.
+    pub held_good: usize,
 }
 
 /// Latency statistics.

@@ -15,11 +15,10 @@ pub fn outside_3sigma(r: &ResultRow) -> bool {
 
 /// The summary of result rows.
 ///
-/// Rangefinder scoring: a faulty reading is flagged when its status is `fault`; a faulty
-/// silence (a dropout: no reading where one was due) when its status is `no_reading` or
-/// `fault`. A false alarm is a good reading the monitor judged inconsistent; good readings
-/// reported `fault` only because the monitor still holds the sensor out after a real
-/// fault (until `readmit_after` consistent readings) are not counted as alarms.
+/// Rangefinder scoring, over rows whose `lrf_fault` is known: a faulty reading is flagged
+/// when its status is `fault` or `held`, missed otherwise; a good reading is a false alarm
+/// when its status is `fault`, and counted in `held_good` when it is `held` (consistent, but
+/// the sensor still earning re-admission after a fault).
 #[must_use]
 pub fn summarise(rows: &[ResultRow]) -> Summary {
     let fixes: Vec<&ResultRow> = rows.iter().filter(|r| r.status == FixStatus::Fix).collect();
@@ -39,20 +38,18 @@ pub fn summarise(rows: &[ResultRow]) -> Summary {
     let mut lrf = LrfSummary::default();
     for r in rows {
         lrf.frames_with_reading += usize::from(r.lrf_reading);
-        let fault = r.lrf_status == LrfStatus::Fault;
-        let flagged = fault || (!r.lrf_reading && r.lrf_status == LrfStatus::NoReading);
-        match r.lrf_fault {
-            Some(true) => {
+        // DATASET.md's definitions, from the two files' columns alone.
+        match (r.lrf_fault, r.lrf_status) {
+            (Some(true), LrfStatus::Fault | LrfStatus::Held) => {
                 lrf.faults_true += 1;
-                if flagged {
-                    lrf.faults_flagged += 1;
-                } else {
-                    lrf.missed += 1;
-                }
+                lrf.faults_flagged += 1;
             }
-            Some(false) if fault && !r.lrf_consistent => {
-                lrf.false_alarms += 1;
+            (Some(true), _) => {
+                lrf.faults_true += 1;
+                lrf.missed += 1;
             }
+            (Some(false), LrfStatus::Fault) => lrf.false_alarms += 1,
+            (Some(false), LrfStatus::Held) => lrf.held_good += 1,
             _ => {}
         }
     }
@@ -77,5 +74,52 @@ pub fn summarise(rows: &[ResultRow]) -> Summary {
             p95: lat.p95,
             max: lat.max,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fault: Option<bool>, status: LrfStatus) -> ResultRow {
+        ResultRow {
+            lrf_fault: fault,
+            lrf_status: status,
+            lrf_reading: status != LrfStatus::NoReading,
+            ..ResultRow::default()
+        }
+    }
+
+    /// Every rangefinder figure as DATASET.md defines it: `held` is flagged on a faulty
+    /// reading and `held_good` (not an alarm) on a good one; rows without truth count in
+    /// none.
+    #[test]
+    fn rangefinder_figures_follow_the_format() {
+        use LrfStatus::{Fault, Held, NoReading, Ok, Unchecked};
+        let rows = [
+            row(Some(true), Fault),
+            row(Some(true), Held),
+            row(Some(true), Ok),
+            row(Some(true), Unchecked),
+            row(Some(false), Fault),
+            row(Some(false), Held),
+            row(Some(false), Held),
+            row(Some(false), Ok),
+            row(None, Fault),
+            row(None, Held),
+            row(None, NoReading),
+        ];
+        let s = summarise(&rows).lrf;
+        assert_eq!(
+            s,
+            LrfSummary {
+                frames_with_reading: 10,
+                faults_true: 4,
+                faults_flagged: 2,
+                missed: 2,
+                false_alarms: 1,
+                held_good: 2,
+            }
+        );
     }
 }

@@ -87,9 +87,11 @@ pub enum LrfStatus {
     Ok,
     /// No reading, a non-finite one, or one outside the valid span.
     NoReading,
-    /// Inconsistent, or consistent but the sensor is still excluded (see
-    /// [`LrfReport::consistent`]).
+    /// This reading is inconsistent with the pose and the map.
     Fault,
+    /// This reading is consistent, but the sensor is still excluded while it earns
+    /// re-admission after a fault ([`RangefinderConfig::readmit_after`]).
+    Held,
     /// No prediction was possible (beam off the map, no data, no intersection).
     #[default]
     Unchecked,
@@ -103,6 +105,7 @@ impl LrfStatus {
             Self::Ok => "ok",
             Self::NoReading => "no_reading",
             Self::Fault => "fault",
+            Self::Held => "held",
             Self::Unchecked => "unchecked",
         }
     }
@@ -458,10 +461,10 @@ impl RangefinderMonitor {
             self.run = 0;
             self.excluded = true;
         }
-        report.status = if report.consistent && !self.excluded {
-            LrfStatus::Ok
-        } else {
-            LrfStatus::Fault
+        report.status = match (report.consistent, self.excluded) {
+            (true, false) => LrfStatus::Ok,
+            (true, true) => LrfStatus::Held,
+            (false, _) => LrfStatus::Fault,
         };
         report.excluded = self.excluded;
         report.consistent_run = self.run;

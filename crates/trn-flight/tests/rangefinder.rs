@@ -153,7 +153,10 @@ fn first_fault(mut corrupt: impl FnMut(usize, f64) -> Option<f64>) -> (Option<us
         let reading = corrupt(k, true_range + 0.5 * r.normal());
         let est = perturb(&mut r, &truth, 10.0, 0.02f64.to_radians());
         let rep = mon.update(reading, &est, &cov, &dem);
-        let bad = matches!(rep.status, LrfStatus::Fault | LrfStatus::NoReading);
+        let bad = matches!(
+            rep.status,
+            LrfStatus::Fault | LrfStatus::Held | LrfStatus::NoReading
+        );
         if k < 10 && bad {
             false_alarms += 1;
         }
@@ -199,14 +202,11 @@ fn excluded_sensor_is_readmitted_after_consistent_readings() {
     let bad = mon.update(Some(z + 500.0), &pose, &cov, &dem);
     assert_eq!(bad.status, LrfStatus::Fault);
     assert!(mon.is_excluded());
-    // Consistent again: still excluded for two readings, re-admitted on the third.
+    // Consistent again: held (still excluded) for two readings, re-admitted on the third.
     let a = mon.update(Some(z), &pose, &cov, &dem);
     let b = mon.update(Some(z), &pose, &cov, &dem);
     assert!(
-        a.consistent
-            && b.consistent
-            && a.status == LrfStatus::Fault
-            && b.status == LrfStatus::Fault
+        a.consistent && b.consistent && a.status == LrfStatus::Held && b.status == LrfStatus::Held
     );
     assert_eq!(mon.update(Some(z), &pose, &cov, &dem).status, LrfStatus::Ok);
     assert!(!mon.is_excluded());
@@ -266,7 +266,10 @@ fn below_last_fix(
         } else {
             mon.update(reading, &est, &cov, &dem)
         };
-        let bad = matches!(rep.status, LrfStatus::Fault | LrfStatus::NoReading);
+        let bad = matches!(
+            rep.status,
+            LrfStatus::Fault | LrfStatus::Held | LrfStatus::NoReading
+        );
         if k < 8 && bad {
             false_alarms += 1;
         }
@@ -431,7 +434,7 @@ fn unresolved_relief(cfg: RangefinderConfig, offset_m: impl Fn(usize) -> f64) ->
         let reading = dem_range + offset_m(k) + 0.3 * r.normal();
         let est = perturb(&mut r, &truth, 0.3, 0.03f64.to_radians());
         let rep = mon.update(Some(reading), &est, &cov, &dem);
-        if rep.status == LrfStatus::Fault {
+        if matches!(rep.status, LrfStatus::Fault | LrfStatus::Held) {
             flagged.push(k);
         }
     }

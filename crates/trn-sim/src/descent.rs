@@ -312,7 +312,9 @@ pub fn simulate(
                 prior_sigma_pos_m: p.sigma_pos_m,
                 prior_sigma_att_deg: p.sigma_att_deg,
                 lrf_range_m: reading.range_m,
-                lrf_fault: reading.fault,
+                // A frame without a reading has no reading to judge (DATASET.md): its
+                // truth column is empty whatever silenced the sensor.
+                lrf_fault: reading.range_m.and(reading.fault),
             });
             progress(k + 1, spec.frames);
         }

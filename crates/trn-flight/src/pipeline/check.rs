@@ -29,6 +29,8 @@ pub(super) struct MapCheck {
     pub(super) status: FixStatus,
     pub(super) nees: f64,
     pub(super) map_sigma_m: f64,
+    /// Rejected only by the NEES against a corrected prior: it passes against the raw one.
+    pub(super) prior_conflict: bool,
 }
 
 impl FrameNavigator<'_> {
@@ -54,10 +56,13 @@ impl FrameNavigator<'_> {
     /// The integrity of a pose from the map, solved from the workspace's last pass: its
     /// covariance overbounded for the estimated residual sigma (Student-t), then inflated
     /// by the map's common-mode error; the verdict from its inliers, their spread and its
-    /// NEES against `prior` and against the inertial `attitude` fused into it.
+    /// NEES against `prior` (the raw prior or the corrected one) and against the inertial
+    /// `attitude` fused into it. A pose refused only by its NEES against a corrected prior
+    /// that passes against `raw_prior` is a conflict with the inertial-error filter.
     pub(super) fn check_map_fix(
         &self,
         est: &mut PoseEstimate,
+        raw_prior: &Prior,
         prior: &Prior,
         attitude: Option<AttitudePrior>,
         ws: &mut Workspace,
@@ -107,17 +112,23 @@ impl FrameNavigator<'_> {
                 .map(|(m, _)| m.pixel),
             &self.camera,
         );
+        let others_ok = est.inliers >= self.cfg.min_inliers && attitude_nees <= gate && spread_ok;
         let status = if est.inliers < self.cfg.min_inliers {
             FixStatus::NoFix
-        } else if nees > gate || attitude_nees > gate || !spread_ok {
+        } else if nees > gate || !others_ok {
             FixStatus::Rejected
         } else {
             FixStatus::Fix
         };
+        let prior_conflict = others_ok
+            && nees > gate
+            && prior != raw_prior
+            && position_nees(est.pose.position, raw_prior, &est.covariance) <= gate;
         MapCheck {
             status,
             nees,
             map_sigma_m: map_sigma,
+            prior_conflict,
         }
     }
 }

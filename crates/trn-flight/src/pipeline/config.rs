@@ -190,6 +190,11 @@ pub struct FrameResult {
     pub median_peak_ratio: f32,
     /// NEES of the estimate against the prior (3 position axes).
     pub nees: f64,
+    /// The solution failed its NEES gate against the prior corrected by the inertial-error
+    /// filter yet passed every check against the raw prior: evidence that the filter's
+    /// model does not hold, so its corrections wait until it has predicted fixes again
+    /// ([`crate::inertial::InertialError::withdraw`]). The frame stays `Rejected`.
+    pub prior_conflict: bool,
     /// Residual standard deviation of the pose's inliers, frame pixels (NaN without a
     /// pose).
     pub residual_px: f64,
@@ -255,6 +260,7 @@ impl FrameResult {
             match_stats: MatchStats::default(),
             median_peak_ratio: f32::NAN,
             nees: f64::NAN,
+            prior_conflict: false,
             residual_px: f64::NAN,
             gsd_ratio: f64::NAN,
             map_sigma_m: f64::NAN,

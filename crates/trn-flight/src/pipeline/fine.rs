@@ -57,6 +57,7 @@ impl MapRun {
             f.status = s.check.status;
             f.inliers = s.est.inliers;
             f.nees = s.check.nees;
+            f.prior_conflict = s.check.prior_conflict;
             f.median_peak_ratio = s.median_peak_ratio;
             f.residual_px = s.est.sigma_px;
             f.gsd_ratio = s.gsd_ratio;
@@ -165,7 +166,7 @@ impl FrameNavigator<'_> {
             (est, matched) = again?;
         }
         ws.solved = true;
-        let check = self.check_map_fix(&mut est, prior, attitude, ws);
+        let check = self.check_map_fix(&mut est, raw_prior, prior, attitude, ws);
         let median_peak_ratio = median(
             ws.outcomes
                 .iter()

@@ -160,8 +160,9 @@ impl<'m> FrameNavigator<'m> {
     /// The inertial prior corrected by the fixes before it: its position less the inertial
     /// error the fixes predict for this frame's time ([`InertialError`]), with that
     /// prediction's sigma; its attitude the last fix's turned by the inertial rotation
-    /// since. The raw prior when there is no fix yet, the time runs backwards, or the
-    /// corrected one would not be tighter.
+    /// since. The raw prior when there is no fix yet, the filter's model does not hold
+    /// ([`InertialError::holds`]: its predictions have not passed their tests against the
+    /// fixes), the time runs backwards, or the corrected one would not be tighter.
     #[must_use]
     pub fn corrected_prior(&self, prior: &Prior) -> Prior {
         let Some(LastFix {
@@ -171,6 +172,9 @@ impl<'m> FrameNavigator<'m> {
         else {
             return *prior;
         };
+        if !self.inertial.holds(&self.cfg.inertial) {
+            return *prior;
+        }
         let Some((error, sigma_pos)) = self.inertial.predict(prior.time_s, &self.cfg.inertial)
         else {
             return *prior;
@@ -260,6 +264,9 @@ impl<'m> FrameNavigator<'m> {
             },
         };
         let mut f = self.map_fix(frame, raw_prior, &prior, ws, exec);
+        if f.prior_conflict {
+            self.inertial.withdraw();
+        }
         if f.status != FixStatus::Fix
             && let Some(prev) = previous
         {
@@ -294,8 +301,18 @@ impl<'m> FrameNavigator<'m> {
                 &self.cfg.inertial,
             );
         }
+        // The rangefinder is judged against the best estimate that passed its gates: the fix,
+        // or without one the frame's prior (corrected only while the filter's model holds).
+        // A rejected solution may have contradicted the corrected prior, so a rejected frame
+        // is judged against the raw prior, whose sigma is honest by contract.
+        let judged = if f.status == FixStatus::Rejected {
+            let raw = FrameResult::unsolved(raw_prior);
+            (raw.pose, raw.covariance)
+        } else {
+            (f.pose, f.covariance)
+        };
         let t = exec.now_ms();
-        let (altitude_m, report) = self.checks(&f.pose, &f.covariance, lrf);
+        let (altitude_m, report) = self.checks(&judged.0, &judged.1, lrf);
         f.altitude_m = altitude_m;
         f.lrf = report;
         f.times.checks_ms = exec.now_ms() - t;
