@@ -79,6 +79,12 @@ pub struct BuildArgs {
     /// 1-sigma vertical error of the DEM, metres (stored for the pose covariance).
     #[arg(long = "dem-sigma-m", value_name = "S", default_value_t = 2.0)]
     dem_sigma_m: f64,
+    /// 1-sigma of the map's registration error against the body, metres per horizontal
+    /// axis: an offset of the whole map, and a rotation and scale moving the landmarks by
+    /// that much at a view's edge (stored for the pose covariance; 0: registered
+    /// perfectly).
+    #[arg(long = "registration-sigma-m", value_name = "S", default_value_t = 0.0)]
+    registration_sigma_m: f64,
     /// Template side, pixels (odd, 11..=31).
     #[arg(long, value_name = "PX", default_value_t = 21)]
     template_side: usize,
@@ -206,6 +212,7 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
         },
     );
     p.dem_sigma_m = a.dem_sigma_m;
+    p.registration_sigma_m = a.registration_sigma_m;
     p.landmarks.template_side = a.template_side;
     p.landmarks.levels = a.levels;
     p.landmarks.max_landmarks = a.max_landmarks;
@@ -341,6 +348,7 @@ struct Info {
     site_lat_deg: Option<f64>,
     site_lon_deg: Option<f64>,
     dem_sigma_m: Option<f64>,
+    registration_sigma_m: Option<f64>,
     sun_az_deg: Option<f64>,
     sun_el_deg: Option<f64>,
     dem: Option<GridInfo>,
@@ -389,6 +397,7 @@ fn info(a: InfoArgs) -> Result<(), CliError> {
         site_lat_deg: site.map(|s| s.lat_deg),
         site_lon_deg: site.map(|s| s.lon_deg),
         dem_sigma_m: site.map(|s| s.dem_sigma_m),
+        registration_sigma_m: site.map(|s| s.registration_sigma_m),
         sun_az_deg: site.map(|s| s.sun_az_deg),
         sun_el_deg: site.map(|s| s.sun_el_deg),
         dem: db.dem().as_ref().map(grid_info),
@@ -407,8 +416,8 @@ fn info(a: InfoArgs) -> Result<(), CliError> {
     );
     if let Some(s) = site {
         println!(
-            "  site        {:.6} N, {:.6} E on a {} m sphere; DEM 1-sigma {} m",
-            s.lat_deg, s.lon_deg, s.radius_m, s.dem_sigma_m
+            "  site        {:.6} N, {:.6} E on a {} m sphere; DEM 1-sigma {} m; registration 1-sigma {} m",
+            s.lat_deg, s.lon_deg, s.radius_m, s.dem_sigma_m, s.registration_sigma_m
         );
         println!(
             "  sun         azimuth {} deg, elevation {} deg",

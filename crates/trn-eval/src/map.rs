@@ -78,6 +78,7 @@ pub fn build_map(
         sun,
     );
     p.dem_sigma_m = ds.meta.map.dem_sigma_m;
+    p.registration_sigma_m = ds.meta.map.registration_sigma_m.unwrap_or(0.0);
     p.landmarks.max_landmarks = opts.max_landmarks;
     let ortho_sun_close = ds
         .meta

@@ -22,8 +22,10 @@ pub const HEADER_LEN: usize = 32;
 pub const ENTRY_LEN: usize = 32;
 /// Most sections a file may declare.
 pub const MAX_SECTIONS: usize = 16;
-/// Site section payload length.
+/// Site section payload length without the registration sigma.
 pub const SITE_LEN: usize = 48;
+/// Site section payload length with the registration sigma.
+pub const SITE_LEN_REGISTERED: usize = 56;
 /// Grid header length of DEM and overview sections (before the samples).
 pub const GRID_HEADER_LEN: usize = 40;
 /// Landmarks section header length (before the records).
@@ -155,6 +157,9 @@ pub struct Site {
     pub sun_az_deg: f64,
     /// Sun elevation of the renders, degrees.
     pub sun_el_deg: f64,
+    /// 1-sigma of the map's registration error against the body, metres per horizontal
+    /// axis (0 when the section does not state it).
+    pub registration_sigma_m: f64,
 }
 
 /// A grid section (DEM or overview) in place.
@@ -456,9 +461,11 @@ impl Crc {
 }
 
 fn parse_site(p: &[u8]) -> Option<Site> {
-    if p.len() != SITE_LEN {
-        return None;
-    }
+    let registration_sigma_m = match p.len() {
+        SITE_LEN => 0.0,
+        SITE_LEN_REGISTERED => f64_at(p, 48)?,
+        _ => return None,
+    };
     let s = Site {
         radius_m: f64_at(p, 0)?,
         lat_deg: f64_at(p, 8)?,
@@ -466,12 +473,15 @@ fn parse_site(p: &[u8]) -> Option<Site> {
         dem_sigma_m: f64_at(p, 24)?,
         sun_az_deg: f64_at(p, 32)?,
         sun_el_deg: f64_at(p, 40)?,
+        registration_sigma_m,
     };
     let ok = s.radius_m > 0.0
         && s.radius_m.is_finite()
         && s.lat_deg.abs() <= 90.0
         && s.lon_deg.is_finite()
-        && s.dem_sigma_m >= 0.0;
+        && s.dem_sigma_m >= 0.0
+        && s.registration_sigma_m >= 0.0
+        && s.registration_sigma_m.is_finite();
     ok.then_some(s)
 }
 

@@ -35,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dem_sigma_m: 1.5,
         sun_az_deg: 120.0,
         sun_el_deg: 2.0,
+        registration_sigma_m: 0.5,
     };
     let dem = grid(9, 7, 20.0);
     let ov = grid(5, 4, 40.0);

@@ -57,6 +57,9 @@ pub struct BuildParams {
     pub landmark_source: LandmarkSource,
     /// 1-sigma vertical error of the source DEM, metres (stored for the pose covariance).
     pub dem_sigma_m: f64,
+    /// 1-sigma of the map's registration error against the body, metres per horizontal
+    /// axis (stored for the pose covariance; 0: registered perfectly).
+    pub registration_sigma_m: f64,
     /// Largest side, in nodes, of the flight DEM stored in the database.
     pub coarse_max_side: usize,
     /// Largest side, in pixels, of the overview render stored in the database.
@@ -85,6 +88,7 @@ impl BuildParams {
             landmarks: LandmarkParams::default(),
             landmark_source: LandmarkSource::Render,
             dem_sigma_m: 2.0,
+            registration_sigma_m: 0.0,
             coarse_max_side: 2049,
             overview_max_side: 1024,
         }
@@ -209,6 +213,12 @@ pub fn build(
     }
     if !(p.dem_sigma_m >= 0.0 && p.dem_sigma_m.is_finite()) {
         return Err(bad("dem_sigma_m", format!("{}", p.dem_sigma_m)));
+    }
+    if !(p.registration_sigma_m >= 0.0 && p.registration_sigma_m.is_finite()) {
+        return Err(bad(
+            "registration_sigma_m",
+            format!("{}", p.registration_sigma_m),
+        ));
     }
     if p.landmark_source == LandmarkSource::Ortho && ortho.is_none() {
         return Err(bad(
@@ -348,6 +358,7 @@ pub fn build(
             dem_sigma_m: p.dem_sigma_m,
             sun_az_deg: p.sun.azimuth_deg,
             sun_el_deg: p.sun.elevation_deg,
+            registration_sigma_m: p.registration_sigma_m,
         },
         dem: site_dem,
         render: rendered,

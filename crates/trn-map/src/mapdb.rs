@@ -70,7 +70,7 @@ fn grid_payload(g: &SiteDem) -> Vec<u8> {
 pub fn to_bytes(c: &MapContents<'_>) -> Result<Vec<u8>, MapError> {
     let mut sections: Vec<(SectionKind, Vec<u8>)> = Vec::new();
     let s = c.site;
-    let mut site = Vec::with_capacity(48);
+    let mut site = Vec::with_capacity(56);
     for v in [
         s.radius_m,
         s.lat_deg,
@@ -80,6 +80,11 @@ pub fn to_bytes(c: &MapContents<'_>) -> Result<Vec<u8>, MapError> {
         s.sun_el_deg,
     ] {
         site.extend_from_slice(&v.to_le_bytes());
+    }
+    // The registration sigma is written only when stated, so a map without it keeps the
+    // 48-byte section every reader knows.
+    if s.registration_sigma_m != 0.0 {
+        site.extend_from_slice(&s.registration_sigma_m.to_le_bytes());
     }
     sections.push((SectionKind::Site, site));
     for (kind, g) in [

@@ -15,6 +15,7 @@ fn site() -> Site {
         dem_sigma_m: 1.0,
         sun_az_deg: 90.0,
         sun_el_deg: 20.0,
+        registration_sigma_m: 0.0,
     }
 }
 

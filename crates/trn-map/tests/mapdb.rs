@@ -16,6 +16,7 @@ fn site() -> Site {
         dem_sigma_m: 1.5,
         sun_az_deg: 135.0,
         sun_el_deg: 3.5,
+        registration_sigma_m: 0.75,
     }
 }
 

@@ -2,6 +2,7 @@
 //! gates a fix must pass (inliers, their spread over the image, NEES against the prior and
 //! the inertial attitude), and the altitude and rangefinder judged against the result.
 
+use super::registration::registration_covariance;
 use super::{FixStatus, FrameNavigator, Prior, Workspace};
 use crate::camera::Camera;
 use crate::linalg::{Mat6, Vec3};
@@ -59,12 +60,15 @@ impl FrameNavigator<'_> {
     /// NEES against `prior` (the raw prior or the corrected one) and against the inertial
     /// `attitude` fused into it. A pose refused only by its NEES against a corrected prior
     /// that passes against `raw_prior` is a conflict with the inertial-error filter.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_map_fix(
         &self,
         est: &mut PoseEstimate,
         raw_prior: &Prior,
         prior: &Prior,
         attitude: Option<AttitudePrior>,
+        gsd_ratio: f64,
+        matched: usize,
         ws: &mut Workspace,
     ) -> MapCheck {
         overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
@@ -100,6 +104,23 @@ impl FrameNavigator<'_> {
         let (position, tilt) = (map_sigma * map_sigma, tilt * tilt);
         est.covariance
             .add_diagonal([position, position, position, tilt, tilt, 0.0]);
+        // The map's registration error, in its modes, overbounded as the map's other
+        // common-mode error; a pose whose re-solves fail cannot carry it and is refused.
+        let rc = self.ransac_config(gsd_ratio, attitude);
+        let g = gaussian_overbound(self.cfg.axis_exceedance);
+        let registration = registration_covariance(
+            &est.pose,
+            ws.image.get(..matched).unwrap_or(&[]),
+            ws.world.get(..matched).unwrap_or(&[]),
+            ws.mask.get(..matched).unwrap_or(&[]),
+            &mut ws.perturbed,
+            &rc,
+            self.registration_sigma_m,
+        );
+        let registration_ok = registration.is_some();
+        if let Some(c) = registration {
+            est.covariance += c * (g * g);
+        }
         // Integrity: inliers, their spread, NEES against the prior.
         let nees = position_nees(est.pose.position, prior, &est.covariance);
         // The fused attitude against the inertial one: an inertial attitude far outside its
@@ -112,7 +133,10 @@ impl FrameNavigator<'_> {
                 .map(|(m, _)| m.pixel),
             &self.camera,
         );
-        let others_ok = est.inliers >= self.cfg.min_inliers && attitude_nees <= gate && spread_ok;
+        let others_ok = est.inliers >= self.cfg.min_inliers
+            && attitude_nees <= gate
+            && spread_ok
+            && registration_ok;
         let status = if est.inliers < self.cfg.min_inliers {
             FixStatus::NoFix
         } else if nees > gate || !others_ok {

@@ -70,6 +70,12 @@ pub struct NavConfig {
     /// How the inertial error moves between fixes: the model of the filter that corrects
     /// each frame's inertial prior by the fixes before it ([`crate::inertial`]).
     pub inertial: InertialModel,
+    /// 1-sigma of the map's registration error against the body, metres per horizontal
+    /// axis (dataset.json's `map.registration_sigma_m`): an offset of the whole map, and a
+    /// rotation and a scale that move the landmarks by that much at their distance from the
+    /// view's centre. A map fix's covariance carries it in position and attitude. The
+    /// navigator uses the larger of this and the map database's.
+    pub registration_sigma_m: f64,
 }
 
 impl Default for NavConfig {
@@ -91,6 +97,7 @@ impl Default for NavConfig {
             axis_exceedance: 1.0 / 3000.0,
             track: TrackConfig::default(),
             inertial: InertialModel::default(),
+            registration_sigma_m: 0.0,
         }
     }
 }

@@ -166,7 +166,7 @@ impl FrameNavigator<'_> {
             (est, matched) = again?;
         }
         ws.solved = true;
-        let check = self.check_map_fix(&mut est, raw_prior, prior, attitude, ws);
+        let check = self.check_map_fix(&mut est, raw_prior, prior, attitude, ratio, matched, ws);
         let median_peak_ratio = median(
             ws.outcomes
                 .iter()

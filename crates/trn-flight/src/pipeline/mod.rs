@@ -42,6 +42,7 @@ mod coarse;
 mod config;
 mod executor;
 mod fine;
+mod registration;
 mod sequence;
 mod solve;
 mod tracked;
@@ -91,6 +92,8 @@ pub struct FrameNavigator<'m> {
     cfg: NavConfig,
     monitor: RangefinderMonitor,
     dem_sigma_m: f64,
+    /// The map's registration 1-sigma the navigator assumes, metres.
+    registration_sigma_m: f64,
     /// The last fix, for the next priors' attitude correction.
     last: Option<LastFix>,
     /// The inertial position error as the fixes show it.
@@ -111,6 +114,10 @@ impl<'m> FrameNavigator<'m> {
     pub fn new(db: &MapDb<'m>, camera: Camera, cfg: NavConfig) -> Self {
         let dem = db.dem().and_then(|g| g.heightfield().ok());
         let dem_sigma_m = db.site().map_or(1.0, |s| s.dem_sigma_m);
+        let registration_sigma_m = db
+            .site()
+            .map_or(0.0, |s| s.registration_sigma_m)
+            .max(cfg.registration_sigma_m);
         let mut rf = cfg.rangefinder;
         rf.dem_sigma_m = dem_sigma_m.max(rf.dem_sigma_m);
         Self {
@@ -120,6 +127,7 @@ impl<'m> FrameNavigator<'m> {
             cfg,
             monitor: RangefinderMonitor::new(rf),
             dem_sigma_m,
+            registration_sigma_m,
             last: None,
             inertial: InertialError::new(),
         }
@@ -147,6 +155,13 @@ impl<'m> FrameNavigator<'m> {
     #[must_use]
     pub fn dem_sigma_m(&self) -> f64 {
         self.dem_sigma_m
+    }
+
+    /// The map's registration error the navigator assumes, metres (1-sigma per horizontal
+    /// axis: the larger of [`NavConfig::registration_sigma_m`] and the map database's).
+    #[must_use]
+    pub fn registration_sigma_m(&self) -> f64 {
+        self.registration_sigma_m
     }
 
     /// Forgets the previous frames (last fix, rangefinder admission) as at the start of a

@@ -26,17 +26,28 @@ impl FrameNavigator<'_> {
         if m < 6 {
             return None;
         }
-        let (fx, fy) = self.camera.focal();
-        let mut rc = RansacConfig::new(0.5 * (fx + fy));
-        rc.threshold_px = self.cfg.threshold_px * gsd_ratio.max(1.0);
-        rc.min_inliers = 6;
-        rc.attitude_prior = attitude;
+        let rc = self.ransac_config(gsd_ratio, attitude);
         let (image, world, mask) = (
             ws.image.get(..m)?,
             ws.world.get(..m)?,
             ws.mask.get_mut(..m)?,
         );
         estimate_pose(image, world, mask, &rc).ok().map(|e| (e, m))
+    }
+
+    /// The robust solver's settings for a frame: the inlier threshold scaled to its pixels
+    /// (`gsd_ratio`) and the inertial attitude to fuse.
+    pub(super) fn ransac_config(
+        &self,
+        gsd_ratio: f64,
+        attitude: Option<AttitudePrior>,
+    ) -> RansacConfig {
+        let (fx, fy) = self.camera.focal();
+        let mut rc = RansacConfig::new(0.5 * (fx + fy));
+        rc.threshold_px = self.cfg.threshold_px * gsd_ratio.max(1.0);
+        rc.min_inliers = 6;
+        rc.attitude_prior = attitude;
+        rc
     }
 }
 

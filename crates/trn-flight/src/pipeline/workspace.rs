@@ -10,7 +10,7 @@ use crate::track::TrackScratch;
 /// [`PredictConfig::max_landmarks`]: crate::predict::PredictConfig::max_landmarks
 pub const MAX_PREDICTIONS: usize = 256;
 
-/// Per-frame working memory (about 160 KB): predictions, match outcomes, the pose
+/// Per-frame working memory (about 170 KB): predictions, match outcomes, the pose
 /// solver's correspondences and tracking's buffers ([`crate::track::TrackScratch`]).
 /// Reused from frame to frame; its contents after
 /// [`FrameNavigator::process`](super::FrameNavigator::process) describe the fine stage (see
@@ -30,6 +30,8 @@ pub struct Workspace {
     pub(super) image: [[f64; 2]; MAX_PREDICTIONS],
     pub(super) world: [Vec3; MAX_PREDICTIONS],
     pub(super) mask: [bool; MAX_PREDICTIONS],
+    /// The world points moved by one mode of the map's registration error.
+    pub(super) perturbed: [Vec3; MAX_PREDICTIONS],
     /// Scratch of the medians.
     pub(super) values: [f64; MAX_PREDICTIONS],
     /// Outcomes of the last matching pass.
@@ -66,6 +68,7 @@ impl Workspace {
             image: [[0.0; 2]; MAX_PREDICTIONS],
             world: [Vec3::new(0.0, 0.0, 0.0); MAX_PREDICTIONS],
             mask: [false; MAX_PREDICTIONS],
+            perturbed: [Vec3::new(0.0, 0.0, 0.0); MAX_PREDICTIONS],
             values: [0.0; MAX_PREDICTIONS],
             n_outcomes: 0,
             solved: false,
