@@ -88,9 +88,15 @@ pub struct BuildArgs {
     /// Template side, pixels (odd, 11..=31).
     #[arg(long, value_name = "PX", default_value_t = 21)]
     template_side: usize,
-    /// Pyramid levels of each template (level k pixels are 2^k * G on the ground).
+    /// Most pyramid levels of each template (level k pixels are 2^k * G on the ground):
+    /// coarse levels are dropped while fewer than --min-landmarks landmarks are unique and
+    /// sharp at all of them.
     #[arg(long, value_name = "N", default_value_t = 3)]
     levels: usize,
+    /// Fewest landmarks the map must have; a build that cannot choose that many with any
+    /// number of levels fails, naming the setting that would help.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    min_landmarks: usize,
     /// Most landmarks to choose.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     max_landmarks: usize,
@@ -164,7 +170,9 @@ struct BuildSummary {
     not_unique: usize,
     too_close: usize,
     template_side: usize,
+    /// Template levels of the landmarks, and the most asked for (`--levels`).
     levels: usize,
+    levels_asked: usize,
     dem_grid: [usize; 2],
     dem_spacing_m: f64,
     overview_grid: [usize; 2],
@@ -216,6 +224,7 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
     p.landmarks.template_side = a.template_side;
     p.landmarks.levels = a.levels;
     p.landmarks.max_landmarks = a.max_landmarks;
+    p.landmarks.min_landmarks = a.min_landmarks;
     p.landmarks.nested_rings = usize::from(a.nested_rings);
     p.landmarks.max_self_similarity = a.max_self_similarity;
     p.landmark_source = match a.landmarks_on {
@@ -233,7 +242,7 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
         trn_map::MapError::Invalid { field, detail, .. } => {
             CliError::BadInput(format!("{}: invalid {field}: {detail}", a.dem.display()))
         }
-        other => other.into(),
+        other => other.for_file(&a.dem).into(),
     })?;
     let bytes = mapdb::to_bytes(&built.contents())?;
     mapdb::write(&a.output, &built.contents())?;
@@ -249,7 +258,8 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
         not_unique: built.selection.not_unique,
         too_close: built.selection.too_close,
         template_side: built.template_side,
-        levels: a.levels,
+        levels: built.levels,
+        levels_asked: a.levels,
         dem_grid: [built.coarse_dem.grid.width, built.coarse_dem.grid.height],
         dem_spacing_m: built.coarse_dem.grid.dx.abs(),
         overview_grid: [built.overview.grid.width, built.overview.grid.height],
@@ -264,7 +274,8 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
     } else {
         println!(
             "wrote {} ({:.1} MB) in {:.1} s\n  map grid      {} x {} at {} m\n  landmarks     {} \
-             of {} candidates ({} not unique, {} too close), {} px templates x {} levels\n  \
+             of {} candidates ({} not unique, {} too close), {} px templates x {} levels \
+             (of {} asked)\n  \
              flight DEM    {} x {} at {} m\n  overview      {} x {} at {} m",
             s.output.display(),
             s.bytes as f64 / 1e6,
@@ -278,6 +289,7 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
             s.too_close,
             s.template_side,
             s.levels,
+            s.levels_asked,
             s.dem_grid[0],
             s.dem_grid[1],
             s.dem_spacing_m,

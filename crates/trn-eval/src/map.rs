@@ -104,7 +104,8 @@ pub fn build_map(
         },
         &p,
         &(),
-    )?;
+    )
+    .map_err(|e| e.for_file(ds.dir.join(&ds.meta.map.dem)))?;
     let bytes = trn_map::mapdb::to_bytes(&built.contents())?;
     if let Some(path) = map_out {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -4,7 +4,9 @@
 //!    same nodes; the orthoimage, divided by its median over the site, is the albedo.
 //! 2. Render the site under the database's sun with cast shadows ([`crate::render`]).
 //! 3. Build the pyramid of the render (or of the orthoimage, when its own illumination is the
-//!    one to match) and choose landmarks on it ([`crate::landmarks`]).
+//!    one to match) and choose landmarks on it ([`crate::landmarks`]), with the most template
+//!    levels that give [`LandmarkParams::min_landmarks`]; fewer is an error that names the
+//!    setting to change.
 //! 4. The flight DEM and the overview are pyramid levels of the DEM and of the render, the
 //!    finest whose sides fit [`BuildParams::coarse_max_side`] and
 //!    [`BuildParams::overview_max_side`].
@@ -133,6 +135,9 @@ pub struct BuiltMap {
     pub fine: Option<FineLayer>,
     /// Template side, pixels.
     pub template_side: usize,
+    /// Template levels of every landmark: the most, up to [`LandmarkParams::levels`], that
+    /// give [`LandmarkParams::min_landmarks`] ([`landmarks::select_levels`]).
+    pub levels: usize,
 }
 
 /// The layer of fine landmarks a map has when its orthoimage is finer than its DEM.
@@ -195,7 +200,10 @@ fn level_for(width: usize, height: usize, max_side: usize) -> usize {
 ///
 /// [`MapError::Invalid`] when the site, extent, spacing or landmark settings are out of
 /// range, when the DEM does not cover the whole site (the field names how many nodes are
-/// missing), or when `LandmarkSource::Ortho` is asked for without an orthoimage.
+/// missing), or when `LandmarkSource::Ortho` is asked for without an orthoimage;
+/// [`MapError::TooFewLandmarks`] (its file a placeholder: see [`MapError::for_file`]) when
+/// fewer than [`LandmarkParams::min_landmarks`] landmarks (and at least one) are chosen with
+/// any number of template levels up to the one asked for.
 pub fn build(
     dem: &Raster,
     ortho: Option<&Raster>,
@@ -324,11 +332,17 @@ pub fn build(
 
     progress.begin("choosing landmarks", 0);
     let z = render::site_z(&site_dem);
-    let (mut lms, selection) = landmarks::select(&source_levels, &site_dem, &z, &p.landmarks)?;
+    let (mut lms, selection) =
+        landmarks::select_levels(&source_levels, &site_dem, &z, &p.landmarks)?;
     progress.end();
+    // Every landmark of a database carries the same levels: the fine layer takes the site's.
+    let fine_params = LandmarkParams {
+        levels: selection.levels,
+        ..p.landmarks
+    };
     let fine = match (p.landmark_source, ortho, ortho_spacing) {
         (LandmarkSource::Ortho, Some(o), Some(s)) if s < FINE_ORTHO_RATIO * p.gsd_m => {
-            fine_layer(dem, o, s, &frame, p, progress)?
+            fine_layer(dem, o, s, &frame, p, &fine_params, progress)?
         }
         _ => None,
     };
@@ -340,15 +354,8 @@ pub fn build(
         }));
         layer
     });
-    if lms.is_empty() {
-        return Err(bad(
-            "landmarks",
-            format!(
-                "none chosen ({} candidates, {} not unique, {} flat): the render has too \
-                 little texture at this sun and spacing",
-                selection.candidates, selection.not_unique, selection.bad_template
-            ),
-        ));
+    if lms.len() < p.landmarks.min_landmarks.max(1) {
+        return Err(too_few_landmarks(dem, &frame, p, lms.len(), &selection));
     }
     Ok(BuiltMap {
         site: Site {
@@ -369,7 +376,80 @@ pub fn build(
         selection,
         fine,
         template_side: p.landmarks.template_side,
+        levels: selection.levels,
     })
+}
+
+/// A map grid finer than this fraction of its DEM's own spacing is interpolated between the
+/// DEM's posts: smooth at template scale, its correlation peaks too broad to locate.
+pub const MAX_OVERSAMPLING: f64 = 0.25;
+
+/// Landmarks per square of the minimum separation's side that the selection places, about,
+/// where candidates are plentiful: one per cell is the most, and taking the best first
+/// leaves gaps.
+const PACKING: f64 = 0.5;
+
+/// The error of a build that chose `chosen` landmarks, fewer than it needs, naming the
+/// setting that would help: a coarser `--gsd-m` when the grid is much finer than the DEM's
+/// own spacing, a larger `--size-m` when the map has too few pixels to hold that many
+/// landmarks at their separation, else a `--min-landmarks` this DEM, site and sun can give.
+fn too_few_landmarks(
+    dem: &Raster,
+    frame: &SiteFrame,
+    p: &BuildParams,
+    chosen: usize,
+    s: &SelectionStats,
+) -> MapError {
+    let need = p.landmarks.min_landmarks.max(1);
+    let dem_m = ground_spacing_m(dem, frame);
+    let seen = format!(
+        "{chosen} landmarks chosen, {need} needed ({} candidates, {} not unique or not \
+         sharp, {} too close, {} flat, {} template levels of {})",
+        s.candidates, s.not_unique, s.too_close, s.bad_template, s.levels, p.landmarks.levels
+    );
+    let (setting, value, why) = if dem_m.is_finite() && p.gsd_m < MAX_OVERSAMPLING * dem_m {
+        (
+            "--gsd-m",
+            format!("at least {:.0} m", MAX_OVERSAMPLING * dem_m),
+            format!(
+                "the DEM's own spacing at the site is {dem_m:.0} m, the map's {} m: the \
+                 render is interpolated between posts, too smooth to locate templates",
+                p.gsd_m
+            ),
+        )
+    } else if let Some(px) = pixels_needed(p, need) {
+        (
+            "--size-m",
+            format!("at least {:.0} m each way", px * p.gsd_m),
+            format!(
+                "{need} landmarks {} px apart need about {px:.0} map pixels each way",
+                p.landmarks.min_separation_px.max(1)
+            ),
+        )
+    } else {
+        (
+            "--min-landmarks",
+            format!("at most {chosen}"),
+            "the render has too little unique texture at this sun and spacing".to_string(),
+        )
+    };
+    MapError::TooFewLandmarks {
+        file: PathBuf::from("<map build>"),
+        setting,
+        value,
+        detail: format!("{seen}: {why}"),
+    }
+}
+
+/// The map side, pixels, that holds `need` landmarks at the minimum separation with one
+/// template level's margin on each side, when the map's smaller side is less; `None` when
+/// the map is large enough.
+fn pixels_needed(p: &BuildParams, need: usize) -> Option<f64> {
+    let sep = p.landmarks.min_separation_px.max(1) as f64;
+    let margin = 2.0 * (p.landmarks.template_side / 2 + 5) as f64;
+    let px = (need as f64 / PACKING).sqrt() * sep + margin;
+    let (cols, rows) = site_dem::site_grid_size(p.width_m, p.height_m, p.gsd_m);
+    (cols.min(rows) as f64 + 0.5 < px).then_some(px.ceil())
 }
 
 /// An orthoimage at most this fraction of the site spacing gives a layer of fine landmarks.
@@ -437,6 +517,7 @@ fn fine_layer(
     spacing_m: f64,
     frame: &SiteFrame,
     p: &BuildParams,
+    lp: &LandmarkParams,
     progress: &dyn Progress,
 ) -> Result<Option<(Vec<MapLandmark>, FineLayer)>, MapError> {
     let half = (site_dem::inscribed_half_side(ortho, frame) - 4.0 * spacing_m)
@@ -476,12 +557,12 @@ fn fine_layer(
             height: fine_dem.grid.height,
             data: img,
         },
-        p.landmarks.levels,
+        lp.levels,
     );
     progress.end();
     progress.begin("choosing fine landmarks", 0);
     let z = render::site_z(&fine_dem);
-    let (lms, stats) = landmarks::select(&levels, &fine_dem, &z, &p.landmarks)?;
+    let (lms, stats) = landmarks::select(&levels, &fine_dem, &z, lp)?;
     progress.end();
     let layer = FineLayer {
         gsd_m: spacing_m,

@@ -43,6 +43,41 @@ pub enum MapError {
         /// What is wrong.
         detail: String,
     },
+    /// A map build chose fewer landmarks than it needs: the setting that would help most
+    /// and a value for it.
+    #[error("{file}: {detail}: set {setting} {value}")]
+    TooFewLandmarks {
+        /// The DEM the map was built from.
+        file: PathBuf,
+        /// The setting to change (its command-line name).
+        setting: &'static str,
+        /// The value to give it.
+        value: String,
+        /// How many landmarks were chosen, how many were needed, and why there were few.
+        detail: String,
+    },
+}
+
+impl MapError {
+    /// The error with `file` as the file it names, for errors of a build (which knows its
+    /// rasters but not their paths); other errors are returned unchanged.
+    #[must_use]
+    pub fn for_file(self, file: impl Into<PathBuf>) -> Self {
+        match self {
+            Self::TooFewLandmarks {
+                setting,
+                value,
+                detail,
+                ..
+            } => Self::TooFewLandmarks {
+                file: file.into(),
+                setting,
+                value,
+                detail,
+            },
+            other => other,
+        }
+    }
 }
 
 impl From<trn_dataset::DatasetError> for MapError {

@@ -15,10 +15,15 @@
 //! 3. **Coverage and suppression**: rounds over the cells, each round taking every cell's
 //!    best remaining candidate (best first across cells), skipping those closer than
 //!    [`LandmarkParams::min_separation_px`] to one already chosen.
-//! 4. **Uniqueness**: before a candidate is accepted, its template is correlated (ZNCC, with
-//!    trn-flight's kernel) against its own neighbourhood at each level; any secondary peak
-//!    above [`LandmarkParams::max_self_similarity`] rejects it, so repetitive terrain (rows of
-//!    similar craters, ripples) is not chosen.
+//! 4. **Uniqueness and sharpness**: before a candidate is accepted, its template is
+//!    correlated (ZNCC, with trn-flight's kernel) against its own neighbourhood at each level;
+//!    any placement farther than the navigator's exclusion radius that scores above
+//!    [`LandmarkParams::max_self_similarity`] rejects it. That is the navigator's own
+//!    ambiguity test with a margin, on the map's image: repetitive terrain (rows of similar
+//!    craters, ripples) is not chosen, nor a template whose peak is too broad to locate
+//!    (smooth terrain resampled finer than its source) or too flat (a brightness gradient
+//!    across a template so large that the sphere's curvature shades it from one side to the
+//!    other).
 //!
 //! Templates are cut from each level at the landmark's node: level `k`'s template pixel is
 //! `2^k` level-0 pixels on the ground, row 0 is the north edge, columns run east.
@@ -60,8 +65,13 @@ pub struct LandmarkParams {
     pub min_separation_px: usize,
     /// How far (template pixels, at each level) the uniqueness test looks for look-alikes.
     pub uniqueness_radius: usize,
-    /// Largest ZNCC of a secondary peak in that neighbourhood.
+    /// Largest ZNCC in that neighbourhood outside the true placement's peak (the
+    /// navigator's exclusion radius, 3 template pixels).
     pub max_self_similarity: f32,
+    /// Fewest landmarks a map should have: [`select_levels`] drops coarse template levels
+    /// (down to one) until the selection reaches it, and a build that stays below it fails
+    /// ([`MapError::TooFewLandmarks`]).
+    pub min_landmarks: usize,
 }
 
 impl Default for LandmarkParams {
@@ -77,6 +87,7 @@ impl Default for LandmarkParams {
             min_separation_px: 11,
             uniqueness_radius: 16,
             max_self_similarity: 0.8,
+            min_landmarks: 100,
         }
     }
 }
@@ -94,6 +105,8 @@ pub struct SelectionStats {
     pub bad_template: usize,
     /// Landmarks chosen.
     pub chosen: usize,
+    /// Template levels of the chosen landmarks.
+    pub levels: usize,
 }
 
 fn invalid(field: &'static str, detail: String) -> MapError {
@@ -188,14 +201,18 @@ fn patch(img: &Image, cx: f64, cy: f64, side: usize) -> Option<Vec<f32>> {
     patch_at(img, cx - half, cy - half, side, side)
 }
 
-/// Placements nearer than this (Chebyshev, pixels) to the true one belong to its peak.
-const PEAK_RADIUS: usize = 2;
+/// Placements within this many pixels (Chebyshev) of the true one belong to its peak: the
+/// exclusion radius of the navigator's ambiguity test (`trn_flight::matching::MatchConfig`),
+/// which refuses a match whose best score outside it comes too close to the peak's.
+const PEAK_RADIUS: usize = 3;
 
-/// Largest secondary peak of the template's correlation with its own neighbourhood at one
-/// level: the highest 3x3 local maximum of the score surface farther than [`PEAK_RADIUS`]
-/// from the true placement. The neighbourhood reaches `radius` pixels each way, less where
-/// the image ends (at least `PEAK_RADIUS + 1`). `None` when the patch cannot be cut or is
-/// flat.
+/// The best correlation of the template with its own neighbourhood at one level away from
+/// its true placement: the highest score of any placement farther than [`PEAK_RADIUS`], as
+/// the navigator's ambiguity test measures it. A look-alike elsewhere and a peak too broad
+/// to locate (its own shoulder still high past the exclusion radius, or a plateau where a
+/// brightness gradient dominates the template) both score high. The neighbourhood reaches
+/// `radius` pixels each way, less where the image ends (at least `PEAK_RADIUS + 1`).
+/// `None` when the patch cannot be cut or is flat.
 fn self_similarity(img: &Image, cx: f64, cy: f64, side: usize, radius: usize) -> Option<f32> {
     let tpl = patch(img, cx, cy, side)?;
     let half = (side / 2) as f64;
@@ -223,16 +240,7 @@ fn self_similarity(img: &Image, cx: f64, cy: f64, side: usize, radius: usize) ->
             if r.abs_diff(up) <= PEAK_RADIUS && c.abs_diff(left) <= PEAK_RADIUS {
                 continue;
             }
-            let s = scores[r * nc + c];
-            if s <= worst {
-                continue;
-            }
-            let is_max = (r.saturating_sub(1)..=(r + 1).min(nr - 1)).all(|rr| {
-                (c.saturating_sub(1)..=(c + 1).min(nc - 1)).all(|cc| scores[rr * nc + cc] <= s)
-            });
-            if is_max {
-                worst = s;
-            }
+            worst = worst.max(scores[r * nc + c]);
         }
     }
     Some(worst)
@@ -418,10 +426,11 @@ pub fn select(
             (wv, qv, m)
         })
         .collect();
-    // Level-0 margin so the coarsest template and a minimal neighbourhood fit; the
-    // uniqueness window is clipped at the map's edge beyond that.
+    // Level-0 margin so the coarsest template and a minimal neighbourhood (one placement
+    // past the peak's exclusion radius each way) fit; the uniqueness window is clipped at
+    // the map's edge beyond that.
     let top = 1usize << (p.levels - 1);
-    let margin = (side / 2 + PEAK_RADIUS + 2) * top + 1;
+    let margin = (side / 2 + PEAK_RADIUS + 1) * top + 1;
     let mut score = vec![f32::NAN; w * h];
     score.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
         if r < margin || r + margin >= h {
@@ -616,5 +625,45 @@ pub fn select(
         });
     }
     stats.chosen = out.len();
+    stats.levels = p.levels;
     Ok((out, stats))
+}
+
+/// [`select`] with the most template levels, from [`LandmarkParams::levels`] down to one,
+/// whose selection reaches [`LandmarkParams::min_landmarks`]; when no level count does, the
+/// one that chose the most (the most levels among equals). [`SelectionStats::levels`] says
+/// which.
+///
+/// Every landmark must be unique and sharp at every level it carries, and a level's
+/// template spans `2^k` times the ground of level 0's: at a coarse enough level of a wide
+/// map, a low sun shades each template from one side to the other as the sphere curves
+/// under it, the gradient dominates the template and its correlation is a plateau. The
+/// navigator cannot locate such a template at that level, so the level goes rather than
+/// the landmarks.
+///
+/// # Errors
+///
+/// As [`select`].
+pub fn select_levels(
+    pyramid: &[Image],
+    dem: &SiteDem,
+    site_z: &[f32],
+    p: &LandmarkParams,
+) -> Result<(Vec<MapLandmark>, SelectionStats), MapError> {
+    let mut best: Option<(Vec<MapLandmark>, SelectionStats)> = None;
+    for levels in (1..=p.levels).rev() {
+        let q = LandmarkParams { levels, ..*p };
+        let (lms, stats) = select(pyramid, dem, site_z, &q)?;
+        if lms.len() >= p.min_landmarks {
+            return Ok((lms, stats));
+        }
+        if best.as_ref().is_none_or(|(b, _)| lms.len() > b.len()) {
+            best = Some((lms, stats));
+        }
+    }
+    match best {
+        Some(b) => Ok(b),
+        // No level count to try: `select` says why.
+        None => select(pyramid, dem, site_z, p),
+    }
 }

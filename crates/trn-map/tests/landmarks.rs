@@ -252,24 +252,31 @@ fn landmarks_are_spread_separated_and_cut_exactly() {
             ((l.position[1] - dem.grid.y0) / dem.grid.dy).round() as usize,
         )
     };
-    // Coverage: every selection cell inside the usable interior holds a landmark.
+    // Coverage: the selection cells inside the usable interior hold landmarks, all but the
+    // odd one whose every candidate the navigator's ambiguity test (with its margin) would
+    // refuse.
     let margin = (p.template_side / 2 + 4) * 2 + 1;
     let inside: Vec<usize> = (0..w / p.cell_px)
         .filter(|k| k * p.cell_px >= margin && (k + 1) * p.cell_px <= w - margin)
         .collect();
     assert!(inside.len() >= 6);
+    let mut empty = Vec::new();
     for &cy in &inside {
         for &cx in &inside {
             let (x0, y0) = (cx * p.cell_px, cy * p.cell_px);
-            assert!(
-                lms.iter().any(|l| {
-                    let (c, r) = px(l);
-                    (x0..x0 + p.cell_px).contains(&c) && (y0..y0 + p.cell_px).contains(&r)
-                }),
-                "cell ({cx},{cy}) empty"
-            );
+            if !lms.iter().any(|l| {
+                let (c, r) = px(l);
+                (x0..x0 + p.cell_px).contains(&c) && (y0..y0 + p.cell_px).contains(&r)
+            }) {
+                empty.push((cx, cy));
+            }
         }
     }
+    assert!(
+        empty.len() * 20 <= inside.len() * inside.len(),
+        "empty cells {empty:?} of {}",
+        inside.len() * inside.len()
+    );
     // Separation, ids, templates equal to the pyramid's pixels.
     for (i, a) in lms.iter().enumerate() {
         assert_eq!(a.id, i as u32 + 1);
@@ -351,4 +358,73 @@ fn fast_reduce_equals_the_general_one() {
             );
         }
     }
+}
+
+/// Heights of bowl craters (radius `rad` px, depth 8 m, raised rim) at `centres` on flat
+/// ground at 2 m, and their render under a sun 30 degrees high from the south-east.
+fn crater_scene(w: usize, h: usize, centres: &[(f64, f64)], rad: f64) -> (Vec<Image>, SiteDem) {
+    let mut dem = flat_dem(w, h, 2.0);
+    for (i, z) in dem.data.iter_mut().enumerate() {
+        let (c, r) = ((i % w) as f64, (i / w) as f64);
+        for &(cx, cy) in centres {
+            let d = ((c - cx).powi(2) + (r - cy).powi(2)).sqrt() / rad;
+            // Bowl inside, rim just outside, fading to the plain by twice the radius.
+            let v = if d < 1.0 {
+                -8.0 * (1.0 - d * d) + 2.0
+            } else {
+                2.0 * (-(d - 1.0) * (d - 1.0) * 4.0).exp()
+            };
+            *z += v as f32;
+        }
+    }
+    let sun = trn_map::render::Sun {
+        azimuth_deg: 135.0,
+        elevation_deg: 30.0,
+    };
+    let img = Image {
+        width: w,
+        height: h,
+        data: trn_map::render::render(&dem, sun, None, true),
+    };
+    (reduce_levels(img, 1), dem)
+}
+
+/// Two identical craters 14 px apart, within the uniqueness radius: each one's template
+/// matches the other as well as itself, so neither is chosen (though they would be without
+/// the test); the same crater alone is.
+#[test]
+fn twin_craters_within_the_search_radius_are_refused() {
+    let (w, h) = (160, 160);
+    let p = LandmarkParams {
+        levels: 1,
+        cell_px: 16,
+        nested_rings: 1,
+        min_landmarks: 1,
+        ..LandmarkParams::default()
+    };
+    let near = |lms: &[trn_map::mapdb::MapLandmark], dem: &SiteDem, at: (f64, f64)| {
+        lms.iter()
+            .filter(|l| {
+                let c = (l.position[0] - dem.grid.x0) / dem.grid.dx;
+                let r = (l.position[1] - dem.grid.y0) / dem.grid.dy;
+                (c - at.0).abs() <= 10.0 && (r - at.1).abs() <= 10.0
+            })
+            .count()
+    };
+    let (a, b) = ((73.0, 80.0), (87.0, 80.0));
+    let (pyr, dem) = crater_scene(w, h, &[a, b], 4.0);
+    let (lms, stats) = select(&pyr, &dem, &site_z(&dem), &p).unwrap();
+    assert_eq!(near(&lms, &dem, a) + near(&lms, &dem, b), 0, "{stats:?}");
+    assert!(stats.not_unique > 0, "{stats:?}");
+    // Without the uniqueness test they would be chosen: the test is what refuses them.
+    let lax = LandmarkParams {
+        max_self_similarity: 1.0,
+        ..p
+    };
+    let (lms, _) = select(&pyr, &dem, &site_z(&dem), &lax).unwrap();
+    assert!(near(&lms, &dem, a) + near(&lms, &dem, b) > 0);
+
+    let (pyr, dem) = crater_scene(w, h, &[a], 4.0);
+    let (lms, stats) = select(&pyr, &dem, &site_z(&dem), &p).unwrap();
+    assert!(near(&lms, &dem, a) > 0, "the lone crater: {stats:?}");
 }
