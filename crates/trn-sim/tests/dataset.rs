@@ -44,7 +44,9 @@ fn shipped_dataset_is_accepted_and_complete() {
         .iter()
         .filter(|f| f.lrf_fault == Some(true))
         .count();
-    assert_eq!(faults, 8);
+    // Eight faulty frames (regenerate.sh), of which the two dropouts have no reading and so
+    // no truth to judge.
+    assert_eq!(faults, 6);
 }
 
 #[test]
