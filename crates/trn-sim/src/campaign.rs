@@ -184,6 +184,9 @@ pub fn generate(
             },
             dem_sigma_m: None,
             end_above_ground: true,
+            map: Default::default(),
+            frame_law: Default::default(),
+            defects: Default::default(),
         };
         simulate(&site_dir, &descent, &dir.join(&name), &|_, _| {})?;
         names.push(name);

@@ -321,26 +321,7 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
     // Heights in 16 bits at 5 cm (+-1638 m), images in 8 bits: a tenth of the f32 size after
     // compression, and what orbital products often are.
     write_as(dir.join("dem.tif"), &site.dem, DEM_STORAGE)?;
-    let mut bright: Vec<f32> = site
-        .ortho
-        .data
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    // The 99.9th percentile, ranked `floor((n - 1) 0.999)`; `data/regenerate.sh` rebuilds
-    // the shipped data bit for bit with this rank.
-    let k = bright.len().saturating_sub(1) * 999 / 1000;
-    let top =
-        trn_flight::stats::kth_smallest(&mut bright, k).map_or(1.0, |v| f64::from(v).max(1e-6));
-    write_as(
-        dir.join("ortho.tif"),
-        &site.ortho,
-        Storage::U8 {
-            scale: top / 240.0,
-            offset: 0.0,
-        },
-    )?;
+    write_ortho(&dir.join("ortho.tif"), &site.ortho)?;
     // The albedo is the simulator's truth for rendering descent images (not a product a
     // navigator would have).
     let albedo = Raster {
@@ -378,6 +359,35 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
         .map_err(|e| SimError::invalid("site.json", e.to_string()))?;
     trn_dataset::atomic::write_atomic(&dir.join("site.json"), json.as_bytes())?;
     Ok(info)
+}
+
+/// Writes an orthoimage as sites store it: 8 bits, the 99.9th percentile of its finite
+/// values at 240.
+///
+/// # Errors
+///
+/// an I/O [`SimError::Map`] when the file cannot be written.
+pub fn write_ortho(path: &Path, ortho: &Raster) -> Result<(), SimError> {
+    let mut bright: Vec<f32> = ortho
+        .data
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    // The 99.9th percentile, ranked `floor((n - 1) 0.999)`; `data/regenerate.sh` rebuilds
+    // the shipped data bit for bit with this rank.
+    let k = bright.len().saturating_sub(1) * 999 / 1000;
+    let top =
+        trn_flight::stats::kth_smallest(&mut bright, k).map_or(1.0, |v| f64::from(v).max(1e-6));
+    write_as(
+        path,
+        ortho,
+        Storage::U8 {
+            scale: top / 240.0,
+            offset: 0.0,
+        },
+    )?;
+    Ok(())
 }
 
 /// Reads `site.json` of a site directory.

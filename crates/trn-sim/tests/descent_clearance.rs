@@ -39,6 +39,9 @@ fn spec(end_alt_m: f64, end_above_ground: bool) -> DescentSpec {
         lrf: LrfParams::default(),
         dem_sigma_m: None,
         end_above_ground,
+        map: Default::default(),
+        frame_law: Default::default(),
+        defects: Default::default(),
     }
 }
 
