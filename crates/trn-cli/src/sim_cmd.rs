@@ -10,12 +10,13 @@ use trn_dataset::DatasetError;
 use trn_dataset::dataset::{CameraJson, DistortionJson};
 use trn_map::render::Sun;
 use trn_sim::SimError;
+use trn_sim::albedo::read_albedo;
 use trn_sim::camera_render::{Defects, Sensor};
 use trn_sim::descent::{DescentSpec, simulate};
 use trn_sim::map_realism::{DemErrors, MapRealism, OrthoConditions, Registration};
 use trn_sim::photometry::Law;
 use trn_sim::sensors::{Fault, LrfParams, PriorModel, PriorParams};
-use trn_sim::site::{FineOrtho, Projection, SiteSpec, make_site, write_site};
+use trn_sim::site::{FineOrtho, Projection, SiteSpec, make_site_with, write_site};
 use trn_sim::terrain::TerrainParams;
 use trn_sim::trajectory::DescentParams;
 
@@ -319,6 +320,16 @@ pub struct SiteArgs {
     sun_el_deg: f64,
     #[command(flatten)]
     fine_ortho: FineOrthoArgs,
+    /// A real orbital image to drape over the terrain as its albedo (GeoTIFF or any raster
+    /// trn-map reads, an ISIS3 cube, or a PNG/PGM/TIFF image), centred on the site, north up,
+    /// mirror-tiled over a larger site, normalised to mean 1: frames then carry real lunar
+    /// texture. Best with --gsd-m near its pixel size (a coarser grid block-averages it).
+    #[arg(long, value_name = "FILE")]
+    albedo: Option<PathBuf>,
+    /// Pixel size of the --albedo image on the ground, metres (required for cubes and plain
+    /// images; overrides a GeoTIFF's).
+    #[arg(long, value_name = "M", requires = "albedo")]
+    albedo_pixel_m: Option<f64>,
     /// Output directory.
     #[arg(short, long, value_name = "SITE_DIR")]
     output: PathBuf,
@@ -546,8 +557,12 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
             a.hurst
         )));
     }
+    let albedo = match &a.albedo {
+        Some(f) => Some(read_albedo(f, a.albedo_pixel_m).map_err(sim_err)?),
+        None => None,
+    };
     let bar = spinner("generating terrain and rendering the orthoimage");
-    let site = make_site(&spec).map_err(sim_err)?;
+    let site = make_site_with(&spec, albedo.as_ref()).map_err(sim_err)?;
     bar.set_message("writing GeoTIFFs");
     let info = write_site(&a.output, &site).map_err(sim_err)?;
     bar.finish_and_clear();

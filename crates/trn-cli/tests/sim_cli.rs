@@ -90,6 +90,8 @@ fn help_documents_every_option_with_units() {
                 "--sun-el-deg",
                 "degrees",
                 "--projection",
+                "--albedo",
+                "--albedo-pixel-m",
             ][..],
         ),
         (

@@ -11,6 +11,7 @@
 // `!(x > 0.0)` is how this crate refuses NaN along with the out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod albedo;
 pub mod camera_render;
 pub mod campaign;
 pub mod descent;

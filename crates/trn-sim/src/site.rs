@@ -96,6 +96,9 @@ pub struct SiteInfo {
     /// Spacing of the orthoimage, metres (absent: the DEM's).
     #[serde(default)]
     pub ortho_gsd_m: Option<f64>,
+    /// The image draped as albedo and its pixel size, metres (absent: the synthetic albedo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub albedo_source: Option<(String, f64)>,
 }
 
 /// A generated site.
@@ -109,6 +112,8 @@ pub struct Site {
     pub ortho: Raster,
     /// The inputs.
     pub spec: SiteSpec,
+    /// The image draped as albedo and its pixel size, metres (None: the synthetic albedo).
+    pub albedo_source: Option<(String, f64)>,
 }
 
 /// The CRS of a site's products: `projection` around (`lat_deg`, `lon_deg`) on a sphere.
@@ -165,6 +170,20 @@ pub fn grid_azimuth_deg(crs: &Crs, lat_deg: f64, lon_deg: f64, azimuth_deg: f64)
 /// an invalid-field [`SimError::Dataset`] for a site latitude outside ±89.9 degrees (polar stereographic
 /// is centred on the pole, not at it), or a size or spacing that is not positive.
 pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
+    make_site_with(spec, None)
+}
+
+/// [`make_site`] with a real image draped over the terrain as its albedo (see
+/// [`crate::albedo`]): the orthoimage, and the frames rendered from the site, then show its
+/// texture.
+///
+/// # Errors
+///
+/// As [`make_site`].
+pub fn make_site_with(
+    spec: &SiteSpec,
+    albedo: Option<&crate::albedo::AlbedoImage>,
+) -> Result<Site, SimError> {
     let t = &spec.terrain;
     if spec.lat_deg.is_nan()
         || spec.lat_deg.abs() >= 89.9
@@ -190,7 +209,10 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
             format!("{} deg", spec.ortho_sun.elevation_deg),
         ));
     }
-    let terrain = terrain::generate(t);
+    let mut terrain = terrain::generate(t);
+    if let Some(a) = albedo {
+        terrain.albedo = a.drape(terrain.width, t.gsd_m);
+    }
     let crs = crs_for(spec);
     let (cx, cy) = crs.forward(spec.lat_deg, spec.lon_deg);
     let n = terrain.width;
@@ -239,6 +261,7 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
         dem,
         ortho,
         spec: *spec,
+        albedo_source: albedo.map(|a| (a.source.clone(), a.pixel_m)),
     })
 }
 
@@ -354,6 +377,7 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
         craters: site.terrain.craters.len(),
         detail: Some(DetailParams::continuing(&s.terrain)),
         ortho_gsd_m: s.fine_ortho.map(|f| f.gsd_m),
+        albedo_source: site.albedo_source.clone(),
     };
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| SimError::invalid("site.json", e.to_string()))?;
