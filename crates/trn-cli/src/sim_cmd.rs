@@ -12,6 +12,7 @@ use trn_map::render::Sun;
 use trn_sim::SimError;
 use trn_sim::albedo::read_albedo;
 use trn_sim::camera_render::{Defects, Sensor};
+use trn_sim::campaign::Knobs;
 use trn_sim::descent::{DescentSpec, simulate};
 use trn_sim::map_realism::{DemErrors, MapRealism, OrthoConditions, Registration};
 use trn_sim::photometry::Law;
@@ -35,11 +36,15 @@ pub enum SimCommand {
     /// Braking, approach and terminal-vertical phases from --start-alt-m to --end-alt-m,
     /// images rendered by ray casting through the site DEM (lens distortion, PSF, shot and
     /// read noise, automatic exposure), a drifting inertial prior with the 1-sigma it
-    /// reports, and a laser rangefinder with the faults you inject.
+    /// reports, and a laser rangefinder with the faults you inject. The --prior-model,
+    /// --frame-law, --map-* and camera defect options make the data differ from the truth
+    /// as real data does (docs/REALISM.md); all are off by default.
     Descent(Box<DescentArgs>),
     /// Generate a Monte Carlo campaign: N dispersed descents (site latitude and terrain,
     /// sun, trajectory, prior errors, one rangefinder fault each), as datasets listed in
-    /// DIR/campaign.json. Run it with `trn eval DIR --out OUT [--shard K/N]`.
+    /// DIR/campaign.json. Run it with `trn eval DIR --out OUT [--shard K/N]`. With
+    /// --realism (or --realism-knob NAME) each descent also draws the realism knobs of
+    /// docs/REALISM.md.
     Campaign(CampaignArgs),
 }
 
@@ -92,6 +97,23 @@ pub struct CampaignArgs {
     image_px: u32,
     #[command(flatten)]
     fine_ortho: FineOrthoArgs,
+    /// Disperse every realism knob over the descents (each draws its own values from the
+    /// ranges in docs/REALISM.md, recorded in campaign.json and each DATASET/realism.json):
+    /// prior model, map misregistration, map sun, photometric laws, coarse map DEM, camera
+    /// defects, and the real albedo when --albedo is given.
+    #[arg(long, conflicts_with = "realism_knob")]
+    realism: bool,
+    /// Disperse one realism knob alone: prior, registration, ortho-sun, photometry, dem,
+    /// defects or albedo (needs --albedo).
+    #[arg(long, value_name = "NAME")]
+    realism_knob: Option<String>,
+    /// A real orbital image draped as every site's albedo under --realism or
+    /// --realism-knob albedo (GeoTIFF, ISIS3 cube, PNG/PGM/TIFF).
+    #[arg(long, value_name = "FILE")]
+    albedo: Option<PathBuf>,
+    /// Pixel size of the --albedo image on the ground, metres.
+    #[arg(long, value_name = "M", requires = "albedo")]
+    albedo_pixel_m: Option<f64>,
     /// Output directory (must not exist or be empty).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
@@ -487,8 +509,17 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
         a.n as u64,
         "{msg:>10} [{bar:40}] {pos}/{len} descents ({eta})",
     );
+    let albedo = match &a.albedo {
+        Some(f) => Some(read_albedo(f, a.albedo_pixel_m).map_err(sim_err)?),
+        None => None,
+    };
+    let realism = match (&a.realism_knob, a.realism) {
+        (Some(k), _) => Knobs::only(k).map_err(sim_err)?,
+        (None, true) => Knobs::all(albedo.is_some()),
+        (None, false) => Knobs::default(),
+    };
     bar.set_message("simulating");
-    let c = trn_sim::campaign::generate(
+    let c = trn_sim::campaign::generate_with(
         &a.output,
         &trn_sim::campaign::CampaignSpec {
             n: a.n,
@@ -498,7 +529,9 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
             frames: a.frames,
             image_px: a.image_px,
             fine_ortho: a.fine_ortho.spec(),
+            realism,
         },
+        albedo.as_ref(),
         &|done, _| bar.set_position(done as u64),
     )
     .map_err(sim_err)?;

@@ -129,6 +129,15 @@ fn help_documents_every_option_with_units() {
                 "digital numbers",
             ][..],
         ),
+        (
+            "campaign",
+            &[
+                "--realism",
+                "--realism-knob",
+                "--albedo",
+                "--albedo-pixel-m",
+            ][..],
+        ),
     ] {
         let o = trn(&["sim", sub, "--help"]);
         let h = String::from_utf8_lossy(&o.stdout);
