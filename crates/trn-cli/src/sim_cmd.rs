@@ -342,6 +342,9 @@ pub struct SiteArgs {
     sun_el_deg: f64,
     #[command(flatten)]
     fine_ortho: FineOrthoArgs,
+    /// Photometric law of the orthoimage (see `trn sim descent --frame-law`).
+    #[arg(long, value_enum, default_value_t = LawArg::LunarLambert)]
+    ortho_law: LawArg,
     /// A real orbital image to drape over the terrain as its albedo (GeoTIFF or any raster
     /// trn-map reads, an ISIS3 cube, or a PNG/PGM/TIFF image), centred on the site, north up,
     /// mirror-tiled over a larger site, normalised to mean 1: frames then carry real lunar
@@ -583,6 +586,7 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
             elevation_deg: a.sun_el_deg,
         },
         fine_ortho: a.fine_ortho.spec(),
+        ortho_law: a.ortho_law.into(),
     };
     if !(0.5..=1.0).contains(&a.hurst) {
         return Err(CliError::BadInput(format!(

@@ -92,6 +92,7 @@ fn help_documents_every_option_with_units() {
                 "--projection",
                 "--albedo",
                 "--albedo-pixel-m",
+                "--ortho-law",
             ][..],
         ),
         (

@@ -382,6 +382,7 @@ pub fn generate_with(
                 },
                 ortho_sun: sun,
                 fine_ortho: spec.fine_ortho,
+                ortho_law: Default::default(),
             },
             albedo.filter(|_| spec.realism.albedo),
         )?;

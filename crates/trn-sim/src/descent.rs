@@ -463,7 +463,7 @@ fn write_map(
             azimuth_deg: (sun.azimuth_deg + m.ortho.sun_az_offset_deg).rem_euclid(360.0),
             elevation_deg: sun.elevation_deg + m.ortho.sun_el_offset_deg,
         };
-        let law = m.ortho.law.unwrap_or_default();
+        let law = m.ortho.law.or(info.ortho_law).unwrap_or_default();
         (render_ortho(info, dem, albedo, &site_ortho, s, law)?, s)
     };
     let (registration_sigma_m, drawn) = if m.registration.is_off() {

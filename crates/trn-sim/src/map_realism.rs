@@ -398,7 +398,7 @@ pub struct OrthoConditions {
     pub sun_az_offset_deg: f64,
     /// Sun elevation of the orthoimage minus the frames', degrees.
     pub sun_el_offset_deg: f64,
-    /// Photometric law of the orthoimage (None: the site's, lunar-Lambert).
+    /// Photometric law of the orthoimage (None: the site's).
     pub law: Option<crate::photometry::Law>,
 }
 

@@ -2,7 +2,7 @@
 //! GeoTIFFs in a lunar map projection, centred on the site, plus `site.json` describing
 //! how they were made.
 
-use crate::detail::{Coarse, Detail, DetailParams, PatchArea, render_patch};
+use crate::detail::{Coarse, Detail, DetailParams, PatchArea, render_patch_with};
 use crate::error::SimError;
 use crate::terrain::{self, Terrain, TerrainParams};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,8 @@ pub struct SiteSpec {
     /// The orthoimage finer than the DEM over the landing region, as missions map their
     /// landing sites (None: on the DEM's grid over the whole site).
     pub fine_ortho: Option<FineOrtho>,
+    /// Photometric law of the orthoimage.
+    pub ortho_law: crate::photometry::Law,
 }
 
 /// An orthoimage of the landing region finer than the site's DEM: rendered from the
@@ -99,6 +101,9 @@ pub struct SiteInfo {
     /// The image draped as albedo and its pixel size, metres (absent: the synthetic albedo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub albedo_source: Option<(String, f64)>,
+    /// Photometric law of the orthoimage (absent: lunar-Lambert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ortho_law: Option<crate::photometry::Law>,
 }
 
 /// A generated site.
@@ -251,7 +256,7 @@ pub fn make_site_with(
     };
     let ortho = match spec.fine_ortho {
         None => Raster {
-            data: render::render(&grid_dem, sun, Some(&terrain.albedo), true),
+            data: crate::photometry::render(&grid_dem, sun, Some(&terrain.albedo), spec.ortho_law),
             ..dem.clone()
         },
         Some(f) => fine_ortho(spec, &f, &grid_dem, &terrain, sun, &dem, (cx, cy))?,
@@ -312,7 +317,7 @@ fn fine_ortho(
     }
     let detail = Detail::new(&DetailParams::continuing(t));
     let shadow = render::shadow_fraction(grid_dem, sun);
-    let (patch, radiance) = render_patch(
+    let (patch, radiance) = render_patch_with(
         &Coarse::new(grid_dem, &terrain.albedo, &shadow)?,
         &detail,
         &|x, y| (x, y),
@@ -323,6 +328,7 @@ fn fine_ortho(
             max_nodes: 64 << 20,
         },
         sun,
+        spec.ortho_law,
     )?;
     Ok(Raster {
         width: patch.grid.width,
@@ -378,6 +384,7 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
         detail: Some(DetailParams::continuing(&s.terrain)),
         ortho_gsd_m: s.fine_ortho.map(|f| f.gsd_m),
         albedo_source: site.albedo_source.clone(),
+        ortho_law: (s.ortho_law != crate::photometry::Law::LunarLambert).then_some(s.ortho_law),
     };
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| SimError::invalid("site.json", e.to_string()))?;

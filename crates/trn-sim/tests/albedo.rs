@@ -49,6 +49,7 @@ fn descent(albedo: Option<&AlbedoImage>, name: &str) -> PathBuf {
                 elevation_deg: 70.0,
             },
             fine_ortho: None,
+            ortho_law: Default::default(),
         },
         albedo,
     )

@@ -63,6 +63,7 @@ fn descents_end_above_the_landing_ground_and_never_in_it() {
             elevation_deg: 20.0,
         },
         fine_ortho: None,
+        ortho_law: Default::default(),
     })
     .unwrap();
     let tmp = std::env::temp_dir().join(format!("trn-clearance-{}", std::process::id()));

@@ -37,6 +37,7 @@ fn spec(sun: Sun) -> SiteSpec {
         projection: Projection::Polar,
         ortho_sun: sun,
         fine_ortho: None,
+        ortho_law: Default::default(),
     }
 }
 
@@ -357,4 +358,26 @@ fn a_degraded_map_dem_declares_its_measured_error_and_the_dataset_its_map() {
     for d in [site_dir, out] {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+#[test]
+fn a_site_ortho_law_renders_the_site_ortho_with_it() {
+    let dir = tmp("law");
+    let lambert = make_site(&spec(SUN)).unwrap();
+    let hapke = make_site(&SiteSpec {
+        ortho_law: Law::Hapke,
+        ..spec(SUN)
+    })
+    .unwrap();
+    write_site(&dir, &hapke).unwrap();
+    let info = read_site_info(&dir).unwrap();
+    assert_eq!(info.ortho_law, Some(Law::Hapke));
+    let read = |f: &str| geotiff::read(dir.join(f)).unwrap();
+    let (dem, albedo, ortho) = (read("dem.tif"), read("albedo.tif"), read("ortho.tif"));
+    let again = render_ortho(&info, &dem, &albedo, &ortho, SUN, Law::Hapke).unwrap();
+    let differs = ncc(&hapke.ortho.data, &lambert.ortho.data);
+    let same = ncc(&again.data, &ortho.data);
+    assert!(differs < 0.999, "Hapke and lunar-Lambert orthos: NCC {differs:.5}");
+    assert!(same > 0.99, "Hapke re-render: NCC {same:.4} with the site's Hapke ortho");
+    let _ = std::fs::remove_dir_all(dir);
 }
