@@ -256,7 +256,12 @@ pub fn draw_realism(
             saturation_fraction: u(0.0, 0.02),
             pattern_seed: 0,
         };
-        d.values.insert("defects".into(), json!(d.defects));
+        let mut v = json!(d.defects);
+        // The pattern's seed is the descent's (see its realism.json), not drawn here.
+        if let Some(o) = v.as_object_mut() {
+            o.remove("pattern_seed");
+        }
+        d.values.insert("defects".into(), v);
     }
     d
 }

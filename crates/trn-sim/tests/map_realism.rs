@@ -377,7 +377,13 @@ fn a_site_ortho_law_renders_the_site_ortho_with_it() {
     let again = render_ortho(&info, &dem, &albedo, &ortho, SUN, Law::Hapke).unwrap();
     let differs = ncc(&hapke.ortho.data, &lambert.ortho.data);
     let same = ncc(&again.data, &ortho.data);
-    assert!(differs < 0.999, "Hapke and lunar-Lambert orthos: NCC {differs:.5}");
-    assert!(same > 0.99, "Hapke re-render: NCC {same:.4} with the site's Hapke ortho");
+    assert!(
+        differs < 0.999,
+        "Hapke and lunar-Lambert orthos: NCC {differs:.5}"
+    );
+    assert!(
+        same > 0.99,
+        "Hapke re-render: NCC {same:.4} with the site's Hapke ortho"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
