@@ -45,6 +45,7 @@ fn bench(c: &mut Criterion) {
         projection: Projection::Equirectangular,
         ortho_sun: sun,
         fine_ortho: None,
+        ortho_law: Default::default(),
     })
     .expect("site");
     let frame = SiteFrame::from_degrees(-20.0, 30.0, MOON_RADIUS_M).expect("frame");

@@ -10,10 +10,14 @@ use trn_dataset::DatasetError;
 use trn_dataset::dataset::{CameraJson, DistortionJson};
 use trn_map::render::Sun;
 use trn_sim::SimError;
-use trn_sim::camera_render::Sensor;
+use trn_sim::albedo::read_albedo;
+use trn_sim::camera_render::{Defects, Sensor};
+use trn_sim::campaign::Knobs;
 use trn_sim::descent::{DescentSpec, simulate};
-use trn_sim::sensors::{Fault, LrfParams, PriorParams};
-use trn_sim::site::{FineOrtho, Projection, SiteSpec, make_site, write_site};
+use trn_sim::map_realism::{DemErrors, MapRealism, OrthoConditions, Registration};
+use trn_sim::photometry::Law;
+use trn_sim::sensors::{Fault, LrfParams, PriorModel, PriorParams};
+use trn_sim::site::{FineOrtho, Projection, SiteSpec, make_site_with, write_site};
 use trn_sim::terrain::TerrainParams;
 use trn_sim::trajectory::DescentParams;
 
@@ -32,11 +36,15 @@ pub enum SimCommand {
     /// Braking, approach and terminal-vertical phases from --start-alt-m to --end-alt-m,
     /// images rendered by ray casting through the site DEM (lens distortion, PSF, shot and
     /// read noise, automatic exposure), a drifting inertial prior with the 1-sigma it
-    /// reports, and a laser rangefinder with the faults you inject.
-    Descent(DescentArgs),
+    /// reports, and a laser rangefinder with the faults you inject. The --prior-model,
+    /// --frame-law, --map-* and camera defect options make the data differ from the truth
+    /// as real data does (docs/REALISM.md); all are off by default.
+    Descent(Box<DescentArgs>),
     /// Generate a Monte Carlo campaign: N dispersed descents (site latitude and terrain,
     /// sun, trajectory, prior errors, one rangefinder fault each), as datasets listed in
-    /// DIR/campaign.json. Run it with `trn eval DIR --out OUT [--shard K/N]`.
+    /// DIR/campaign.json. Run it with `trn eval DIR --out OUT [--shard K/N]`. With
+    /// --realism (or --realism-knob NAME) each descent also draws the realism knobs of
+    /// docs/REALISM.md.
     Campaign(CampaignArgs),
 }
 
@@ -89,12 +97,192 @@ pub struct CampaignArgs {
     image_px: u32,
     #[command(flatten)]
     fine_ortho: FineOrthoArgs,
+    /// Disperse every realism knob over the descents (each draws its own values from the
+    /// ranges in docs/REALISM.md, recorded in campaign.json and each DATASET/realism.json):
+    /// prior model, map misregistration, map sun, photometric laws, coarse map DEM, camera
+    /// defects, and the real albedo when --albedo is given.
+    #[arg(long, conflicts_with = "realism_knob")]
+    realism: bool,
+    /// Disperse one realism knob alone: prior, registration, ortho-sun, photometry, dem,
+    /// defects or albedo (needs --albedo).
+    #[arg(long, value_name = "NAME")]
+    realism_knob: Option<String>,
+    /// A real orbital image draped as every site's albedo under --realism or
+    /// --realism-knob albedo (GeoTIFF, ISIS3 cube, PNG/PGM/TIFF).
+    #[arg(long, value_name = "FILE")]
+    albedo: Option<PathBuf>,
+    /// Pixel size of the --albedo image on the ground, metres.
+    #[arg(long, value_name = "M", requires = "albedo")]
+    albedo_pixel_m: Option<f64>,
     /// Output directory (must not exist or be empty).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
     /// Print campaign.json on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// A photometric law (see trn_sim::photometry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LawArg {
+    /// McEwen's lunar-Lambert, times albedo, with cast shadows.
+    LunarLambert,
+    /// Lommel-Seeliger, times albedo, with cast shadows.
+    LommelSeeliger,
+    /// Hapke (isotropic multiple scattering, backscattering phase function, opposition
+    /// surge), the albedo scaling the single-scattering albedo, with cast shadows.
+    Hapke,
+    /// Cosine of the incidence angle: no albedo, no cast shadows.
+    Hillshade,
+}
+
+impl From<LawArg> for Law {
+    fn from(l: LawArg) -> Self {
+        match l {
+            LawArg::LunarLambert => Law::LunarLambert,
+            LawArg::LommelSeeliger => Law::LommelSeeliger,
+            LawArg::Hapke => Law::Hapke,
+            LawArg::Hillshade => Law::Hillshade,
+        }
+    }
+}
+
+/// Which map rasters a misregistration displaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Misregister {
+    /// The orthoimage and the DEM together (one registration error of the whole map).
+    Both,
+    /// The orthoimage alone (the DEM stays registered to the body).
+    Ortho,
+}
+
+/// How the dataset's map differs from the truth the frames are rendered from (every option
+/// off by default: the map is the site's products as they are). The drawn values and the
+/// resulting sigmas are recorded in DATASET/realism.json.
+#[derive(Debug, Args)]
+pub struct MapRealismArgs {
+    /// Map misregistration: 1-sigma of the offset of the whole map per horizontal axis,
+    /// metres (drawn per dataset from the seed).
+    #[arg(long, value_name = "M", default_value_t = 0.0)]
+    map_offset_sigma_m: f64,
+    /// Map misregistration: 1-sigma of the map's rotation about its centre (the site),
+    /// degrees.
+    #[arg(long, value_name = "DEG", default_value_t = 0.0)]
+    map_rotation_sigma_deg: f64,
+    /// Map misregistration: 1-sigma of the map's scale error about its centre, a fraction
+    /// (0.01 = 1 %).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    map_scale_sigma: f64,
+    /// Map misregistration: RMS of a smooth local warp per horizontal axis, metres.
+    #[arg(long, value_name = "M", default_value_t = 0.0)]
+    map_warp_rms_m: f64,
+    /// Size of the warp's features, metres (wavelengths from this to twice this).
+    #[arg(long, value_name = "M", default_value_t = 1000.0)]
+    map_warp_scale_m: f64,
+    /// Which rasters the misregistration displaces: both (orthoimage and DEM) or ortho.
+    #[arg(long, value_enum, default_value_t = Misregister::Both)]
+    map_misregister: Misregister,
+    /// Orthoimage sun azimuth minus the frames' sun azimuth, degrees (re-renders the
+    /// orthoimage; dataset.json's map.ortho_sun states its sun).
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
+    map_sun_az_offset_deg: f64,
+    /// Orthoimage sun elevation minus the frames' sun elevation, degrees.
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
+    map_sun_el_offset_deg: f64,
+    /// Photometric law of the orthoimage (re-renders it; hillshade: the DEM's shading
+    /// without albedo or shadows) [default: the site's orthoimage, lunar-lambert].
+    #[arg(long, value_enum)]
+    map_law: Option<LawArg>,
+    /// Map DEM: posts of the truth per post of the written DEM (the truth low-passed, then
+    /// decimated; 1 = the truth's grid), a count.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    map_dem_decimation: usize,
+    /// Map DEM: RMS of an error correlated over about 4 to 8 posts added to it, metres.
+    /// dataset.json's dem_sigma_m then states the measured RMS difference from the truth
+    /// (with the terrain below the site's spacing in quadrature) unless --dem-sigma-m is given.
+    #[arg(long, value_name = "M", default_value_t = 0.0)]
+    map_dem_noise_rms_m: f64,
+}
+
+impl MapRealismArgs {
+    fn spec(&self) -> MapRealism {
+        MapRealism {
+            registration: Registration {
+                offset_sigma_m: self.map_offset_sigma_m,
+                rotation_sigma_deg: self.map_rotation_sigma_deg,
+                scale_sigma: self.map_scale_sigma,
+                warp_rms_m: self.map_warp_rms_m,
+                warp_scale_m: self.map_warp_scale_m,
+                ortho_only: self.map_misregister == Misregister::Ortho,
+            },
+            ortho: OrthoConditions {
+                sun_az_offset_deg: self.map_sun_az_offset_deg,
+                sun_el_offset_deg: self.map_sun_el_offset_deg,
+                law: self.map_law.map(Law::from),
+            },
+            dem: DemErrors {
+                decimation: self.map_dem_decimation,
+                noise_rms_m: self.map_dem_noise_rms_m,
+                ..DemErrors::default()
+            },
+        }
+    }
+}
+
+/// Defects of the descent camera (every option off by default).
+#[derive(Debug, Args)]
+pub struct DefectArgs {
+    /// Fraction of hot pixels (0..1): each holds a dark signal of 50 to 100 % of the full
+    /// well, the same pixels on every frame.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    hot_pixel_fraction: f64,
+    /// RMS of a fixed offset per column, digital numbers (DN).
+    #[arg(long, value_name = "DN", default_value_t = 0.0)]
+    column_offset_rms_dn: f64,
+    /// JPEG-like compression at this quality, 1..100 (8x8 block DCT quantised with the JPEG
+    /// luminance table) [default: none].
+    #[arg(long, value_name = "Q")]
+    jpeg_quality: Option<u8>,
+    /// Motion smear during the exposure, pixels along the frame's image motion.
+    #[arg(long, value_name = "PX", default_value_t = 0.0)]
+    smear_px: f64,
+    /// Fraction of lit pixels exposed beyond the full well, which clip there (0..0.5;
+    /// 0: the automatic exposure that saturates nearly nothing).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    saturation_fraction: f64,
+}
+
+impl DefectArgs {
+    fn spec(&self) -> Defects {
+        Defects {
+            hot_pixel_fraction: self.hot_pixel_fraction,
+            column_offset_rms_dn: self.column_offset_rms_dn,
+            jpeg_quality: self.jpeg_quality,
+            smear_px: self.smear_px,
+            saturation_fraction: self.saturation_fraction,
+            pattern_seed: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PriorModelArg {
+    /// Inertial drift: errors correlated from frame to frame.
+    Drift,
+    /// Each frame's error drawn independently.
+    Independent,
+    /// Drift plus an independent part.
+    Mix,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -154,6 +342,19 @@ pub struct SiteArgs {
     sun_el_deg: f64,
     #[command(flatten)]
     fine_ortho: FineOrthoArgs,
+    /// Photometric law of the orthoimage (see `trn sim descent --frame-law`).
+    #[arg(long, value_enum, default_value_t = LawArg::LunarLambert)]
+    ortho_law: LawArg,
+    /// A real orbital image to drape over the terrain as its albedo (GeoTIFF or any raster
+    /// trn-map reads, an ISIS3 cube, or a PNG/PGM/TIFF image), centred on the site, north up,
+    /// mirror-tiled over a larger site, normalised to mean 1: frames then carry real lunar
+    /// texture. Best with --gsd-m near its pixel size (a coarser grid block-averages it).
+    #[arg(long, value_name = "FILE")]
+    albedo: Option<PathBuf>,
+    /// Pixel size of the --albedo image on the ground, metres (required for cubes and plain
+    /// images; overrides a GeoTIFF's).
+    #[arg(long, value_name = "M", requires = "albedo")]
+    albedo_pixel_m: Option<f64>,
     /// Output directory.
     #[arg(short, long, value_name = "SITE_DIR")]
     output: PathBuf,
@@ -235,6 +436,16 @@ pub struct DescentArgs {
     /// Initial prior attitude error, 1-sigma per axis, degrees.
     #[arg(long, default_value_t = 0.1)]
     prior_sigma_deg: f64,
+    /// How the prior's error relates from frame to frame: `drift` (inertial drift,
+    /// correlated), `independent` (each frame drawn independently with the same declared
+    /// 1-sigma, position and attitude), `mix` (drift plus an independent part,
+    /// --prior-mix-fraction of the variance). The declared sigmas are the same under all.
+    #[arg(long, value_enum, default_value_t = PriorModelArg::Drift)]
+    prior_model: PriorModelArg,
+    /// With --prior-model mix: the fraction of the prior error's variance drawn
+    /// independently per frame, 0..1 (dimensionless).
+    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    prior_mix_fraction: f64,
     /// Rangefinder: no reading above this altitude, metres.
     #[arg(long, default_value_t = f64::INFINITY)]
     lrf_max_alt_m: f64,
@@ -250,6 +461,13 @@ pub struct DescentArgs {
     /// made before trn-sim rendered that terrain].
     #[arg(long, value_name = "M")]
     dem_sigma_m: Option<f64>,
+    /// Photometric law of the frames (lunar-lambert is the site's orthoimage's).
+    #[arg(long, value_enum, default_value_t = LawArg::LunarLambert)]
+    frame_law: LawArg,
+    #[command(flatten)]
+    map: MapRealismArgs,
+    #[command(flatten)]
+    defects: DefectArgs,
     /// Output dataset directory (must not exist or be empty).
     #[arg(short, long, value_name = "DATASET_DIR")]
     output: PathBuf,
@@ -283,7 +501,7 @@ fn spinner(msg: &'static str) -> ProgressBar {
 pub fn run(cmd: SimCommand) -> Result<(), CliError> {
     match cmd {
         SimCommand::Site(a) => site(a),
-        SimCommand::Descent(a) => descent(a),
+        SimCommand::Descent(a) => descent(*a),
         SimCommand::Campaign(a) => campaign(a),
     }
 }
@@ -294,8 +512,17 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
         a.n as u64,
         "{msg:>10} [{bar:40}] {pos}/{len} descents ({eta})",
     );
+    let albedo = match &a.albedo {
+        Some(f) => Some(read_albedo(f, a.albedo_pixel_m).map_err(sim_err)?),
+        None => None,
+    };
+    let realism = match (&a.realism_knob, a.realism) {
+        (Some(k), _) => Knobs::only(k).map_err(sim_err)?,
+        (None, true) => Knobs::all(albedo.is_some()),
+        (None, false) => Knobs::default(),
+    };
     bar.set_message("simulating");
-    let c = trn_sim::campaign::generate(
+    let c = trn_sim::campaign::generate_with(
         &a.output,
         &trn_sim::campaign::CampaignSpec {
             n: a.n,
@@ -305,7 +532,9 @@ fn campaign(a: CampaignArgs) -> Result<(), CliError> {
             frames: a.frames,
             image_px: a.image_px,
             fine_ortho: a.fine_ortho.spec(),
+            realism,
         },
+        albedo.as_ref(),
         &|done, _| bar.set_position(done as u64),
     )
     .map_err(sim_err)?;
@@ -357,6 +586,7 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
             elevation_deg: a.sun_el_deg,
         },
         fine_ortho: a.fine_ortho.spec(),
+        ortho_law: a.ortho_law.into(),
     };
     if !(0.5..=1.0).contains(&a.hurst) {
         return Err(CliError::BadInput(format!(
@@ -364,8 +594,12 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
             a.hurst
         )));
     }
+    let albedo = match &a.albedo {
+        Some(f) => Some(read_albedo(f, a.albedo_pixel_m).map_err(sim_err)?),
+        None => None,
+    };
     let bar = spinner("generating terrain and rendering the orthoimage");
-    let site = make_site(&spec).map_err(sim_err)?;
+    let site = make_site_with(&spec, albedo.as_ref()).map_err(sim_err)?;
     bar.set_message("writing GeoTIFFs");
     let info = write_site(&a.output, &site).map_err(sim_err)?;
     bar.finish_and_clear();
@@ -469,6 +703,15 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
         prior: PriorParams {
             pos_sigma0_m: a.prior_sigma_m,
             att_sigma0_deg: a.prior_sigma_deg,
+            model: match a.prior_model {
+                PriorModelArg::Drift => PriorModel::Drift,
+                PriorModelArg::Independent => PriorModel::Independent,
+                PriorModelArg::Mix => PriorModel::Mix {
+                    independent_fraction: a.prior_mix_fraction,
+                },
+            }
+            .validate()
+            .map_err(sim_err)?,
             ..PriorParams::default()
         },
         lrf: LrfParams {
@@ -479,6 +722,9 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
         },
         dem_sigma_m: a.dem_sigma_m,
         end_above_ground: a.end_above_ground,
+        map: a.map.spec(),
+        frame_law: a.frame_law.into(),
+        defects: a.defects.spec(),
     };
     let bar = crate::progress::bar(
         a.frames as u64,

@@ -90,6 +90,9 @@ fn help_documents_every_option_with_units() {
                 "--sun-el-deg",
                 "degrees",
                 "--projection",
+                "--albedo",
+                "--albedo-pixel-m",
+                "--ortho-law",
             ][..],
         ),
         (
@@ -106,6 +109,34 @@ fn help_documents_every_option_with_units() {
                 "--sun-az-deg",
                 "metres",
                 "seconds",
+                "--prior-model",
+                "--prior-mix-fraction",
+                "--frame-law",
+                "--map-offset-sigma-m",
+                "--map-rotation-sigma-deg",
+                "--map-scale-sigma",
+                "--map-warp-rms-m",
+                "--map-misregister",
+                "--map-sun-az-offset-deg",
+                "--map-sun-el-offset-deg",
+                "--map-law",
+                "--map-dem-decimation",
+                "--map-dem-noise-rms-m",
+                "--hot-pixel-fraction",
+                "--column-offset-rms-dn",
+                "--jpeg-quality",
+                "--smear-px",
+                "--saturation-fraction",
+                "digital numbers",
+            ][..],
+        ),
+        (
+            "campaign",
+            &[
+                "--realism",
+                "--realism-knob",
+                "--albedo",
+                "--albedo-pixel-m",
             ][..],
         ),
     ] {
@@ -198,6 +229,23 @@ fn bad_input_is_refused_with_exit_code_2() {
         &["size"],
     );
     refused(&["sim", "site", "--hurst", "1.5", "-o", o], &["--hurst"]);
+    // Realism options out of range are refused naming the option and the value.
+    for (opt, value) in [
+        ("--jpeg-quality", "0"),
+        ("--hot-pixel-fraction", "1.5"),
+        ("--saturation-fraction", "0.7"),
+        ("--smear-px", "-2"),
+        ("--map-dem-decimation", "0"),
+        ("--map-offset-sigma-m", "-1"),
+        ("--prior-mix-fraction", "2"),
+    ] {
+        let arg = format!("{opt}={value}");
+        let mut args = vec!["sim", "descent", "--site", st, &arg, "-o", o];
+        if opt == "--prior-mix-fraction" {
+            args.extend(["--prior-model", "mix"]);
+        }
+        refused(&args, &[opt, value]);
+    }
     // An existing non-empty output is not overwritten.
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("keep"), "x").unwrap();

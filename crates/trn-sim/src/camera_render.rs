@@ -51,6 +51,177 @@ impl Default for Sensor {
     }
 }
 
+/// Defects of a real camera, all off by default. Fixed-pattern defects (hot pixels, column
+/// offsets) are drawn from `pattern_seed`, the same on every frame of a descent as on a real
+/// sensor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Defects {
+    /// Fraction of pixels that are hot: each holds a dark signal of 50 % to 100 % of the
+    /// full well on top of its scene (0..1).
+    pub hot_pixel_fraction: f64,
+    /// RMS of a fixed offset per column, digital numbers.
+    pub column_offset_rms_dn: f64,
+    /// JPEG-like compression: 8x8 block DCT quantised with the JPEG luminance table at this
+    /// quality (1..=100; None: none).
+    pub jpeg_quality: Option<u8>,
+    /// Motion smear during the exposure: length in pixels along the frame's image motion.
+    pub smear_px: f64,
+    /// Fraction of lit pixels exposed beyond the full well, which clip there (0: the
+    /// automatic exposure of [`render_frame`], which saturates nearly nothing).
+    pub saturation_fraction: f64,
+    /// Seed of the fixed-pattern defects.
+    pub pattern_seed: u64,
+}
+
+impl Defects {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// an invalid-field [`SimError::Dataset`] naming the option and its value when it is out
+    /// of range.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let frac = |name: &str, v: f64, hi: f64| {
+            if (0.0..hi).contains(&v) || v == 0.0 {
+                Ok(())
+            } else {
+                Err(SimError::invalid(name, format!("{v} (0 to below {hi})")))
+            }
+        };
+        frac("--hot-pixel-fraction", self.hot_pixel_fraction, 1.0)?;
+        frac("--saturation-fraction", self.saturation_fraction, 0.5)?;
+        if !(self.column_offset_rms_dn >= 0.0 && self.column_offset_rms_dn.is_finite()) {
+            return Err(SimError::invalid(
+                "--column-offset-rms-dn",
+                format!("{} (0 or more)", self.column_offset_rms_dn),
+            ));
+        }
+        if !(self.smear_px >= 0.0 && self.smear_px <= 200.0) {
+            return Err(SimError::invalid(
+                "--smear-px",
+                format!("{} (0 to 200)", self.smear_px),
+            ));
+        }
+        if let Some(q) = self.jpeg_quality
+            && !(1..=100).contains(&q)
+        {
+            return Err(SimError::invalid(
+                "--jpeg-quality",
+                format!("{q} (1 to 100)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Smears `img` along the unit direction `dir` (columns, rows) over `length` pixels: each
+/// pixel becomes the mean of bilinear samples at the midpoints of equal steps of at most a
+/// quarter pixel along the segment of that length centred on it (edges clamped), as a scene
+/// moving uniformly during the exposure records.
+pub fn smear(img: &mut [f32], w: usize, h: usize, dir: (f64, f64), length: f64) {
+    if length <= 0.0 || w == 0 || h == 0 {
+        return;
+    }
+    let n = (4.0 * length).ceil().max(1.0) as usize;
+    let src = img.to_vec();
+    img.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
+        for (c, o) in row.iter_mut().enumerate() {
+            let mut acc = 0.0;
+            for k in 0..n {
+                let t = length * ((k as f64 + 0.5) / n as f64 - 0.5);
+                acc += trn_map::sample::sample_clamped(
+                    &src,
+                    w,
+                    h,
+                    c as f64 + t * dir.0,
+                    r as f64 + t * dir.1,
+                    trn_map::Interpolation::Bilinear,
+                );
+            }
+            *o = (acc / n as f64) as f32;
+        }
+    });
+}
+
+/// The JPEG standard's luminance quantisation table (ITU T.81, Annex K), row-major.
+const JPEG_LUMA: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+
+/// JPEG-like lossy compression of a `w x h` image of digital numbers `0..=full`: each 8x8
+/// block (edge blocks padded by repeating the edge) level-shifted, transformed by the 2-D
+/// DCT-II, its coefficients quantised with the JPEG luminance table scaled for `quality` as
+/// the IJG library does (scaled by `full / 255` for deeper pixels) and transformed back,
+/// rounded and clamped. Entropy coding is lossless and left out.
+pub fn jpeg_like(pixels: &mut [u16], w: usize, h: usize, full: u16, quality: u8) {
+    let q = f64::from(quality.clamp(1, 100));
+    let scale = if q < 50.0 {
+        5000.0 / q
+    } else {
+        200.0 - 2.0 * q
+    };
+    let depth = f64::from(full) / 255.0;
+    let table: Vec<f64> = JPEG_LUMA
+        .iter()
+        .map(|&t| {
+            ((f64::from(t) * scale + 50.0) / 100.0)
+                .floor()
+                .clamp(1.0, 255.0)
+                * depth
+        })
+        .collect();
+    let cos: Vec<f64> = (0..64)
+        .map(|k| {
+            let (x, u) = ((k / 8) as f64, (k % 8) as f64);
+            let c = if u == 0.0 { (0.125f64).sqrt() } else { 0.5 };
+            c * ((2.0 * x + 1.0) * u * std::f64::consts::PI / 16.0).cos()
+        })
+        .collect();
+    // cos[x * 8 + u]: the orthonormal DCT-II basis.
+    let shift = (f64::from(full) + 1.0) / 2.0;
+    for by in (0..h).step_by(8) {
+        for bx in (0..w).step_by(8) {
+            let mut block = [0.0f64; 64];
+            for y in 0..8 {
+                for x in 0..8 {
+                    let (xx, yy) = ((bx + x).min(w - 1), (by + y).min(h - 1));
+                    block[y * 8 + x] = f64::from(pixels[yy * w + xx]) - shift;
+                }
+            }
+            let mut coef = [0.0f64; 64];
+            for v in 0..8 {
+                for u in 0..8 {
+                    let mut acc = 0.0;
+                    for y in 0..8 {
+                        for x in 0..8 {
+                            acc += block[y * 8 + x] * cos[x * 8 + u] * cos[y * 8 + v];
+                        }
+                    }
+                    let t = table[v * 8 + u];
+                    coef[v * 8 + u] = (acc / t).round() * t;
+                }
+            }
+            for y in 0..8 {
+                for x in 0..8 {
+                    let (xx, yy) = (bx + x, by + y);
+                    if xx >= w || yy >= h {
+                        continue;
+                    }
+                    let mut acc = 0.0;
+                    for v in 0..8 {
+                        for u in 0..8 {
+                            acc += coef[v * 8 + u] * cos[x * 8 + u] * cos[y * 8 + v];
+                        }
+                    }
+                    pixels[yy * w + xx] = (acc + shift).round().clamp(0.0, f64::from(full)) as u16;
+                }
+            }
+        }
+    }
+}
+
 /// The scene a descent is rendered from: terrain geometry and shading under one sun.
 #[derive(Debug)]
 pub struct Scene {
@@ -87,6 +258,20 @@ impl Scene {
     /// an invalid-field [`SimError::Dataset`] when the grid has missing heights, the albedo's size differs,
     /// or the sun is below the horizon.
     pub fn new(dem: &SiteDem, albedo: Option<&[f32]>, sun: Sun) -> Result<Self, SimError> {
+        Self::with_law(dem, albedo, sun, crate::photometry::Law::LunarLambert)
+    }
+
+    /// [`Scene::new`] shaded with the photometric `law`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scene::new`].
+    pub fn with_law(
+        dem: &SiteDem,
+        albedo: Option<&[f32]>,
+        sun: Sun,
+        law: crate::photometry::Law,
+    ) -> Result<Self, SimError> {
         let g = dem.grid;
         if albedo.is_some_and(|a| a.len() != g.width * g.height) {
             return Err(SimError::invalid(
@@ -100,7 +285,7 @@ impl Scene {
                 format!("{} deg", sun.elevation_deg),
             ));
         }
-        Self::with_radiance(dem, render::render(dem, sun, albedo, true))
+        Self::with_radiance(dem, crate::photometry::render(dem, sun, albedo, law))
     }
 
     /// Prepares `dem` for rendering with the given radiance on its nodes (a render made
@@ -409,7 +594,7 @@ pub fn radiance_image(
 }
 
 /// Separable Gaussian blur (edges clamped).
-fn blur(img: &mut [f32], w: usize, h: usize, sigma: f64) {
+pub(crate) fn blur(img: &mut [f32], w: usize, h: usize, sigma: f64) {
     if sigma <= 0.0 {
         return;
     }
@@ -456,6 +641,36 @@ pub fn render_frame(
     sensor: &Sensor,
     seed: u64,
 ) -> Result<Frame, SimError> {
+    render_frame_with(
+        layers,
+        camera,
+        pose,
+        sensor,
+        &Defects::default(),
+        (1.0, 0.0),
+        seed,
+    )
+}
+
+/// [`render_frame`] with a camera's `defects`, in the order a camera makes them: motion
+/// smear along `motion` (unit image direction, columns and rows) on the scene, the PSF,
+/// exposure (with saturation beyond the full well), shot noise, the hot pixels' dark signal,
+/// read noise, column offsets, quantisation, then compression. With every defect off this is
+/// [`render_frame`], sample for sample.
+///
+/// # Errors
+///
+/// As [`render_frame`]; an invalid-field [`SimError::Dataset`] for defects out of range.
+pub fn render_frame_with(
+    layers: &[&Scene],
+    camera: &Camera,
+    pose: &Pose,
+    sensor: &Sensor,
+    defects: &Defects,
+    motion: (f64, f64),
+    seed: u64,
+) -> Result<Frame, SimError> {
+    defects.validate()?;
     if sensor.bits != 8 && sensor.bits != 12 {
         return Err(SimError::invalid(
             "bits",
@@ -464,25 +679,47 @@ pub fn render_frame(
     }
     let (w, h) = (camera.width() as usize, camera.height() as usize);
     let (mut img, coverage) = radiance_image(layers, camera, pose)?;
+    smear(&mut img, w, h, motion, defects.smear_px);
     blur(&mut img, w, h, sensor.psf_sigma_px);
     // Automatic exposure: the 99.5th percentile of lit pixels to 85% of full scale.
     let mut lit: Vec<f32> = img.iter().copied().filter(|v| *v > 0.0).collect();
     // The camera's exposure rule ranks lit pixels by `floor(0.995 n)`.
-    let k = (((lit.len() as f64) * 0.995) as usize).min(lit.len().saturating_sub(1));
+    // With saturation, the (1 - f) quantile of lit pixels goes to the full well instead.
+    let sat = defects.saturation_fraction;
+    let (rank, level) = if sat > 0.0 {
+        (1.0 - sat, 1.0)
+    } else {
+        (0.995, 0.85)
+    };
+    let k = (((lit.len() as f64) * rank) as usize).min(lit.len().saturating_sub(1));
     let reference = trn_flight::stats::kth_smallest(&mut lit, k).unwrap_or(1.0);
-    let gain_e = 0.85 * sensor.full_well_e / f64::from(reference.max(1e-6));
+    let gain_e = level * sensor.full_well_e / f64::from(reference.max(1e-6));
     let full = f64::from((1u32 << sensor.bits) - 1);
     let dn_per_e = full / sensor.full_well_e;
+    let (hot, columns) = fixed_pattern(defects, w, h, sensor.full_well_e);
     let mut pixels = vec![0u16; w * h];
     pixels.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
         let mut rng = Pcg32::new(seed, r as u64);
         let mut gauss = move || rng.normal();
         for (c, p) in row.iter_mut().enumerate() {
             let e = f64::from(img[r * w + c]) * gain_e;
-            let noisy = e + e.max(0.0).sqrt() * gauss() + sensor.read_noise_e * gauss();
-            *p = (noisy * dn_per_e).round().clamp(0.0, full) as u16;
+            let noisy = if sat > 0.0 || !hot.is_empty() {
+                // The well holds the scene's and the dark signal's electrons up to its
+                // capacity; read noise comes after.
+                let dark = hot.get(&(r * w + c)).copied().unwrap_or(0.0);
+                let held =
+                    (e + dark + (e + dark).max(0.0).sqrt() * gauss()).min(sensor.full_well_e);
+                held + sensor.read_noise_e * gauss()
+            } else {
+                e + e.max(0.0).sqrt() * gauss() + sensor.read_noise_e * gauss()
+            };
+            let offset = columns.get(c).copied().unwrap_or(0.0);
+            *p = (noisy * dn_per_e + offset).round().clamp(0.0, full) as u16;
         }
     });
+    if let Some(q) = defects.jpeg_quality {
+        jpeg_like(&mut pixels, w, h, full as u16, q);
+    }
     Ok(Frame {
         width: w,
         height: h,
@@ -490,4 +727,32 @@ pub fn render_frame(
         bits: sensor.bits,
         coverage,
     })
+}
+
+/// The fixed pattern of a `w x h` sensor: hot pixels (index to dark signal in electrons,
+/// exactly `round(fraction w h)` distinct pixels) and column offsets in digital numbers
+/// (empty when off).
+fn fixed_pattern(
+    d: &Defects,
+    w: usize,
+    h: usize,
+    full_well_e: f64,
+) -> (std::collections::HashMap<usize, f64>, Vec<f64>) {
+    let mut rng = Pcg32::new(d.pattern_seed, 0x407);
+    let n = (d.hot_pixel_fraction * (w * h) as f64).round() as usize;
+    let mut hot = std::collections::HashMap::with_capacity(n);
+    while hot.len() < n {
+        let k = ((rng.next_f64() * (w * h) as f64) as usize).min(w * h - 1);
+        let dark = full_well_e * (0.5 + 0.5 * rng.next_f64());
+        hot.entry(k).or_insert(dark);
+    }
+    let mut rng = Pcg32::new(d.pattern_seed, 0xC01);
+    let columns = if d.column_offset_rms_dn > 0.0 {
+        (0..w)
+            .map(|_| rng.normal() * d.column_offset_rms_dn)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (hot, columns)
 }

@@ -1,8 +1,10 @@
 //! A whole simulated descent over a site, written as a dataset.
 
-use crate::camera_render::{Scene, Sensor, intersect, render_frame};
-use crate::detail::{Coarse, Detail, PatchArea, render_patch};
+use crate::camera_render::{Defects, Scene, Sensor, intersect, render_frame_with};
+use crate::detail::{Coarse, Detail, PatchArea, render_patch_with};
 use crate::error::SimError;
+use crate::map_realism::{MapRealism, render_ortho, rms_difference};
+use crate::photometry::Law;
 use crate::sensors::{InertialPrior, LrfParams, PriorParams, Rangefinder};
 use crate::site::read_site_info;
 use crate::trajectory::{DescentParams, Trajectory};
@@ -46,6 +48,12 @@ pub struct DescentSpec {
     /// origin) rather than above the reference sphere, as a lander's terminal gates are:
     /// over relief a sphere altitude can end the descent underground.
     pub end_above_ground: bool,
+    /// How the dataset's map differs from the truth the frames are rendered from.
+    pub map: MapRealism,
+    /// Photometric law of the frames.
+    pub frame_law: Law,
+    /// Defects of the camera (its fixed pattern drawn from the descent's seed).
+    pub defects: Defects,
 }
 
 /// The least height above the terrain the camera may fly at, metres: closer, a frame would
@@ -78,6 +86,8 @@ struct FineTerrain {
     crs: trn_map::Crs,
     /// Map-grid coordinates of the site.
     origin: (f64, f64),
+    /// Photometric law of the frames.
+    law: Law,
 }
 
 impl FineTerrain {
@@ -154,7 +164,8 @@ impl FineTerrain {
             max_nodes: MAX_PATCH_NODES,
         };
         let coarse = Coarse::new(site_dem, albedo, &self.shadow)?;
-        let (dem, radiance) = render_patch(&coarse, &self.detail, &to_map, &area, sun)?;
+        let (dem, radiance) =
+            render_patch_with(&coarse, &self.detail, &to_map, &area, sun, self.law)?;
         Scene::with_radiance(&dem, radiance).map(Some)
     }
 }
@@ -205,7 +216,14 @@ pub fn simulate(
         azimuth_deg: info.ortho_sun_az_deg,
         elevation_deg: info.ortho_sun_el_deg,
     });
-    let scene = Scene::new(&site_dem, Some(&alb), sun)?;
+    spec.map.registration.validate()?;
+    let defects = Defects {
+        pattern_seed: spec.seed ^ 0x5E5,
+        ..spec.defects
+    };
+    defects.validate()?;
+    spec.map.dem.validate()?;
+    let scene = Scene::with_law(&site_dem, Some(&alb), sun, spec.frame_law)?;
     let fine = match &info.detail {
         Some(p) => {
             let crs =
@@ -215,14 +233,13 @@ pub fn simulate(
                 shadow: trn_map::render::shadow_fraction(&site_dem, sun),
                 origin: crs.forward(info.lat_deg, info.lon_deg),
                 crs,
+                law: spec.frame_law,
             })
         }
         None => None,
     };
-    let dem_sigma_m = spec.dem_sigma_m.unwrap_or_else(|| {
-        fine.as_ref()
-            .map_or(0.5, |f| (f.detail.rms_height_m() * 100.0).round() / 100.0)
-    });
+    // The RMS height of the terrain below the DEM's spacing, which the DEM leaves out.
+    let detail_rms_m = fine.as_ref().map(|f| f.detail.rms_height_m());
     let truth = trn_flight::dem::Heightfield::new(&site_dem.data, site_dem.grid, None)
         .map_err(|e| SimError::invalid("site DEM", format!("{e:?}")))?;
     let ground = if spec.end_above_ground {
@@ -261,6 +278,8 @@ pub fn simulate(
     std::fs::create_dir_all(tmp.join("map")).map_err(|e| SimError::write(&tmp, e))?;
     let result = (|| {
         let mut rows = Vec::with_capacity(spec.frames);
+        // Where the boresights meet the ground (site frame): the ground track.
+        let mut track = Vec::with_capacity(spec.frames);
         let mut summary = DescentSummary {
             frames: spec.frames,
             min_coverage: 1.0,
@@ -276,11 +295,13 @@ pub fn simulate(
                 None => None,
             };
             let layers: Vec<&Scene> = patch.iter().chain(std::iter::once(&scene)).collect();
-            let img = render_frame(
+            let img = render_frame_with(
                 &layers,
                 &camera,
                 &st.pose,
                 &spec.sensor,
+                &defects,
+                image_motion(&st),
                 spec.seed.wrapping_add(k as u64),
             )?;
             summary.min_coverage = summary.min_coverage.min(img.coverage);
@@ -292,7 +313,11 @@ pub fn simulate(
                 img.bits,
                 &img.pixels,
             )?;
-            let range = intersect(&layers, st.pose.position, st.pose.boresight()).map(|h| h.0);
+            let hit = intersect(&layers, st.pose.position, st.pose.boresight());
+            if let Some((_, x, y, _)) = hit {
+                track.push((x, y));
+            }
+            let range = hit.map(|h| h.0);
             let reading = lrf.read(k, st.altitude_m, range);
             summary.lrf_readings += usize::from(reading.range_m.is_some());
             summary.lrf_faults += usize::from(reading.fault == Some(true));
@@ -318,10 +343,12 @@ pub fn simulate(
             });
             progress(k + 1, spec.frames);
         }
-        for f in [&info.dem, &info.ortho] {
-            std::fs::copy(site_dir.join(f), tmp.join("map").join(f))
-                .map_err(|e| SimError::io(&site_dir.join(f), e))?;
-        }
+        let map = write_map(site_dir, &info, &dem, &albedo, spec, sun, &track, &tmp)?;
+        let dem_sigma_m = spec.dem_sigma_m.unwrap_or_else(|| match map.dem_rms_m {
+            // The map DEM's own error and what no DEM on the site's grid shows.
+            Some(e) => (e.hypot(detail_rms_m.unwrap_or(0.0)) * 100.0).round() / 100.0,
+            None => detail_rms_m.map_or(0.5, |r| (r * 100.0).round() / 100.0),
+        });
         let meta = DatasetJson {
             format: FORMAT.into(),
             name: spec.name.clone(),
@@ -344,11 +371,11 @@ pub fn simulate(
                 dem: format!("map/{}", info.dem),
                 ortho: Some(format!("map/{}", info.ortho)),
                 ortho_sun: Some(SunJson {
-                    az_deg: info.ortho_sun_az_deg,
-                    el_deg: info.ortho_sun_el_deg,
+                    az_deg: map.ortho_sun.azimuth_deg,
+                    el_deg: map.ortho_sun.elevation_deg,
                 }),
                 dem_sigma_m,
-                registration_sigma_m: None,
+                registration_sigma_m: map.registration_sigma_m,
             },
             frames: "frames.csv".into(),
         };
@@ -358,6 +385,10 @@ pub fn simulate(
             .map_err(|e| SimError::invalid("dataset.json", e.to_string()))?;
         std::fs::write(tmp.join("dataset.json"), json + "\n")
             .map_err(|e| SimError::write(&tmp.join("dataset.json"), e))?;
+        if let Some(record) = realism_record(spec, &defects, map.record) {
+            std::fs::write(tmp.join("realism.json"), record + "\n")
+                .map_err(|e| SimError::write(&tmp.join("realism.json"), e))?;
+        }
         Ok(summary)
     })();
     match result {
@@ -372,5 +403,155 @@ pub fn simulate(
             let _ = std::fs::remove_dir_all(&tmp);
             Err(e)
         }
+    }
+}
+
+/// What [`write_map`] wrote.
+struct WrittenMap {
+    /// The sun of the orthoimage written.
+    ortho_sun: Sun,
+    /// RMS difference of the map DEM from the truth, metres (None: it is the truth).
+    dem_rms_m: Option<f64>,
+    /// 1-sigma of the map's registration error, metres (None: registered perfectly).
+    registration_sigma_m: Option<f64>,
+    /// What was done to the map, for `realism.json` (None: nothing).
+    record: Option<serde_json::Value>,
+}
+
+/// Writes the dataset's `map/` into `tmp`: the site's products as they are, or made worse
+/// as `spec.map` says (a degraded DEM, the orthoimage under other conditions, both
+/// misregistered), and a record of what was drawn. `sun` is the frames' sun,
+/// `track` the ground track in site metres.
+#[allow(clippy::too_many_arguments)]
+fn write_map(
+    site_dir: &Path,
+    info: &crate::site::SiteInfo,
+    dem: &trn_map::Raster,
+    albedo: &trn_map::Raster,
+    spec: &DescentSpec,
+    sun: Sun,
+    track: &[(f64, f64)],
+    tmp: &Path,
+) -> Result<WrittenMap, SimError> {
+    let m = &spec.map;
+    let site_sun = Sun {
+        azimuth_deg: info.ortho_sun_az_deg,
+        elevation_deg: info.ortho_sun_el_deg,
+    };
+    if m.is_off() {
+        for f in [&info.dem, &info.ortho] {
+            std::fs::copy(site_dir.join(f), tmp.join("map").join(f))
+                .map_err(|e| SimError::io(&site_dir.join(f), e))?;
+        }
+        return Ok(WrittenMap {
+            ortho_sun: site_sun,
+            dem_rms_m: None,
+            registration_sigma_m: None,
+            record: None,
+        });
+    }
+    let site_ortho = geotiff::read(site_dir.join(&info.ortho))?;
+    let (mut map_dem, dem_rms_m) = if m.dem.is_off() {
+        (dem.clone(), None)
+    } else {
+        let d = m.dem.apply(dem, spec.seed ^ 0xDE3)?;
+        let e = rms_difference(&d, dem);
+        (d, Some(e))
+    };
+    let (mut ortho, ortho_sun) = if m.ortho.is_off() {
+        (site_ortho, site_sun)
+    } else {
+        let s = Sun {
+            azimuth_deg: (sun.azimuth_deg + m.ortho.sun_az_offset_deg).rem_euclid(360.0),
+            elevation_deg: sun.elevation_deg + m.ortho.sun_el_offset_deg,
+        };
+        let law = m.ortho.law.or(info.ortho_law).unwrap_or_default();
+        (render_ortho(info, dem, albedo, &site_ortho, s, law)?, s)
+    };
+    let (registration_sigma_m, drawn) = if m.registration.is_off() {
+        (None, None)
+    } else {
+        let centre = dem.crs.forward(info.lat_deg, info.lon_deg);
+        let d = m.registration.draw(spec.seed ^ 0x4E6, centre);
+        ortho = d.apply(&ortho);
+        if !m.registration.ortho_only {
+            map_dem = d.apply(&map_dem);
+        }
+        (Some(m.registration.sigma_m(track)), Some(d))
+    };
+    let map_dir = tmp.join("map");
+    geotiff::write_as(map_dir.join(&info.dem), &map_dem, crate::site::DEM_STORAGE)?;
+    crate::site::write_ortho(&map_dir.join(&info.ortho), &ortho)?;
+    let record = serde_json::json!({
+        "map": m,
+        "ortho_sun": { "az_deg": ortho_sun.azimuth_deg, "el_deg": ortho_sun.elevation_deg },
+        "dem_rms_difference_m": dem_rms_m,
+        "registration_drawn": drawn.map(|d| serde_json::json!({
+            "offset_m": [d.offset_m.0, d.offset_m.1],
+            "rotation_deg": d.rotation_deg,
+            "scale_error": d.scale_error,
+        })),
+        "registration_sigma_m": registration_sigma_m,
+    });
+    Ok(WrittenMap {
+        ortho_sun,
+        dem_rms_m,
+        registration_sigma_m,
+        record: Some(record),
+    })
+}
+
+/// `realism.json`: every realism knob of the descent (`defects` as used, with their
+/// pattern's seed) and what was drawn for the map, or
+/// `None` when every knob is off (the dataset is then as trn-sim always wrote it).
+fn realism_record(
+    spec: &DescentSpec,
+    defects: &Defects,
+    map: Option<serde_json::Value>,
+) -> Option<String> {
+    let prior = match spec.prior.model {
+        crate::sensors::PriorModel::Drift => None,
+        crate::sensors::PriorModel::Independent => {
+            Some(serde_json::json!({"model": "independent"}))
+        }
+        crate::sensors::PriorModel::Mix {
+            independent_fraction,
+        } => {
+            Some(serde_json::json!({"model": "mix", "independent_fraction": independent_fraction}))
+        }
+    };
+    let law = (spec.frame_law != Law::LunarLambert).then_some(spec.frame_law);
+    let defects = (*defects
+        != Defects {
+            pattern_seed: defects.pattern_seed,
+            ..Defects::default()
+        })
+    .then_some(*defects);
+    if map.is_none() && prior.is_none() && law.is_none() && defects.is_none() {
+        return None;
+    }
+    let v = serde_json::json!({
+        "format": "trn-sim-realism/1",
+        "prior": prior,
+        "frame_law": law,
+        "camera_defects": defects,
+        "map": map,
+    });
+    serde_json::to_string_pretty(&v).ok()
+}
+
+/// The direction in which the scene moves across the image centre during the exposure
+/// (columns, rows; unit): the camera's velocity turned into the camera frame, reversed,
+/// across the boresight (attitude rates left out). Straight along the boresight (a vertical
+/// descent looking down) the centre does not move and the image expands about it; the
+/// columns' direction is returned then.
+fn image_motion(st: &crate::trajectory::State) -> (f64, f64) {
+    let v = st.pose.attitude.conjugate().rotate(st.velocity);
+    let (x, y) = (-v.x, -v.y);
+    let n = x.hypot(y);
+    if n > 1e-3 * v.norm() && n > 0.0 {
+        (x / n, y / n)
+    } else {
+        (1.0, 0.0)
     }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use trn_flight::dem::Grid;
 use trn_flight::rng::Pcg32;
 use trn_map::SiteDem;
-use trn_map::render::{self, Sun};
+use trn_map::render::Sun;
 use trn_map::sample::{Interpolation, sample_clamped};
 
 /// Largest number of craters a cell may draw (a cell's mean is below one).
@@ -498,8 +498,36 @@ pub fn render_patch(
     area: &PatchArea,
     sun: Sun,
 ) -> Result<(SiteDem, Vec<f32>), SimError> {
+    render_patch_with(
+        site,
+        detail,
+        to_detail,
+        area,
+        sun,
+        crate::photometry::Law::LunarLambert,
+    )
+}
+
+/// [`render_patch`] shaded with the photometric `law` (cast shadows and the site's shadowed
+/// fraction as there).
+///
+/// # Errors
+///
+/// As [`patch`].
+pub fn render_patch_with(
+    site: &Coarse<'_>,
+    detail: &Detail,
+    to_detail: ToDetail<'_>,
+    area: &PatchArea,
+    sun: Sun,
+    law: crate::photometry::Law,
+) -> Result<(SiteDem, Vec<f32>), SimError> {
     let (dem, albedo) = patch(site, detail, to_detail, area)?;
-    let mut radiance = render::render(&dem, sun, Some(&albedo), true);
+    let mut radiance = crate::photometry::render(&dem, sun, Some(&albedo), law);
+    if law == crate::photometry::Law::Hillshade {
+        // A hillshade has no shadows, cast from inside the patch or from outside.
+        return Ok((dem, radiance));
+    }
     let pg = dem.grid;
     radiance
         .par_chunks_mut(pg.width)

@@ -11,12 +11,15 @@
 // `!(x > 0.0)` is how this crate refuses NaN along with the out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod albedo;
 pub mod camera_render;
 pub mod campaign;
 pub mod descent;
 pub mod detail;
 pub mod error;
+pub mod map_realism;
 pub mod noise;
+pub mod photometry;
 pub mod sensors;
 pub mod site;
 pub mod terrain;

@@ -4,6 +4,11 @@
 //! initial error plus a velocity bias times time plus a random walk; attitude likewise. The
 //! reported 1-sigma is the square root of the sum of those variances, so the prior is
 //! honest by construction (its errors are draws from the distribution it reports).
+//! [`PriorModel`] chooses how a frame's error relates to the previous frame's: the drift
+//! above (strongly correlated), an independent Gaussian draw per frame of that same
+//! 1-sigma (a state uplinked from the ground, another sensor), or a mix of the two whose
+//! variances add to that same 1-sigma. Every model reports the same sigmas; only the
+//! correlation between frames differs.
 //!
 //! **Rangefinder.** The slant range along the boresight to the terrain (the same ray cast as
 //! the images), with noise `sigma_m + sigma_frac * range`, no reading beyond its maximum range
@@ -14,6 +19,55 @@
 use crate::error::SimError;
 use trn_flight::rng::Pcg32;
 use trn_flight::{Pose, Quat, Vec3};
+
+/// How a frame's prior error relates to the previous frame's.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum PriorModel {
+    /// Inertial drift: initial error, velocity bias, random walk (errors correlated from
+    /// frame to frame).
+    #[default]
+    Drift,
+    /// Each frame's error drawn independently: Gaussian with the drift model's 1-sigma at
+    /// that time, per position axis and per attitude axis.
+    Independent,
+    /// `sqrt(1 - f)` times the drift error plus `sqrt(f)` times an independent draw, so the
+    /// variances add up to the drift model's and `f` of them is independent per frame.
+    Mix {
+        /// Fraction `f` of the variance that is independent from frame to frame, 0..=1.
+        independent_fraction: f64,
+    },
+}
+
+impl PriorModel {
+    /// The weights of the drift and the independent part (their squares add to 1).
+    fn weights(self) -> (f64, f64) {
+        match self {
+            Self::Drift => (1.0, 0.0),
+            Self::Independent => (0.0, 1.0),
+            Self::Mix {
+                independent_fraction: f,
+            } => ((1.0 - f).sqrt(), f.sqrt()),
+        }
+    }
+
+    /// Checks the mix fraction.
+    ///
+    /// # Errors
+    ///
+    /// an invalid-field [`SimError::Dataset`] naming `--prior-mix-fraction` for a fraction
+    /// outside 0..=1.
+    pub fn validate(self) -> Result<Self, SimError> {
+        match self {
+            Self::Mix {
+                independent_fraction: f,
+            } if !(0.0..=1.0).contains(&f) => Err(SimError::invalid(
+                "--prior-mix-fraction",
+                format!("{f} (0..=1)"),
+            )),
+            m => Ok(m),
+        }
+    }
+}
 
 /// Drift model of the inertial prior.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,6 +82,8 @@ pub struct PriorParams {
     pub att_sigma0_deg: f64,
     /// Attitude drift rate bias, 1-sigma per axis, degrees per second.
     pub att_drift_sigma_deg_per_s: f64,
+    /// How errors relate from frame to frame.
+    pub model: PriorModel,
 }
 
 impl Default for PriorParams {
@@ -38,6 +94,7 @@ impl Default for PriorParams {
             pos_walk_m_per_sqrt_s: 0.5,
             att_sigma0_deg: 0.1,
             att_drift_sigma_deg_per_s: 0.0003,
+            model: PriorModel::Drift,
         }
     }
 }
@@ -65,6 +122,9 @@ pub struct InertialPrior {
     walk: Vec3,
     last_t: f64,
     rng: Pcg32,
+    /// The independent part's draws (a stream of its own, so the drift's draws are the
+    /// same whatever the model).
+    independent: Pcg32,
 }
 
 impl InertialPrior {
@@ -86,6 +146,7 @@ impl InertialPrior {
             walk: Vec3::ZERO,
             last_t: 0.0,
             rng: Pcg32::new(seed, 0x3A1),
+            independent: Pcg32::new(seed, 0x1D7),
         }
     }
 
@@ -100,12 +161,6 @@ impl InertialPrior {
             self.rng.normal() * s,
         );
         self.walk += step;
-        let err = self.e0 + self.bias * t + self.walk;
-        let rot_err = self.a0 + self.drift * t;
-        let pose = Pose::new(
-            truth.position + err,
-            truth.attitude.mul_quat(Quat::from_rotation_vector(rot_err)),
-        );
         let p = &self.p;
         let sigma_pos = (p.pos_sigma0_m.powi(2)
             + (p.vel_bias_sigma_mps * t).powi(2)
@@ -113,6 +168,19 @@ impl InertialPrior {
             .sqrt();
         let sigma_att =
             (p.att_sigma0_deg.powi(2) + (p.att_drift_sigma_deg_per_s * t).powi(2)).sqrt();
+        let mut err = self.e0 + self.bias * t + self.walk;
+        let mut rot_err = self.a0 + self.drift * t;
+        let (wd, wi) = self.p.model.weights();
+        if wi > 0.0 {
+            let rng = &mut self.independent;
+            let mut v = |s: f64| Vec3::new(rng.normal() * s, rng.normal() * s, rng.normal() * s);
+            err = err * wd + v(sigma_pos * wi);
+            rot_err = rot_err * wd + v(sigma_att.to_radians() * wi);
+        }
+        let pose = Pose::new(
+            truth.position + err,
+            truth.attitude.mul_quat(Quat::from_rotation_vector(rot_err)),
+        );
         PriorSample {
             pose,
             sigma_pos_m: sigma_pos,

@@ -2,7 +2,7 @@
 //! GeoTIFFs in a lunar map projection, centred on the site, plus `site.json` describing
 //! how they were made.
 
-use crate::detail::{Coarse, Detail, DetailParams, PatchArea, render_patch};
+use crate::detail::{Coarse, Detail, DetailParams, PatchArea, render_patch_with};
 use crate::error::SimError;
 use crate::terrain::{self, Terrain, TerrainParams};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,8 @@ pub struct SiteSpec {
     /// The orthoimage finer than the DEM over the landing region, as missions map their
     /// landing sites (None: on the DEM's grid over the whole site).
     pub fine_ortho: Option<FineOrtho>,
+    /// Photometric law of the orthoimage.
+    pub ortho_law: crate::photometry::Law,
 }
 
 /// An orthoimage of the landing region finer than the site's DEM: rendered from the
@@ -96,6 +98,12 @@ pub struct SiteInfo {
     /// Spacing of the orthoimage, metres (absent: the DEM's).
     #[serde(default)]
     pub ortho_gsd_m: Option<f64>,
+    /// The image draped as albedo and its pixel size, metres (absent: the synthetic albedo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub albedo_source: Option<(String, f64)>,
+    /// Photometric law of the orthoimage (absent: lunar-Lambert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ortho_law: Option<crate::photometry::Law>,
 }
 
 /// A generated site.
@@ -109,6 +117,8 @@ pub struct Site {
     pub ortho: Raster,
     /// The inputs.
     pub spec: SiteSpec,
+    /// The image draped as albedo and its pixel size, metres (None: the synthetic albedo).
+    pub albedo_source: Option<(String, f64)>,
 }
 
 /// The CRS of a site's products: `projection` around (`lat_deg`, `lon_deg`) on a sphere.
@@ -165,6 +175,20 @@ pub fn grid_azimuth_deg(crs: &Crs, lat_deg: f64, lon_deg: f64, azimuth_deg: f64)
 /// an invalid-field [`SimError::Dataset`] for a site latitude outside ±89.9 degrees (polar stereographic
 /// is centred on the pole, not at it), or a size or spacing that is not positive.
 pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
+    make_site_with(spec, None)
+}
+
+/// [`make_site`] with a real image draped over the terrain as its albedo (see
+/// [`crate::albedo`]): the orthoimage, and the frames rendered from the site, then show its
+/// texture.
+///
+/// # Errors
+///
+/// As [`make_site`].
+pub fn make_site_with(
+    spec: &SiteSpec,
+    albedo: Option<&crate::albedo::AlbedoImage>,
+) -> Result<Site, SimError> {
     let t = &spec.terrain;
     if spec.lat_deg.is_nan()
         || spec.lat_deg.abs() >= 89.9
@@ -190,7 +214,10 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
             format!("{} deg", spec.ortho_sun.elevation_deg),
         ));
     }
-    let terrain = terrain::generate(t);
+    let mut terrain = terrain::generate(t);
+    if let Some(a) = albedo {
+        terrain.albedo = a.drape(terrain.width, t.gsd_m);
+    }
     let crs = crs_for(spec);
     let (cx, cy) = crs.forward(spec.lat_deg, spec.lon_deg);
     let n = terrain.width;
@@ -229,7 +256,7 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
     };
     let ortho = match spec.fine_ortho {
         None => Raster {
-            data: render::render(&grid_dem, sun, Some(&terrain.albedo), true),
+            data: crate::photometry::render(&grid_dem, sun, Some(&terrain.albedo), spec.ortho_law),
             ..dem.clone()
         },
         Some(f) => fine_ortho(spec, &f, &grid_dem, &terrain, sun, &dem, (cx, cy))?,
@@ -239,6 +266,7 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
         dem,
         ortho,
         spec: *spec,
+        albedo_source: albedo.map(|a| (a.source.clone(), a.pixel_m)),
     })
 }
 
@@ -289,7 +317,7 @@ fn fine_ortho(
     }
     let detail = Detail::new(&DetailParams::continuing(t));
     let shadow = render::shadow_fraction(grid_dem, sun);
-    let (patch, radiance) = render_patch(
+    let (patch, radiance) = render_patch_with(
         &Coarse::new(grid_dem, &terrain.albedo, &shadow)?,
         &detail,
         &|x, y| (x, y),
@@ -300,6 +328,7 @@ fn fine_ortho(
             max_nodes: 64 << 20,
         },
         sun,
+        spec.ortho_law,
     )?;
     Ok(Raster {
         width: patch.grid.width,
@@ -321,26 +350,7 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
     // Heights in 16 bits at 5 cm (+-1638 m), images in 8 bits: a tenth of the f32 size after
     // compression, and what orbital products often are.
     write_as(dir.join("dem.tif"), &site.dem, DEM_STORAGE)?;
-    let mut bright: Vec<f32> = site
-        .ortho
-        .data
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    // The 99.9th percentile, ranked `floor((n - 1) 0.999)`; `data/regenerate.sh` rebuilds
-    // the shipped data bit for bit with this rank.
-    let k = bright.len().saturating_sub(1) * 999 / 1000;
-    let top =
-        trn_flight::stats::kth_smallest(&mut bright, k).map_or(1.0, |v| f64::from(v).max(1e-6));
-    write_as(
-        dir.join("ortho.tif"),
-        &site.ortho,
-        Storage::U8 {
-            scale: top / 240.0,
-            offset: 0.0,
-        },
-    )?;
+    write_ortho(&dir.join("ortho.tif"), &site.ortho)?;
     // The albedo is the simulator's truth for rendering descent images (not a product a
     // navigator would have).
     let albedo = Raster {
@@ -373,11 +383,42 @@ pub fn write_site(dir: &Path, site: &Site) -> Result<SiteInfo, SimError> {
         craters: site.terrain.craters.len(),
         detail: Some(DetailParams::continuing(&s.terrain)),
         ortho_gsd_m: s.fine_ortho.map(|f| f.gsd_m),
+        albedo_source: site.albedo_source.clone(),
+        ortho_law: (s.ortho_law != crate::photometry::Law::LunarLambert).then_some(s.ortho_law),
     };
     let json = serde_json::to_string_pretty(&info)
         .map_err(|e| SimError::invalid("site.json", e.to_string()))?;
     trn_dataset::atomic::write_atomic(&dir.join("site.json"), json.as_bytes())?;
     Ok(info)
+}
+
+/// Writes an orthoimage as sites store it: 8 bits, the 99.9th percentile of its finite
+/// values at 240.
+///
+/// # Errors
+///
+/// an I/O [`SimError::Map`] when the file cannot be written.
+pub fn write_ortho(path: &Path, ortho: &Raster) -> Result<(), SimError> {
+    let mut bright: Vec<f32> = ortho
+        .data
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    // The 99.9th percentile, ranked `floor((n - 1) 0.999)`; `data/regenerate.sh` rebuilds
+    // the shipped data bit for bit with this rank.
+    let k = bright.len().saturating_sub(1) * 999 / 1000;
+    let top =
+        trn_flight::stats::kth_smallest(&mut bright, k).map_or(1.0, |v| f64::from(v).max(1e-6));
+    write_as(
+        path,
+        ortho,
+        Storage::U8 {
+            scale: top / 240.0,
+            offset: 0.0,
+        },
+    )?;
+    Ok(())
 }
 
 /// Reads `site.json` of a site directory.

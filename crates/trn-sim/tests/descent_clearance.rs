@@ -39,6 +39,9 @@ fn spec(end_alt_m: f64, end_above_ground: bool) -> DescentSpec {
         lrf: LrfParams::default(),
         dem_sigma_m: None,
         end_above_ground,
+        map: Default::default(),
+        frame_law: Default::default(),
+        defects: Default::default(),
     }
 }
 
@@ -60,6 +63,7 @@ fn descents_end_above_the_landing_ground_and_never_in_it() {
             elevation_deg: 20.0,
         },
         fine_ortho: None,
+        ortho_law: Default::default(),
     })
     .unwrap();
     let tmp = std::env::temp_dir().join(format!("trn-clearance-{}", std::process::id()));

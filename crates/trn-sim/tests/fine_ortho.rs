@@ -24,6 +24,7 @@ fn site(fine: Option<FineOrtho>) -> Site {
         projection: Projection::Polar,
         ortho_sun: SUN,
         fine_ortho: fine,
+        ortho_law: Default::default(),
     })
     .unwrap()
 }

@@ -44,6 +44,7 @@ fn gdal_reads_the_site_products_as_written() {
                 elevation_deg: 10.0,
             },
             fine_ortho: None,
+            ortho_law: Default::default(),
         };
         let site = make_site(&spec).unwrap();
         let dir = std::env::temp_dir().join(format!("trn-site-{needle}-{}", std::process::id()));
