@@ -80,6 +80,10 @@ pub fn build_map(
     p.dem_sigma_m = ds.meta.map.dem_sigma_m;
     p.registration_sigma_m = ds.meta.map.registration_sigma_m.unwrap_or(0.0);
     p.landmarks.max_landmarks = opts.max_landmarks;
+    // A dataset's map is what it is, often only the region its frames see: the evaluation
+    // navigates with whatever landmarks it gives, refusing only a map too poor for a single
+    // pose (fewer landmarks than a pose's least inliers).
+    p.landmarks.min_landmarks = trn::NavConfig::default().min_inliers;
     let ortho_sun_close = ds
         .meta
         .map
