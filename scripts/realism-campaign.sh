@@ -22,7 +22,8 @@ albedo=../shared/data/reader_tests/isis3/M143947267L.cal.echo.crop.cub
 knobs=(prior registration ortho-sun photometry dem defects)
 if [ -f "$albedo" ]; then
   knobs+=(albedo)
-  with_albedo=(--albedo "$albedo")
+  # An LRO NAC crop in camera geometry (~0.5 m/px): its pixel size is stated.
+  with_albedo=(--albedo "$albedo" --albedo-pixel-m 0.5)
 else
   echo "albedo knob skipped: $albedo not found" >&2
   with_albedo=()
