@@ -309,7 +309,7 @@ pub fn read_campaign(dir: &Path) -> Result<Option<CampaignJson>, SimError> {
 ///
 /// # Errors
 ///
-/// As [`make_site`], [`write_site`] and [`simulate`].
+/// As [`make_site_with`], [`write_site`] and [`simulate`].
 pub fn generate(
     dir: &Path,
     spec: &CampaignSpec,
