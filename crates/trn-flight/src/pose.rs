@@ -50,6 +50,20 @@ impl Pose {
         self.attitude.to_mat3().col(2)
     }
 
+    /// This pose's difference from `base` in the covariances' order: the position change,
+    /// then the camera-frame rotation vector `delta` with `self.attitude = base.attitude *
+    /// exp(delta)`.
+    #[must_use]
+    pub fn delta_from(&self, base: &Self) -> [f64; 6] {
+        let dp = self.position - base.position;
+        let da = base
+            .attitude
+            .conjugate()
+            .mul_quat(self.attitude)
+            .to_rotation_vector();
+        [dp.x, dp.y, dp.z, da.x, da.y, da.z]
+    }
+
     /// True when every component is finite.
     #[must_use]
     pub fn is_finite(&self) -> bool {

@@ -120,6 +120,15 @@ pub struct Prior {
     pub time_s: f64,
 }
 
+impl Prior {
+    /// Its 6x6 covariance: the position sigma on each site axis, the attitude sigma on each
+    /// camera axis, uncorrelated.
+    #[must_use]
+    pub fn covariance(&self) -> Mat6 {
+        Mat6::from_pose_sigmas(self.sigma_pos_m, self.sigma_att_rad)
+    }
+}
+
 /// Outcome of a frame (by default `NoFix`: nothing is claimed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum FixStatus {
@@ -256,7 +265,7 @@ impl FrameResult {
         Self {
             status: FixStatus::NoFix,
             pose: prior.pose,
-            covariance: Mat6::from_pose_sigmas(prior.sigma_pos_m, prior.sigma_att_rad),
+            covariance: prior.covariance(),
             altitude_m: f64::NAN,
             lrf: LrfReport::unchecked(),
             predicted: 0,

@@ -321,8 +321,7 @@ impl<'m> FrameNavigator<'m> {
         // A rejected solution may have contradicted the corrected prior, so a rejected frame
         // is judged against the raw prior, whose sigma is honest by contract.
         let judged = if f.status == FixStatus::Rejected {
-            let raw = FrameResult::unsolved(raw_prior);
-            (raw.pose, raw.covariance)
+            (raw_prior.pose, raw_prior.covariance())
         } else {
             (f.pose, f.covariance)
         };

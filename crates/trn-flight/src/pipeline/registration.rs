@@ -70,15 +70,6 @@ pub(super) fn registration_covariance(
         ..*rc
     };
     let base = refine_pose(pose, image, world, rc).ok()?;
-    let delta = |p: &Pose| -> [f64; 6] {
-        let dp = p.position - base.position;
-        let da = base
-            .attitude
-            .conjugate()
-            .mul_quat(p.attitude)
-            .to_rotation_vector();
-        [dp.x, dp.y, dp.z, da.x, da.y, da.z]
-    };
     let k = sigma_m / rho;
     let modes: [&dyn Fn(&Vec3) -> Vec3; 4] = [
         &|_| Vec3::new(sigma_m, 0.0, 0.0),
@@ -92,7 +83,7 @@ pub(super) fn registration_covariance(
             *q = *p + mode(p);
         }
         let moved = refine_pose(pose, image, perturbed, rc).ok()?;
-        cov.add_outer(&delta(&moved));
+        cov.add_outer(&moved.delta_from(&base));
     }
     Some(cov)
 }
@@ -198,13 +189,7 @@ mod tests {
                 })
                 .collect();
             let p = refine_pose(&pose, &image, &moved, &rc).unwrap();
-            let dp = p.position - base.position;
-            let da = base
-                .attitude
-                .conjugate()
-                .mul_quat(p.attitude)
-                .to_rotation_vector();
-            for (s, e) in sum.iter_mut().zip([dp.x, dp.y, dp.z, da.x, da.y, da.z]) {
+            for (s, e) in sum.iter_mut().zip(p.delta_from(&base)) {
                 *s += e * e / f64::from(trials);
             }
         }

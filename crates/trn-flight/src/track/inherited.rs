@@ -75,15 +75,7 @@ pub fn inherited_covariance(
     )
     .ok()?;
     let start = tracked.estimate.pose;
-    let delta = |p: &Pose| -> [f64; 6] {
-        let dp = p.position - base.position;
-        let da = base
-            .attitude
-            .conjugate()
-            .mul_quat(p.attitude)
-            .to_rotation_vector();
-        [dp.x, dp.y, dp.z, da.x, da.y, da.z]
-    };
+    let delta = |p: &Pose| p.delta_from(&base);
     // The previous pose: one column per axis, by finite differences (none to carry when
     // its covariance is zero, as for velocity, where it cancels).
     let mut jac = Mat6::ZERO;
