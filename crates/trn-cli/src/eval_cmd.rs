@@ -8,7 +8,7 @@ use trn_eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_res
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TemplateSource {
-    /// The orthoimage when its sun is within 5 degrees of the frames', else DEM renders.
+    /// The orthoimage when its sun is within 5 degrees of the frames' or the DEM's posts are more than 1.5 times its pixel, else DEM renders.
     Auto,
     /// Renders of the DEM under the frames' sun.
     Render,

@@ -1,8 +1,7 @@
 //! The map database an evaluation navigates against, built from the dataset's `map`
 //! section: the DEM resampled onto the largest site-centred square inside it (less an
 //! 8-post margin), at the DEM's own spacing, with templates rendered under the frames' sun
-//! or taken from the orthoimage when its sun is within 5 degrees of the frames' and the
-//! options allow.
+//! or taken from the orthoimage (see [`Templates::Auto`] for the choice).
 
 use crate::error::EvalError;
 use crate::options::{EvalOptions, Templates};
@@ -16,6 +15,29 @@ use trn_map::render::Sun;
 fn sun_close(a_el: f64, a_az: f64, sun: &Sun) -> bool {
     (a_el - sun.elevation_deg).abs() < 5.0
         && ((a_az - sun.azimuth_deg + 540.0).rem_euclid(360.0) - 180.0).abs() < 5.0
+}
+
+/// A raster's pixel size, metres (the larger of its two axes).
+fn raster_gsd(r: &trn_map::raster::Raster) -> f64 {
+    r.transform.0[1].abs().max(r.transform.0[5].abs())
+}
+
+/// Where the templates come from: `--templates`, or for [`Templates::Auto`] the orthoimage
+/// (of pixel `ortho_gsd`, when there is one) when its sun is close to the frames' or the
+/// DEM's posts (`dem_gsd`) are more than 1.5 times its pixel: renders of so coarse a DEM
+/// lack the detail the frames show at the ortho's scale (the craters and blocks between
+/// posts), which the orthoimage shows even under another sun.
+fn template_source(
+    templates: Templates,
+    ortho_gsd: Option<f64>,
+    dem_gsd: f64,
+    ortho_sun_close: bool,
+) -> LandmarkSource {
+    match (templates, ortho_gsd) {
+        (Templates::Ortho, _) => LandmarkSource::Ortho,
+        (Templates::Auto, Some(o)) if ortho_sun_close || dem_gsd > 1.5 * o => LandmarkSource::Ortho,
+        _ => LandmarkSource::Render,
+    }
 }
 
 /// Builds the map database for `ds` (see the module documentation), also writing it to
@@ -50,7 +72,7 @@ pub fn build_map(
         azimuth_deg: f0.sun_az_deg,
         elevation_deg: f0.sun_el_deg,
     };
-    let gsd = dem.transform.0[1].abs().max(dem.transform.0[5].abs());
+    let gsd = raster_gsd(&dem);
     let half = (trn_map::site_dem::inscribed_half_side(&dem, &frame) - 8.0 * gsd).max(10.0 * gsd);
     // The map must lie under the descent: every prior position within the map's square.
     let fpath = ds.dir.join(&ds.meta.frames);
@@ -89,11 +111,12 @@ pub fn build_map(
         .map
         .ortho_sun
         .is_some_and(|s| sun_close(s.el_deg, s.az_deg, &sun));
-    p.landmark_source = match opts.templates {
-        Templates::Ortho => LandmarkSource::Ortho,
-        Templates::Auto if ortho.is_some() && ortho_sun_close => LandmarkSource::Ortho,
-        _ => LandmarkSource::Render,
-    };
+    p.landmark_source = template_source(
+        opts.templates,
+        ortho.as_ref().map(raster_gsd),
+        gsd,
+        ortho_sun_close,
+    );
     if p.landmark_source == LandmarkSource::Ortho && ortho.is_none() {
         return Err(EvalError::Invalid(
             "--templates ortho: the dataset has no orthoimage".into(),
@@ -118,4 +141,32 @@ pub fn build_map(
         trn_map::mapdb::write(path, &built.contents())?;
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Auto takes the orthoimage when its sun is close, or when the DEM is too coarse to
+    /// render the frames' detail (a 40 m DEM under a 10 m ortho), and renders otherwise;
+    /// the explicit choices are obeyed.
+    #[test]
+    fn auto_templates_follow_sun_and_resolution() {
+        use LandmarkSource::{Ortho, Render};
+        let auto = |ortho, dem, close| template_source(Templates::Auto, ortho, dem, close);
+        assert_eq!(auto(Some(10.0), 10.0, true), Ortho);
+        assert_eq!(auto(Some(10.0), 10.0, false), Render);
+        assert_eq!(auto(Some(10.0), 14.0, false), Render);
+        assert_eq!(auto(Some(10.0), 20.0, false), Ortho);
+        assert_eq!(auto(Some(10.0), 40.0, false), Ortho);
+        assert_eq!(auto(None, 40.0, true), Render);
+        assert_eq!(
+            template_source(Templates::Render, Some(10.0), 40.0, true),
+            Render
+        );
+        assert_eq!(
+            template_source(Templates::Ortho, Some(10.0), 10.0, false),
+            Ortho
+        );
+    }
 }

@@ -9,7 +9,9 @@ pub enum Templates {
     Render,
     /// The orthoimage.
     Ortho,
-    /// The orthoimage when its sun is within 5 degrees of the frames', else renders.
+    /// The orthoimage when its sun is within 5 degrees of the frames' or the DEM's posts are
+    /// more than 1.5 times its pixel (a coarse DEM renders without the frames' detail),
+    /// else renders of the DEM.
     Auto,
 }
 

@@ -182,6 +182,8 @@ struct Reference {
     pose: Pose,
     /// The inertial prior's position sigma at that reading.
     inertial_sigma: f64,
+    /// The part of that prior's error drawn anew each frame, 1-sigma.
+    independent_sigma: f64,
     /// The motion NIS the reading had against its own latest reference when it was kept
     /// (NaN when it had none).
     motion_nis: f64,
@@ -298,13 +300,16 @@ impl RangefinderMonitor {
         covariance: &Mat6,
         dem: &Heightfield<'_>,
     ) -> LrfReport {
-        self.update_with_motion(reading, pose, covariance, dem, f64::NAN)
+        self.update_with_motion(reading, pose, covariance, dem, f64::NAN, 0.0)
     }
 
     /// [`Self::update`], and the change since the latest consistent readings judged against
     /// the change the poses predict; `inertial_sigma_m` is the inertial prior's position
     /// sigma at this frame, and the growth of that sigma since a reference reading
-    /// ([`inertial_growth`]) is the relative pose error between the two.
+    /// ([`inertial_growth`]) is the relative pose error between the two, to which the
+    /// part of each frame's prior error that is drawn anew each frame
+    /// (`independent_sigma_m`, 1-sigma, 0 for a purely drifting prior) adds at both
+    /// frames: it does not cancel in the change.
     ///
     /// The absolute check cannot judge a reading once the pose is uncertain by more than
     /// the sensor's faults (below the last vision fix, with only the drifting inertial
@@ -326,6 +331,7 @@ impl RangefinderMonitor {
         covariance: &Mat6,
         dem: &Heightfield<'_>,
         inertial_sigma_m: f64,
+        independent_sigma_m: f64,
     ) -> LrfReport {
         let cfg = self.config;
         let mut report = LrfReport {
@@ -396,12 +402,15 @@ impl RangefinderMonitor {
             let judge = |r: Option<Reference>| -> Option<f64> {
                 let r = r?;
                 let (dlo, dhi) = self.predicted_change(&r.pose, offsets, now, dem)?;
-                let motion = inertial_growth(inertial_sigma_m, r.inertial_sigma);
+                let growth = inertial_growth(inertial_sigma_m, r.inertial_sigma);
+                let motion2 = growth * growth
+                    + independent_sigma_m * independent_sigma_m
+                    + r.independent_sigma * r.independent_sigma;
                 // Sensor noise at both readings, the relative pose error, DEM error at both
                 // hits.
                 let s0 = cfg.sigma_m + cfg.sigma_fraction * r.range;
                 let allow = allowance(
-                    sensor * sensor + s0 * s0 + motion * motion,
+                    sensor * sensor + s0 * s0 + motion2,
                     2.0 * dem_along * dem_along,
                 );
                 let dist = outside(z - r.range, dlo, dhi);
@@ -445,6 +454,7 @@ impl RangefinderMonitor {
                     range: z,
                     pose: *pose,
                     inertial_sigma: inertial_sigma_m,
+                    independent_sigma: independent_sigma_m,
                     // Against the reference it was judged by: the older one when the
                     // latest was just shown to be a fault.
                     motion_nis: if last_was_fault { m_anchor } else { m_last }.unwrap_or(f64::NAN),

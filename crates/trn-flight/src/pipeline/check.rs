@@ -21,6 +21,9 @@ pub(super) struct LrfInput {
     pub(super) reading: Option<f64>,
     /// The raw inertial prior's position sigma (NaN: no motion check).
     pub(super) inertial_sigma_m: f64,
+    /// The part of the prior's error drawn anew each frame, as the inertial-error filter
+    /// measures it, 1-sigma.
+    pub(super) independent_sigma_m: f64,
 }
 
 /// A map fix's integrity: its verdict, its NEES against the prior and the map's
@@ -47,6 +50,7 @@ impl FrameNavigator<'_> {
                     cov,
                     dem,
                     lrf.inertial_sigma_m,
+                    lrf.independent_sigma_m,
                 );
                 (alt, report)
             }

@@ -49,7 +49,8 @@ pub struct NavConfig {
     /// matters below the last vision fix, where the pose is the drifting inertial prior:
     /// too uncertain for the absolute check to judge a reading, but its error is common to
     /// consecutive frames and cancels in the change, where a frozen, jumping or newly
-    /// biased reading stands out.
+    /// biased reading stands out. Without a fix it runs only while the inertial-error
+    /// filter holds (its drift model verified): independent prior errors do not cancel.
     ///
     /// [`RangefinderMonitor::update_with_motion`]:
     ///     crate::rangefinder::RangefinderMonitor::update_with_motion

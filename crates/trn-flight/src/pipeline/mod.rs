@@ -270,14 +270,6 @@ impl<'m> FrameNavigator<'m> {
         exec: &mut E,
     ) -> FrameResult {
         let prior = self.corrected_prior(raw_prior);
-        let lrf = LrfInput {
-            reading: lrf,
-            inertial_sigma_m: if self.cfg.lrf_motion_check {
-                raw_prior.sigma_pos_m
-            } else {
-                f64::NAN
-            },
-        };
         let mut f = self.map_fix(frame, raw_prior, &prior, ws, exec);
         if f.prior_conflict {
             self.inertial.withdraw();
@@ -324,6 +316,21 @@ impl<'m> FrameNavigator<'m> {
             (raw_prior.pose, raw_prior.covariance())
         } else {
             (f.pose, f.covariance)
+        };
+        // The motion check takes the error between two inertial priors from the growth of
+        // their sigma, which holds only for an error that drifts: without a fix, the frame's
+        // prior is judged by the motion check only while the filter has verified that drift
+        // (independent errors of two priors do not cancel in their difference).
+        let motion_check = self.cfg.lrf_motion_check
+            && (f.status == FixStatus::Fix || self.inertial.holds(&self.cfg.inertial));
+        let lrf = LrfInput {
+            reading: lrf,
+            inertial_sigma_m: if motion_check {
+                raw_prior.sigma_pos_m
+            } else {
+                f64::NAN
+            },
+            independent_sigma_m: crate::math::sqrt_clamped(self.inertial.independent_variance()),
         };
         let t = exec.now_ms();
         let (altitude_m, report) = self.checks(&judged.0, &judged.1, lrf);
