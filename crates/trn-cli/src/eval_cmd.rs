@@ -8,12 +8,14 @@ use trn_eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_res
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TemplateSource {
-    /// The orthoimage when its sun is within 5 degrees of the frames' or the DEM's posts are more than 1.5 times its pixel, else DEM renders.
+    /// The orthoimage when its sun is within 5 degrees of the frames'; relit when its sun is known (map.ortho_sun) and further; without its sun, the orthoimage when the DEM's posts are more than 1.5 times its pixel; else DEM renders.
     Auto,
     /// Renders of the DEM under the frames' sun.
     Render,
     /// The orthoimage.
     Ortho,
+    /// The orthoimage relit under the frames' sun: DEM renders times the orthoimage with its own sun's shading (map.ortho_sun) divided out.
+    Relit,
 }
 
 /// Run a dataset (DATASET.md format) and write results.csv, summary.json and report.html.
@@ -141,6 +143,7 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             TemplateSource::Auto => Templates::Auto,
             TemplateSource::Render => Templates::Render,
             TemplateSource::Ortho => Templates::Ortho,
+            TemplateSource::Relit => Templates::Relit,
         },
         max_landmarks: a.max_landmarks,
         ..EvalOptions::default()

@@ -57,6 +57,12 @@ pub struct BuildArgs {
     /// also gives a second layer of landmarks at its own spacing over the square it covers.
     #[arg(long, value_name = "ORTHO")]
     ortho: Option<PathBuf>,
+    /// Sun the orthoimage was taken under, azimuth and elevation in degrees: its shading of
+    /// the DEM is divided out of the albedo, so the render relights the orthoimage under
+    /// --sun-* (detail finer than the DEM keeps the orthoimage's own light). Without it the
+    /// albedo is the orthoimage as it is, shading included.
+    #[arg(long = "ortho-sun-deg", value_name = "AZ,EL", value_parser = pair, allow_hyphen_values = true, requires = "ortho")]
+    ortho_sun_deg: Option<(f64, f64)>,
     /// Landing site, latitude and longitude in degrees: the site frame's origin and the map's
     /// centre.
     #[arg(long, value_name = "LAT,LON", value_parser = pair, allow_hyphen_values = true)]
@@ -221,6 +227,17 @@ fn build(a: BuildArgs) -> Result<(), CliError> {
     );
     p.dem_sigma_m = a.dem_sigma_m;
     p.registration_sigma_m = a.registration_sigma_m;
+    if let Some((az, el)) = a.ortho_sun_deg {
+        if !(el > 0.0 && el <= 90.0) {
+            return Err(CliError::BadInput(format!(
+                "--ortho-sun-deg {az},{el}: the elevation must be in (0, 90] degrees"
+            )));
+        }
+        p.ortho_sun = Some(Sun {
+            azimuth_deg: az,
+            elevation_deg: el,
+        });
+    }
     p.landmarks.template_side = a.template_side;
     p.landmarks.levels = a.levels;
     p.landmarks.max_landmarks = a.max_landmarks;

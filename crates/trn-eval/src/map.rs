@@ -22,21 +22,39 @@ fn raster_gsd(r: &trn_map::raster::Raster) -> f64 {
     r.transform.0[1].abs().max(r.transform.0[5].abs())
 }
 
-/// Where the templates come from: `--templates`, or for [`Templates::Auto`] the orthoimage
-/// (of pixel `ortho_gsd`, when there is one) when its sun is close to the frames' or the
-/// DEM's posts (`dem_gsd`) are more than 1.5 times its pixel: renders of so coarse a DEM
-/// lack the detail the frames show at the ortho's scale (the craters and blocks between
-/// posts), which the orthoimage shows even under another sun.
-fn template_source(
+/// How a map's templates are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    /// Renders of the DEM under the frames' sun, without the orthoimage.
+    Render,
+    /// The orthoimage as it is.
+    Ortho,
+    /// The orthoimage relit: renders of the DEM under the frames' sun times the
+    /// orthoimage with its own sun's shading divided out, on the orthoimage's grid.
+    Relit,
+}
+
+/// The plan `--templates` asks for; for [`Templates::Auto`], with an orthoimage of pixel
+/// `ortho_gsd`: the orthoimage itself when its sun is close to the frames'; relit when its
+/// sun is known and far; without its sun, the orthoimage itself when the DEM's posts
+/// (`dem_gsd`) are more than 1.5 times its pixel (renders of so coarse a DEM lack the
+/// detail the frames show at the ortho's scale, which the orthoimage shows even under
+/// another sun); else renders.
+fn template_plan(
     templates: Templates,
     ortho_gsd: Option<f64>,
+    ortho_sun_known: bool,
     dem_gsd: f64,
     ortho_sun_close: bool,
-) -> LandmarkSource {
+) -> Plan {
     match (templates, ortho_gsd) {
-        (Templates::Ortho, _) => LandmarkSource::Ortho,
-        (Templates::Auto, Some(o)) if ortho_sun_close || dem_gsd > 1.5 * o => LandmarkSource::Ortho,
-        _ => LandmarkSource::Render,
+        (Templates::Render, _) => Plan::Render,
+        (Templates::Ortho, _) => Plan::Ortho,
+        (Templates::Relit, _) => Plan::Relit,
+        (Templates::Auto, Some(_)) if ortho_sun_close => Plan::Ortho,
+        (Templates::Auto, Some(_)) if ortho_sun_known => Plan::Relit,
+        (Templates::Auto, Some(o)) if dem_gsd > 1.5 * o => Plan::Ortho,
+        (Templates::Auto, _) => Plan::Render,
     }
 }
 
@@ -102,36 +120,63 @@ pub fn build_map(
     p.dem_sigma_m = ds.meta.map.dem_sigma_m;
     p.registration_sigma_m = ds.meta.map.registration_sigma_m.unwrap_or(0.0);
     p.landmarks.max_landmarks = opts.max_landmarks;
-    // A dataset's map is what it is, often only the region its frames see: the evaluation
-    // navigates with whatever landmarks it gives, refusing only a map too poor for a single
-    // pose (fewer landmarks than a pose's least inliers).
-    p.landmarks.min_landmarks = trn::NavConfig::default().min_inliers;
-    let ortho_sun_close = ds
-        .meta
-        .map
-        .ortho_sun
-        .is_some_and(|s| sun_close(s.el_deg, s.az_deg, &sun));
-    p.landmark_source = template_source(
+    let ortho_sun = ds.meta.map.ortho_sun.map(|s| Sun {
+        azimuth_deg: s.az_deg,
+        elevation_deg: s.el_deg,
+    });
+    let ortho_sun_close =
+        ortho_sun.is_some_and(|s| sun_close(s.elevation_deg, s.azimuth_deg, &sun));
+    let plan = template_plan(
         opts.templates,
         ortho.as_ref().map(raster_gsd),
+        ortho_sun.is_some(),
         gsd,
         ortho_sun_close,
     );
-    if p.landmark_source == LandmarkSource::Ortho && ortho.is_none() {
-        return Err(EvalError::Invalid(
-            "--templates ortho: the dataset has no orthoimage".into(),
-        ));
+    let ortho = match (plan, ortho) {
+        (Plan::Render, _) => None,
+        (_, Some(o)) => Some(o),
+        (_, None) => {
+            return Err(EvalError::Invalid(format!(
+                "--templates {}: the dataset has no orthoimage (map.ortho in dataset.json)",
+                if plan == Plan::Ortho {
+                    "ortho"
+                } else {
+                    "relit"
+                }
+            )));
+        }
+    };
+    p.landmark_source = if plan == Plan::Ortho {
+        LandmarkSource::Ortho
+    } else {
+        LandmarkSource::Render
+    };
+    if plan == Plan::Relit {
+        let Some(o_sun) = ortho_sun else {
+            return Err(EvalError::Invalid(
+                "--templates relit: the dataset does not state its orthoimage's sun \
+                 (map.ortho_sun in dataset.json)"
+                    .into(),
+            ));
+        };
+        p.ortho_sun = Some(o_sun);
+        // On the orthoimage's grid, as fine as the DEM allows: its texture is the detail.
+        let ortho_gsd = ortho.as_ref().map_or(gsd, raster_gsd);
+        p.gsd_m = ortho_gsd.clamp(trn_map::build::MAX_OVERSAMPLING * gsd, gsd);
     }
-    let built = trn_map::build(
-        &dem,
-        if p.landmark_source == LandmarkSource::Ortho {
-            ortho.as_ref()
-        } else {
-            None
-        },
-        &p,
-        &(),
-    )
+    // Template levels are dropped, as `trn map build` does, until the selection reaches the
+    // default count. A dataset's map is what it is, though, often only the region its
+    // frames see: when no level count reaches it, the evaluation navigates with whatever
+    // landmarks the map gives, refusing only a map too poor for a single pose (fewer
+    // landmarks than a pose's least inliers).
+    let built = match trn_map::build(&dem, ortho.as_ref(), &p, &()) {
+        Err(trn_map::MapError::TooFewLandmarks { .. }) => {
+            p.landmarks.min_landmarks = trn::NavConfig::default().min_inliers;
+            trn_map::build(&dem, ortho.as_ref(), &p, &())
+        }
+        built => built,
+    }
     .map_err(|e| e.for_file(ds.dir.join(&ds.meta.map.dem)))?;
     let bytes = trn_map::mapdb::to_bytes(&built.contents())?;
     if let Some(path) = map_out {
@@ -147,26 +192,26 @@ pub fn build_map(
 mod tests {
     use super::*;
 
-    /// Auto takes the orthoimage when its sun is close, or when the DEM is too coarse to
-    /// render the frames' detail (a 40 m DEM under a 10 m ortho), and renders otherwise;
-    /// the explicit choices are obeyed.
+    /// Auto takes the orthoimage when its sun is close; relights it when its sun is known
+    /// and far; without its sun, takes it when the DEM is too coarse to render the frames'
+    /// detail (a 40 m DEM under a 10 m ortho); renders otherwise. The explicit choices
+    /// are obeyed.
     #[test]
     fn auto_templates_follow_sun_and_resolution() {
-        use LandmarkSource::{Ortho, Render};
-        let auto = |ortho, dem, close| template_source(Templates::Auto, ortho, dem, close);
-        assert_eq!(auto(Some(10.0), 10.0, true), Ortho);
-        assert_eq!(auto(Some(10.0), 10.0, false), Render);
-        assert_eq!(auto(Some(10.0), 14.0, false), Render);
-        assert_eq!(auto(Some(10.0), 20.0, false), Ortho);
-        assert_eq!(auto(Some(10.0), 40.0, false), Ortho);
-        assert_eq!(auto(None, 40.0, true), Render);
-        assert_eq!(
-            template_source(Templates::Render, Some(10.0), 40.0, true),
-            Render
-        );
-        assert_eq!(
-            template_source(Templates::Ortho, Some(10.0), 10.0, false),
-            Ortho
-        );
+        use Plan::{Ortho, Relit, Render};
+        let auto =
+            |ortho, known, dem, close| template_plan(Templates::Auto, ortho, known, dem, close);
+        assert_eq!(auto(Some(10.0), true, 10.0, true), Ortho);
+        assert_eq!(auto(Some(10.0), true, 10.0, false), Relit);
+        assert_eq!(auto(Some(10.0), true, 40.0, false), Relit);
+        assert_eq!(auto(Some(10.0), false, 10.0, false), Render);
+        assert_eq!(auto(Some(10.0), false, 14.0, false), Render);
+        assert_eq!(auto(Some(10.0), false, 20.0, false), Ortho);
+        assert_eq!(auto(Some(10.0), false, 40.0, false), Ortho);
+        assert_eq!(auto(None, false, 40.0, true), Render);
+        let explicit = |t| template_plan(t, Some(10.0), true, 40.0, true);
+        assert_eq!(explicit(Templates::Render), Render);
+        assert_eq!(explicit(Templates::Ortho), Ortho);
+        assert_eq!(explicit(Templates::Relit), Relit);
     }
 }

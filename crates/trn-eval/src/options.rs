@@ -9,9 +9,13 @@ pub enum Templates {
     Render,
     /// The orthoimage.
     Ortho,
-    /// The orthoimage when its sun is within 5 degrees of the frames' or the DEM's posts are
-    /// more than 1.5 times its pixel (a coarse DEM renders without the frames' detail),
-    /// else renders of the DEM.
+    /// The orthoimage relit under the frames' sun: renders of the DEM times the orthoimage
+    /// with its own sun's shading divided out (needs `map.ortho_sun`).
+    Relit,
+    /// The orthoimage when its sun is within 5 degrees of the frames'; relit when its sun
+    /// is known and further; without its sun, the orthoimage when the DEM's posts are more
+    /// than 1.5 times its pixel (a coarse DEM renders without the frames' detail); else
+    /// renders of the DEM.
     Auto,
 }
 

@@ -51,6 +51,11 @@ pub struct BuildParams {
     pub gsd_m: f64,
     /// Sun of the render.
     pub sun: Sun,
+    /// Sun the orthoimage was taken under, when known: the render's albedo is then the
+    /// orthoimage with that sun's shading of the DEM divided out ([`deshaded_albedo`]), so
+    /// [`LandmarkSource::Render`] relights the orthoimage under [`Self::sun`]. Without it
+    /// the albedo is the orthoimage as it is, its own shading included.
+    pub ortho_sun: Option<Sun>,
     /// Height and image interpolation.
     pub interpolation: Interpolation,
     /// Landmark selection settings.
@@ -86,6 +91,7 @@ impl BuildParams {
             height_m,
             gsd_m,
             sun,
+            ortho_sun: None,
             interpolation: Interpolation::Bicubic,
             landmarks: LandmarkParams::default(),
             landmark_source: LandmarkSource::Render,
@@ -277,13 +283,14 @@ pub fn build(
     // its landmarks' image: the site's landmarks then come from the render.
     let ortho_img = ortho_img
         .filter(|v| v.iter().filter(|x| !x.is_finite()).count() as f64 <= 0.01 * v.len() as f64);
-    let albedo = ortho_img.as_ref().map(|v| {
-        let mut finite: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
-        let med = trn_flight::stats::sample_quantile(&mut finite, 0.5).unwrap_or(1.0);
-        let med = if med > 0.0 { med } else { 1.0 };
-        v.iter()
-            .map(|x| if x.is_finite() { x / med } else { 1.0 })
-            .collect::<Vec<f32>>()
+    let albedo = ortho_img.as_ref().map(|v| match p.ortho_sun {
+        Some(sun) => {
+            progress.begin("removing the orthoimage's shading", 0);
+            let shading = render::render(&site_dem, sun, None, true);
+            progress.end();
+            deshaded_albedo(v, &shading)
+        }
+        None => median_normalised(v.iter().copied()),
     });
 
     progress.begin("rendering with shadows", 0);
@@ -378,6 +385,46 @@ pub fn build(
         template_side: p.landmarks.template_side,
         levels: selection.levels,
     })
+}
+
+/// `values` over the median of their finite ones (non-finite values become 1).
+fn median_normalised(values: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
+    let mut finite: Vec<f32> = values.clone().filter(|x| x.is_finite()).collect();
+    let med = trn_flight::stats::sample_quantile(&mut finite, 0.5).unwrap_or(1.0);
+    let med = if med > 0.0 { med } else { 1.0 };
+    values
+        .map(|x| if x.is_finite() { x / med } else { 1.0 })
+        .collect()
+}
+
+/// Shading of the DEM below this fraction of its median (the orthoimage's shadows and
+/// slopes turned from its sun) leaves the orthoimage's brightness too dark, and too noisy,
+/// to divide: the albedo there is taken as the median's.
+const MIN_SHADING: f32 = 0.2;
+
+/// The albedo an orthoimage shows once the DEM's shading under the orthoimage's sun
+/// (`shading`, the render of the site DEM under that sun) is divided out, over its median:
+/// what a render under another sun multiplies to relight the orthoimage. Where the shading
+/// is dark (below [`MIN_SHADING`] of its median: shadow, or slopes turned from that sun)
+/// the albedo is 1. The DEM's shading is that of its posts: detail finer than the DEM
+/// stays in the albedo with the orthoimage's own light.
+#[must_use]
+pub fn deshaded_albedo(ortho: &[f32], shading: &[f32]) -> Vec<f32> {
+    let mut lit: Vec<f32> = shading
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    let med = trn_flight::stats::sample_quantile(&mut lit, 0.5).unwrap_or(0.0);
+    let floor = MIN_SHADING * med;
+    let ratio = ortho.iter().zip(shading).map(|(&o, &s)| {
+        if med > 0.0 && s.is_finite() && s >= floor {
+            o / s
+        } else {
+            f32::NAN
+        }
+    });
+    median_normalised(ratio)
 }
 
 /// A map grid finer than this fraction of its DEM's own spacing is interpolated between the

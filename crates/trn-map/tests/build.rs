@@ -279,3 +279,78 @@ fn uncovered_sites_and_bad_requests_are_named_errors() {
     let e = build(&dem, None, &p, &()).unwrap_err().to_string();
     assert!(e.contains("site"), "{e}");
 }
+
+/// Pearson correlation of two images over the nodes where both are finite.
+fn correlation(a: &[f32], b: &[f32]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (f64::from(*x), f64::from(*y)))
+        .collect();
+    let n = pairs.len() as f64;
+    let (ma, mb) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(s, t), (x, y)| (s + x / n, t + y / n));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+/// An orthoimage taken under one sun, its shading divided out by the DEM's render under
+/// that sun, and relit under another, matches what the camera sees under the other sun
+/// (the render with the true albedo) far better than the orthoimage itself does.
+#[test]
+fn a_deshaded_orthoimage_relights_under_another_sun() {
+    let t = Terrain::new(9);
+    let dem = raster(10.0, 5_000.0, 4_000.0, |lat, lon| t.height(lat, lon));
+    let built = build(&dem, None, &params(), &()).unwrap();
+    let site = &built.dem;
+    let g = site.grid;
+    let halos = Terrain::new(77);
+    // Halos placed by local metres east and north of the site (Terrain::local inverted).
+    let albedo: Vec<f32> = (0..g.width * g.height)
+        .map(|k| {
+            let (x, y) = (
+                g.x0 + (k % g.width) as f64 * g.dx,
+                g.y0 + (k / g.width) as f64 * g.dy,
+            );
+            let lat = LAT + (y / R).to_degrees();
+            let lon = LON + (x / (R * LAT.to_radians().cos())).to_degrees();
+            halos.halos(lat, lon) as f32
+        })
+        .collect();
+    let ortho_sun = Sun {
+        azimuth_deg: 200.0,
+        elevation_deg: 35.0,
+    };
+    let frames_sun = Sun {
+        azimuth_deg: 120.0,
+        elevation_deg: 25.0,
+    };
+    let ortho = trn_map::render::render(site, ortho_sun, Some(&albedo), true);
+    let seen = trn_map::render::render(site, frames_sun, Some(&albedo), true);
+    let shading = trn_map::render::render(site, ortho_sun, None, true);
+    let deshaded = trn_map::build::deshaded_albedo(&ortho, &shading);
+    let relit = trn_map::render::render(site, frames_sun, Some(&deshaded), true);
+    let (as_is, relit) = (correlation(&ortho, &seen), correlation(&relit, &seen));
+    assert!(
+        relit > 0.95,
+        "relit orthoimage against the frames' view: {relit}"
+    );
+    assert!(relit > as_is + 0.1, "relit {relit}, as it is {as_is}");
+    // Where the orthoimage's sun lit the ground, the albedo comes back (over its median).
+    let mut med: Vec<f32> = albedo.clone();
+    let med = trn_flight::stats::sample_quantile(&mut med, 0.5).unwrap();
+    let lit = shading
+        .iter()
+        .zip(albedo.iter().zip(&deshaded))
+        .filter(|(s, _)| **s > 0.5)
+        .map(|(_, (a, d))| (a / med - d).abs())
+        .fold(0.0f32, f32::max);
+    assert!(lit < 0.05, "albedo recovered where lit to {lit}");
+}
