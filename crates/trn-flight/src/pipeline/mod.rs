@@ -309,13 +309,17 @@ impl<'m> FrameNavigator<'m> {
             );
         }
         // The rangefinder is judged against the best estimate that passed its gates: the fix,
-        // or without one the frame's prior (corrected only while the filter's model holds).
-        // A rejected solution may have contradicted the corrected prior, so a rejected frame
-        // is judged against the raw prior, whose sigma is honest by contract.
-        let judged = if f.status == FixStatus::Rejected {
-            (raw_prior.pose, raw_prior.covariance())
-        } else {
+        // or without one the frame's prior: corrected only while the filter's model holds
+        // and has measured no part of the prior's error that is independent from frame to
+        // frame (the corrected sigma then rests on an estimate of that part from a few
+        // innovations), else the raw prior, whose sigma is honest by contract. A rejected
+        // solution may have contradicted the corrected prior, so a rejected frame is judged
+        // against the raw prior too.
+        let drift_only = self.inertial.independent_variance() == 0.0;
+        let judged = if f.status == FixStatus::Fix || (f.status == FixStatus::NoFix && drift_only) {
             (f.pose, f.covariance)
+        } else {
+            (raw_prior.pose, raw_prior.covariance())
         };
         // The motion check takes the error between two inertial priors from the growth of
         // their sigma, which holds only for an error that drifts: without a fix, the frame's
