@@ -211,6 +211,11 @@ fn shipped() -> (
 
 /// The map the evaluation builds from the shipped dataset, serialised.
 fn shipped_map(ds: &trn_dataset::dataset::Dataset) -> Vec<u8> {
+    shipped_map_with_dem_sigma(ds, 2.0)
+}
+
+/// [`shipped_map`] stating a DEM 1-sigma of `dem_sigma_m`.
+fn shipped_map_with_dem_sigma(ds: &trn_dataset::dataset::Dataset, dem_sigma_m: f64) -> Vec<u8> {
     let dem = trn_map::io::read_raster(ds.dir.join(&ds.meta.map.dem)).unwrap();
     let sun = trn_map::render::Sun {
         azimuth_deg: ds.frames[0].sun_az_deg,
@@ -225,6 +230,7 @@ fn shipped_map(ds: &trn_dataset::dataset::Dataset) -> Vec<u8> {
         sun,
     );
     p.landmarks.max_landmarks = 3000;
+    p.dem_sigma_m = dem_sigma_m;
     let built = trn_map::build(&dem, None, &p, &()).unwrap();
     trn_map::mapdb::to_bytes(&built.contents()).unwrap()
 }
@@ -273,6 +279,38 @@ fn a_wrong_inertial_attitude_is_refused_not_fused() {
         let (alone, err) = run(wrong, sigma, false);
         assert_eq!(alone, FixStatus::Fix, "frame {k}: vision alone");
         assert!(err < 10.0, "frame {k}: {err} m");
+    }
+}
+
+/// A pose is a fix only with a covariance it can report: a map stating an absurd DEM sigma
+/// (1e155 m, which overflows the covariance) gives rejected frames, never a fix with no
+/// sigma; the same frames against the shipped map's 2 m are fixes.
+#[test]
+fn a_fix_needs_a_finite_positive_definite_covariance() {
+    use trn::{Navigator, Prior};
+    let ds = trn_dataset::dataset::Dataset::read(&dataset()).unwrap();
+    let cam = ds.meta.camera.camera().unwrap();
+    for (dem_sigma_m, want) in [(2.0, FixStatus::Fix), (1e155, FixStatus::Rejected)] {
+        let bytes = shipped_map_with_dem_sigma(&ds, dem_sigma_m);
+        let db = trn::MapDb::parse(&bytes).unwrap();
+        for k in [6usize, 10] {
+            let f = &ds.frames[k];
+            let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+                .unwrap()
+                .pixels;
+            let prior = Prior {
+                pose: f.prior,
+                sigma_pos_m: f.prior_sigma_pos_m,
+                sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
+                time_s: f.t_s,
+            };
+            let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
+            let fix = nav.process(px, &prior, None);
+            assert_eq!(fix.status, want, "frame {k}, DEM sigma {dem_sigma_m:e} m");
+            if fix.status == FixStatus::Fix {
+                assert!(fix.sigma_pos().iter().all(|s| s.is_finite() && *s > 0.0));
+            }
+        }
     }
 }
 

@@ -140,7 +140,8 @@ impl FrameNavigator<'_> {
         let others_ok = est.inliers >= self.cfg.min_inliers
             && attitude_nees <= gate
             && spread_ok
-            && registration_ok;
+            && registration_ok
+            && covariance_ok(&est.covariance);
         let status = if est.inliers < self.cfg.min_inliers {
             FixStatus::NoFix
         } else if nees > gate || !others_ok {
@@ -159,6 +160,13 @@ impl FrameNavigator<'_> {
             prior_conflict,
         }
     }
+}
+
+/// Whether a pose's covariance can be reported: finite and positive-definite (its Cholesky
+/// factor exists). An overflowing or degenerate covariance would report no sigma, or a
+/// NaN NEES that no gate refuses.
+pub(super) fn covariance_ok(cov: &Mat6) -> bool {
+    crate::linalg::cholesky6(cov).is_some()
 }
 
 /// The squared distance of a fixed position from the prior's over the variance of their

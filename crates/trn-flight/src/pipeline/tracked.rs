@@ -3,7 +3,8 @@
 //! the same integrity gates as a map fix.
 
 use super::check::{
-    attitude_nees, gaussian_overbound, nees_gate, overbound, position_nees, spread_ok,
+    attitude_nees, covariance_ok, gaussian_overbound, nees_gate, overbound, position_nees,
+    spread_ok,
 };
 use super::{FixStatus, FrameNavigator, FrameResult, Prior, Workspace};
 use crate::pyramid::Pyramid;
@@ -79,7 +80,7 @@ impl FrameNavigator<'_> {
                 &est.pose,
                 &est.covariance,
             ) <= gate;
-        if !(nees <= gate) || !attitude_ok {
+        if !(nees <= gate) || !attitude_ok || !covariance_ok(&est.covariance) {
             return None;
         }
         Some(FrameResult {
