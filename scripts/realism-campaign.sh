@@ -4,14 +4,15 @@
 # evaluated by trn eval; then the table of docs/REALISM.md ("Results").
 #   bash scripts/realism-campaign.sh [OUT_DIR] [N_ALL] [N_KNOB]
 # OUT_DIR defaults to target/realism; N_ALL (default 40) descents for the plain and the
-# whole-realism campaigns, N_KNOB (default 10) for each knob alone. TRN names the trn binary
-# (default: built by cargo in release). Descents: 16 frames of 384 x 384 px over an 8 km
-# site on a 10 m grid (the map pixel of the table), ~9 s each to generate on 2 cores.
+# whole-realism campaigns, N_KNOB (default 20, at most N_ALL) for each knob alone. TRN
+# names the trn binary (default: built by cargo in release). Descents: 16 frames of
+# 384 x 384 px over an 8 km site on a 10 m grid (the map pixel of the table), ~9 s each to
+# generate on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/realism}"
 n_all="${2:-40}"
-n_knob="${3:-10}"
+n_knob="${3:-20}"
 if [ -n "${TRN:-}" ]; then
   trn() { "$TRN" "$@"; }
 else
@@ -45,4 +46,14 @@ run realism "$n_all" --realism "${with_albedo[@]}"
 for k in "${knobs[@]}"; do
   run "knob-$k" "$n_knob" --realism-knob "$k" "${with_albedo[@]}"
 done
-python3 scripts/realism_table.py "$out" plain realism "${knobs[@]/#/knob-}"
+# The plain campaign's first N_KNOB descents: the sites, suns, trajectories and priors of
+# the knob campaigns without their knob (links to the plain campaign's files).
+first="plain-first$n_knob"
+rm -rf "${out:?}/$first"
+mkdir -p "$out/$first/data" "$out/$first/eval"
+for ((i = 0; i < n_knob && i < n_all; i++)); do
+  d=$(printf 'descent-%03d' "$i")
+  ln -s "$(cd "$out/plain/data/$d" && pwd)" "$out/$first/data/$d"
+  ln -s "$(cd "$out/plain/eval/$d" && pwd)" "$out/$first/eval/$d"
+done
+python3 scripts/realism_table.py "$out" plain "$first" realism "${knobs[@]/#/knob-}"
