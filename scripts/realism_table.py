@@ -7,7 +7,8 @@ availability over frames with the sun at 5 deg or more, median and p99 position 
 Gaussian error whose per-axis sigma is sigma_att_deg, and above 3.76 times it, the 3-D
 equivalent of 3 sigma: chi-square with 3 degrees of freedom at 99.73 %), and the rangefinder
 figures; then, for campaigns whose descents state a prior model in realism.json,
-availability by prior model and band of true altitude.
+availability by prior model and band of true height (frames.csv's true_z_m, the site
+frame's z).
 """
 
 import csv
@@ -51,11 +52,14 @@ def campaign(root):
             if float(t["sun_el_deg"]) >= 5.0:
                 frames += 1
                 fixes += r["status"] == "fix"
-                z = float(t["true_z_m"])
-                band = next(b for b in ALT_BANDS if b[0] <= z < b[1] or b[1] == float("inf"))
-                cell = by_prior[(prior, band)]
-                cell[0] += r["status"] == "fix"
-                cell[1] += 1
+                if t["true_z_m"]:
+                    # Site-frame height: the lowest band takes heights below the site's
+                    # reference sphere too.
+                    z = float(t["true_z_m"])
+                    band = next(b for b in ALT_BANDS if z < b[1])
+                    cell = by_prior[(prior, band)]
+                    cell[0] += r["status"] == "fix"
+                    cell[1] += 1
             if r["status"] == "fix" and r["pos_err_m"]:
                 err = [float(r[k]) - float(t["true_" + k]) for k in ("x_m", "y_m", "z_m")]
                 sig = [float(r["sigma_" + k]) for k in ("x_m", "y_m", "z_m")]
@@ -95,7 +99,7 @@ def main():
     for name, by_prior in breakdowns:
         models = sorted({m for m, _ in by_prior})
         print()
-        print(f"{name}: availability by prior model and true altitude (sun >= 5 deg)")
+        print(f"{name}: availability by prior model and true height in the site frame (sun >= 5 deg)")
         print()
         print("| prior | " + " | ".join(f"{lo:.0f}-{hi:.0f} m" if hi != float("inf") else f">= {lo:.0f} m" for lo, hi in ALT_BANDS) + " |")
         print("| --- " * (len(ALT_BANDS) + 1) + "|")

@@ -63,9 +63,10 @@ fn template_plan(
 ///
 /// # Errors
 ///
-/// [`EvalError::Invalid`] when a prior lies outside the map (naming the frames.csv line)
-/// or `--templates ortho` has no orthoimage; [`EvalError::Map`] when the map products
-/// cannot be read or built.
+/// [`EvalError::Invalid`] when a prior lies outside the map (naming the frames.csv line),
+/// `--templates ortho` or `relit` has no orthoimage, or `relit` no `map.ortho_sun`;
+/// [`EvalError::Map`] when the map products cannot be read or built (an orthoimage sun
+/// below the horizon among them).
 pub fn build_map(
     ds: &Dataset,
     opts: &EvalOptions,
@@ -163,16 +164,18 @@ pub fn build_map(
         p.ortho_sun = Some(o_sun);
         // On the orthoimage's grid, as fine as the DEM allows: its texture is the detail.
         let ortho_gsd = ortho.as_ref().map_or(gsd, raster_gsd);
-        p.gsd_m = ortho_gsd.clamp(trn_map::build::MAX_OVERSAMPLING * gsd, gsd);
+        p.gsd_m = ortho_gsd
+            .max(trn_map::build::MAX_OVERSAMPLING * gsd)
+            .min(gsd);
     }
     // Template levels are dropped, as `trn map build` does, until the selection reaches the
     // default count. A dataset's map is what it is, though, often only the region its
-    // frames see: when no level count reaches it, the evaluation navigates with whatever
-    // landmarks the map gives, refusing only a map too poor for a single pose (fewer
-    // landmarks than a pose's least inliers).
+    // frames see: when no level count reaches it, the evaluation navigates with the
+    // selection that chose the most landmarks (built again asking for that many), refusing
+    // only a map too poor for a single pose (fewer landmarks than a pose's least inliers).
     let built = match trn_map::build(&dem, ortho.as_ref(), &p, &()) {
-        Err(trn_map::MapError::TooFewLandmarks { .. }) => {
-            p.landmarks.min_landmarks = trn::NavConfig::default().min_inliers;
+        Err(trn_map::MapError::TooFewLandmarks { chosen, .. }) => {
+            p.landmarks.min_landmarks = chosen.max(trn::NavConfig::default().min_inliers);
             trn_map::build(&dem, ortho.as_ref(), &p, &())
         }
         built => built,

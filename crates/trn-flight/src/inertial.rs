@@ -157,6 +157,15 @@ impl InertialError {
         }
     }
 
+    /// Whether the measured independent part ([`Self::independent_variance`]) exceeds the
+    /// last fix's variance on its largest axis: below that, the innovations cannot tell it
+    /// from the fixes' own errors.
+    #[must_use]
+    pub fn independent_part_significant(&self) -> bool {
+        let fix = self.floor.iter().copied().fold(0.0, f64::max);
+        self.independent_variance() > fix
+    }
+
     /// Whether the model holds: its last [`InertialModel::verify_after`] predictions passed
     /// their test against the fixes that followed them.
     #[must_use]
@@ -210,17 +219,21 @@ impl InertialError {
         }
         let dt = self.time_s.map_or(0.0, |t| time_s - t);
         if self.time_s.is_some() {
-            // The test is the drift model's alone (without the measured independent part):
-            // the corrections are used only for a prior whose error the drift follows to
-            // within the fixes' own accuracy.
+            // The test's variance is the state's (which carries the measured independent
+            // part through the updates' fix variances) and the fix's, not the part the next
+            // prior draws anew: a first failure measures that part, and after it the
+            // filter may hold with predictions that carry it.
             let mut nis = 0.0;
             for ((axis, zi), s) in self.axes.iter().zip([z.x, z.y, z.z]).zip(sigma) {
                 let a = axis.predict(dt, m);
                 let innovation = zi - a.e;
                 let predicted = a.p[0][0] + s * s;
                 nis += innovation * innovation / predicted;
-                self.excess_sum += innovation * innovation - predicted;
-                self.excess_count = self.excess_count.saturating_add(1);
+                let excess = innovation * innovation - predicted;
+                if excess.is_finite() {
+                    self.excess_sum += excess;
+                    self.excess_count = self.excess_count.saturating_add(1);
+                }
             }
             let gate = chi2_quantile(3, Confidence::P9999).unwrap_or(21.1);
             if nis <= gate {
@@ -490,6 +503,7 @@ mod tests {
         assert!(!f.holds(&m));
         let extra = f.independent_variance();
         assert!(extra > 100.0, "{extra}");
+        assert!(f.independent_part_significant());
         let (e, s) = f.predict(7.0, &m).unwrap();
         assert!((e.x - 65.0).abs() < 1e-12 && (s - (1.0 + 2.0 * extra).sqrt()).abs() < 1e-9);
         // verify_after 0: the corrections are used from the first fix.
@@ -532,6 +546,7 @@ mod tests {
             g.update(f64::from(k), Vec3::ZERO, Vec3::ZERO, [2.0; 3], &m);
         }
         assert!((g.predict(49.0, &m).unwrap().1 - 2.0).abs() < 1e-12);
+        assert!(!g.independent_part_significant());
         // A fix earlier than the last starts again from it.
         let mut h = f;
         h.update(0.0, Vec3::new(0.0, 7.0, 0.0), Vec3::ZERO, [1.0; 3], &m);

@@ -309,7 +309,8 @@ impl RangefinderMonitor {
     /// ([`inertial_growth`]) is the relative pose error between the two, to which the
     /// part of each frame's prior error that is drawn anew each frame
     /// (`independent_sigma_m`, 1-sigma, 0 for a purely drifting prior) adds at both
-    /// frames: it does not cancel in the change.
+    /// frames: it does not cancel in the change. A NaN or negative value of either skips
+    /// the motion check.
     ///
     /// The absolute check cannot judge a reading once the pose is uncertain by more than
     /// the sensor's faults (below the last vision fix, with only the drifting inertial
@@ -398,7 +399,11 @@ impl RangefinderMonitor {
         let nis = gate * (dist / allow) * (dist / allow);
         report.nis = nis;
         report.consistent = nis <= gate;
-        if inertial_sigma_m >= 0.0 && inertial_sigma_m.is_finite() {
+        if inertial_sigma_m >= 0.0
+            && inertial_sigma_m.is_finite()
+            && independent_sigma_m >= 0.0
+            && independent_sigma_m.is_finite()
+        {
             let judge = |r: Option<Reference>| -> Option<f64> {
                 let r = r?;
                 let (dlo, dhi) = self.predicted_change(&r.pose, offsets, now, dem)?;

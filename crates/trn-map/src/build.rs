@@ -1,7 +1,9 @@
 //! From an orbital DEM (and optionally an orthoimage) to the contents of a `.trnmap`.
 //!
 //! 1. Resample the DEM onto the site grid ([`crate::site_dem`]), and the orthoimage onto the
-//!    same nodes; the orthoimage, divided by its median over the site, is the albedo.
+//!    same nodes; the orthoimage, divided by its median over the site, is the albedo (with
+//!    [`BuildParams::ortho_sun`], after the DEM's shading under that sun is divided out:
+//!    [`deshaded_albedo`]).
 //! 2. Render the site under the database's sun with cast shadows ([`crate::render`]).
 //! 3. Build the pyramid of the render (or of the orthoimage, when its own illumination is the
 //!    one to match) and choose landmarks on it ([`crate::landmarks`]), with the most template
@@ -206,7 +208,9 @@ fn level_for(width: usize, height: usize, max_side: usize) -> usize {
 ///
 /// [`MapError::Invalid`] when the site, extent, spacing or landmark settings are out of
 /// range, when the DEM does not cover the whole site (the field names how many nodes are
-/// missing), or when `LandmarkSource::Ortho` is asked for without an orthoimage;
+/// missing), when `LandmarkSource::Ortho` is asked for without an orthoimage, or when the
+/// sun or the orthoimage's sun has an elevation outside (0, 90] degrees or a non-finite
+/// azimuth;
 /// [`MapError::TooFewLandmarks`] (its file a placeholder: see [`MapError::for_file`]) when
 /// fewer than [`LandmarkParams::min_landmarks`] landmarks (and at least one) are chosen with
 /// any number of template levels up to the one asked for.
@@ -223,6 +227,17 @@ pub fn build(
         return Err(bad(
             "sun elevation",
             format!("{} deg: must be in (0, 90]", p.sun.elevation_deg),
+        ));
+    }
+    if let Some(s) = p.ortho_sun
+        && !(s.elevation_deg > 0.0 && s.elevation_deg <= 90.0 && s.azimuth_deg.is_finite())
+    {
+        return Err(bad(
+            "orthoimage sun",
+            format!(
+                "azimuth {} deg, elevation {} deg: the elevation must be in (0, 90]",
+                s.azimuth_deg, s.elevation_deg
+            ),
         ));
     }
     if !(p.dem_sigma_m >= 0.0 && p.dem_sigma_m.is_finite()) {
@@ -485,6 +500,7 @@ fn too_few_landmarks(
         setting,
         value,
         detail: format!("{seen}: {why}"),
+        chosen,
     }
 }
 

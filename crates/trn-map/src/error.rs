@@ -55,6 +55,8 @@ pub enum MapError {
         value: String,
         /// How many landmarks were chosen, how many were needed, and why there were few.
         detail: String,
+        /// How many landmarks the best selection chose (with any number of levels).
+        chosen: usize,
     },
 }
 
@@ -68,12 +70,14 @@ impl MapError {
                 setting,
                 value,
                 detail,
+                chosen,
                 ..
             } => Self::TooFewLandmarks {
                 file: file.into(),
                 setting,
                 value,
                 detail,
+                chosen,
             },
             other => other,
         }

@@ -346,11 +346,13 @@ fn a_deshaded_orthoimage_relights_under_another_sun() {
     // Where the orthoimage's sun lit the ground, the albedo comes back (over its median).
     let mut med: Vec<f32> = albedo.clone();
     let med = trn_flight::stats::sample_quantile(&mut med, 0.5).unwrap();
-    let lit = shading
+    let lit: Vec<f32> = shading
         .iter()
         .zip(albedo.iter().zip(&deshaded))
         .filter(|(s, _)| **s > 0.5)
         .map(|(_, (a, d))| (a / med - d).abs())
-        .fold(0.0f32, f32::max);
-    assert!(lit < 0.05, "albedo recovered where lit to {lit}");
+        .collect();
+    assert!(lit.len() > shading.len() / 2, "{} lit nodes", lit.len());
+    let worst = lit.iter().copied().fold(0.0f32, f32::max);
+    assert!(worst < 0.01, "albedo recovered where lit to {worst}");
 }

@@ -17,8 +17,9 @@
 //!    (its sigma is estimated from the residuals) and inflated by the map's own error (DEM
 //!    sigma and template localisation), which the residuals cannot show because it is
 //!    common to all landmarks.
-//! 5. **Integrity**: enough inliers, spread over the image, and a NEES against the prior
-//!    below its 99.99 % chi-square bound; otherwise `Rejected` (a solution failed its checks)
+//! 5. **Integrity**: enough inliers, spread over the image, a positive-definite covariance
+//!    and a NEES against the prior below its 99.99 % chi-square bound; otherwise
+//!    `Rejected` (a solution failed its checks)
 //!    or `NoFix` (not enough matches). Altitude above the DEM from the estimate, and the
 //!    rangefinder judged by the monitor against the estimate (or the prior).
 //! 6. **Below the map's reach**: when the map gives no fix and the caller keeps the last
@@ -315,7 +316,7 @@ impl<'m> FrameNavigator<'m> {
         // innovations), else the raw prior, whose sigma is honest by contract. A rejected
         // solution may have contradicted the corrected prior, so a rejected frame is judged
         // against the raw prior too.
-        let drift_only = self.inertial.independent_variance() == 0.0;
+        let drift_only = !self.inertial.independent_part_significant();
         let judged = if f.status == FixStatus::Fix || (f.status == FixStatus::NoFix && drift_only) {
             (f.pose, f.covariance)
         } else {
