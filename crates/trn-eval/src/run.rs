@@ -8,11 +8,23 @@ use crate::summary::summarise;
 use std::path::Path;
 use std::time::Instant;
 use trn::navigator::{FixStatus, Navigator, Observation, Prior, Velocity};
-use trn_dataset::dataset::Dataset;
+use trn_dataset::dataset::{Dataset, FrameRow};
 use trn_dataset::image::read_frame;
 use trn_dataset::results::ResultRow;
 use trn_dataset::summary::Summary;
 use trn_flight::mapdb::MapDb;
+
+/// The navigator's prior for a frames.csv row: its prior pose, sigmas (the attitude's in
+/// radians) and time.
+#[must_use]
+pub fn frame_prior(fr: &FrameRow) -> Prior {
+    Prior {
+        pose: fr.prior,
+        sigma_pos_m: fr.prior_sigma_pos_m,
+        sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
+        time_s: fr.t_s,
+    }
+}
 
 /// What the navigator said of a frame beyond its results row (for reports and tests; not
 /// written to results files).
@@ -75,12 +87,7 @@ pub fn evaluate_saving_map(
     for (k, fr) in ds.frames.iter().enumerate() {
         let img = read_frame(&ds.dir.join(&fr.image))?;
         let shadow = shadow_fraction(&img.pixels, img.full_scale);
-        let prior = Prior {
-            pose: fr.prior,
-            sigma_pos_m: fr.prior_sigma_pos_m,
-            sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
-            time_s: fr.t_s,
-        };
+        let prior = frame_prior(fr);
         let t = Instant::now();
         let fix = nav.process(img.pixels, &prior, fr.lrf_range_m);
         let latency_ms = t.elapsed().as_secs_f64() * 1e3;

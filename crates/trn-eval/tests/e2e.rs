@@ -287,7 +287,7 @@ fn a_wrong_inertial_attitude_is_refused_not_fused() {
 /// sigma; the same frames against the shipped map's 2 m are fixes.
 #[test]
 fn a_fix_needs_a_finite_positive_definite_covariance() {
-    use trn::{Navigator, Prior};
+    use trn::Navigator;
     let ds = trn_dataset::dataset::Dataset::read(&dataset()).unwrap();
     let cam = ds.meta.camera.camera().unwrap();
     for (dem_sigma_m, want) in [(2.0, FixStatus::Fix), (1e155, FixStatus::Rejected)] {
@@ -298,12 +298,7 @@ fn a_fix_needs_a_finite_positive_definite_covariance() {
             let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
                 .unwrap()
                 .pixels;
-            let prior = Prior {
-                pose: f.prior,
-                sigma_pos_m: f.prior_sigma_pos_m,
-                sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
-                time_s: f.t_s,
-            };
+            let prior = trn_eval::frame_prior(f);
             let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
             let fix = nav.process(px, &prior, None);
             assert_eq!(fix.status, want, "frame {k}, DEM sigma {dem_sigma_m:e} m");
@@ -474,12 +469,7 @@ fn the_corrected_prior_is_tight_and_honest() {
     let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
     let mut widest: f64 = 0.0;
     for (k, f) in ds.frames.iter().enumerate() {
-        let prior = trn::Prior {
-            pose: f.prior,
-            sigma_pos_m: f.prior_sigma_pos_m,
-            sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
-            time_s: f.t_s,
-        };
+        let prior = trn_eval::frame_prior(f);
         let corrected = nav.corrected_prior(&prior);
         let truth = f.truth.unwrap().position;
         if k >= 4 {

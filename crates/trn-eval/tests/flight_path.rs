@@ -12,7 +12,7 @@ use trn_eval::{EvalOptions, evaluate_saving_map};
 use trn_flight::mapdb::MapDb;
 use trn_flight::matching::MatchScratch;
 use trn_flight::pipeline::{
-    FixStatus, FrameNavigator, FrameSequence, FrameSlot, NavConfig, Prior, Sequential, Workspace,
+    FixStatus, FrameNavigator, FrameSequence, FrameSlot, NavConfig, Sequential, Workspace,
 };
 use trn_flight::pyramid::{Pyramid, buffer_len, scratch_len};
 
@@ -95,12 +95,7 @@ fn flight_path_gives_the_navigator_pose() {
             .pixels;
         // The camera's frame lands in the sequence's free slot.
         seq.next_pixels().copy_from_slice(&px);
-        let prior = Prior {
-            pose: fr.prior,
-            sigma_pos_m: fr.prior_sigma_pos_m,
-            sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
-            time_s: fr.t_s,
-        };
+        let prior = trn_eval::frame_prior(fr);
         let mut exec = Sequential {
             scratch: &mut scratch,
         };
@@ -173,12 +168,7 @@ fn navigator_allocations_per_frame() {
         let px = trn_dataset::image::read_frame(&ds.dir.join(&fr.image))
             .unwrap()
             .pixels;
-        let prior = Prior {
-            pose: fr.prior,
-            sigma_pos_m: fr.prior_sigma_pos_m,
-            sigma_att_rad: fr.prior_sigma_att_deg.to_radians(),
-            time_s: fr.t_s,
-        };
+        let prior = trn_eval::frame_prior(fr);
         ALLOCATIONS.with(|a| a.set(0));
         COUNTING.with(|c| c.set(true));
         let fix = nav.process(px, &prior, fr.lrf_range_m);
@@ -341,12 +331,7 @@ fn frame_sequence_refuses_what_does_not_fit() {
     let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
         .unwrap()
         .pixels;
-    let prior = Prior {
-        pose: f.prior,
-        sigma_pos_m: f.prior_sigma_pos_m,
-        sigma_att_rad: f.prior_sigma_att_deg.to_radians(),
-        time_s: f.t_s,
-    };
+    let prior = trn_eval::frame_prior(f);
     let mut ws = Box::new(Workspace::new());
     let mut scratch = Box::new(MatchScratch::new());
     let mut n5 = nav(5);
