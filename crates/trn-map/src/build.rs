@@ -415,7 +415,7 @@ fn median_normalised(values: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
 /// Shading of the DEM below this fraction of its median (the orthoimage's shadows and
 /// slopes turned from its sun) leaves the orthoimage's brightness too dark, and too noisy,
 /// to divide: the albedo there is taken as the median's.
-const MIN_SHADING: f32 = 0.2;
+pub const MIN_SHADING: f32 = 0.2;
 
 /// The albedo an orthoimage shows once the DEM's shading under the orthoimage's sun
 /// (`shading`, the render of the site DEM under that sun) is divided out, over its median:
