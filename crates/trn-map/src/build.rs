@@ -223,22 +223,9 @@ pub fn build(
     let radius = dem.crs.radius_m();
     let frame = SiteFrame::from_degrees(p.lat_deg, p.lon_deg, radius)
         .map_err(|e| bad("site", format!("{}, {}: {e:?}", p.lat_deg, p.lon_deg)))?;
-    if !(p.sun.elevation_deg > 0.0 && p.sun.elevation_deg <= 90.0) {
-        return Err(bad(
-            "sun elevation",
-            format!("{} deg: must be in (0, 90]", p.sun.elevation_deg),
-        ));
-    }
-    if let Some(s) = p.ortho_sun
-        && !(s.elevation_deg > 0.0 && s.elevation_deg <= 90.0 && s.azimuth_deg.is_finite())
-    {
-        return Err(bad(
-            "orthoimage sun",
-            format!(
-                "azimuth {} deg, elevation {} deg: the elevation must be in (0, 90]",
-                s.azimuth_deg, s.elevation_deg
-            ),
-        ));
+    check_sun("sun elevation", p.sun)?;
+    if let Some(s) = p.ortho_sun {
+        check_sun("orthoimage sun elevation", s)?;
     }
     if !(p.dem_sigma_m >= 0.0 && p.dem_sigma_m.is_finite()) {
         return Err(bad("dem_sigma_m", format!("{}", p.dem_sigma_m)));
@@ -400,6 +387,22 @@ pub fn build(
         template_side: p.landmarks.template_side,
         levels: selection.levels,
     })
+}
+
+/// A sun above the horizon: elevation in (0, 90] degrees and a finite azimuth; else an
+/// invalid `field`.
+fn check_sun(field: &'static str, sun: Sun) -> Result<(), MapError> {
+    if sun.elevation_deg > 0.0 && sun.elevation_deg <= 90.0 && sun.azimuth_deg.is_finite() {
+        Ok(())
+    } else {
+        Err(bad(
+            field,
+            format!(
+                "azimuth {} deg, elevation {} deg: the elevation must be in (0, 90]",
+                sun.azimuth_deg, sun.elevation_deg
+            ),
+        ))
+    }
 }
 
 /// `values` over the median of their finite ones (non-finite values become 1).
