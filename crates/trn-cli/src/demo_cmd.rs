@@ -32,6 +32,7 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
             a.dataset.display()
         )));
     }
+    let staged = crate::output::output_dir(&a.out, "summary.json")?;
     let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len}");
     let ev = evaluate(
         &a.dataset,
@@ -41,8 +42,12 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
     .map_err(|e| CliError::Failed(e.to_string()))?;
     bar.finish_and_clear();
     let (rows, s) = (&ev.rows, &ev.summary);
-    write_results(&a.out, rows, s).map_err(|e| CliError::Failed(e.to_string()))?;
-    crate::report::write(&a.out, &ev.dataset, rows, &ev.details, s).map_err(CliError::Failed)?;
+    write_results(staged.path(), rows, s).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::report::write(staged.path(), &ev.dataset, rows, &ev.details, s)
+        .map_err(CliError::Failed)?;
+    staged
+        .commit()
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     if a.json {
         crate::progress::print_json(&s)?;
         return Ok(());

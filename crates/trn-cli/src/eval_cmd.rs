@@ -4,6 +4,7 @@ use crate::error::CliError;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use trn_dataset::DatasetError;
+use trn_dataset::dataset::ReadOptions;
 use trn_eval::{EvalError, EvalOptions, Templates, evaluate_saving_map, write_results};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -63,6 +64,15 @@ pub struct EvalArgs {
     /// Print summary.json on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
+    /// Accept image, frames and map paths in the dataset that are absolute or climb out of
+    /// its directory through `..` (refused by default: a dataset reads only its own files).
+    #[arg(long)]
+    allow_outside_paths: bool,
+    /// The most memory the run may need, GiB: a dataset whose camera, frame count and map
+    /// rasters need more (an estimate from their declared sizes) is refused before they
+    /// are read. Default: three quarters of this machine's memory.
+    #[arg(long, value_name = "GIB")]
+    max_memory_gb: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +127,9 @@ fn eval_err(e: EvalError) -> CliError {
 
 pub fn run(a: EvalArgs) -> Result<(), CliError> {
     if let Some(EvalSub::Merge(m)) = a.merge {
-        let s = trn_eval::merge(&m.shards, &m.out).map_err(eval_err)?;
+        let staged = crate::output::output_dir(&m.out, "summary.json")?;
+        let s = trn_eval::merge(&m.shards, staged.path()).map_err(eval_err)?;
+        staged.commit().map_err(|e| eval_err(e.into()))?;
         if m.json {
             crate::progress::print_json(&s)?;
         } else {
@@ -146,6 +158,11 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             TemplateSource::Relit => Templates::Relit,
         },
         max_landmarks: a.max_landmarks,
+        read: ReadOptions {
+            allow_outside_paths: a.allow_outside_paths,
+        },
+        max_memory_bytes: trn_dataset::budget::limit_bytes(a.max_memory_gb)
+            .map_err(|e| CliError::BadInput(e.to_string()))?,
         ..EvalOptions::default()
     };
     if !(a.lrf_sigma_m >= 0.0 && a.lrf_sigma_frac >= 0.0) {
@@ -156,6 +173,8 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     }
     opts.nav.rangefinder.sigma_m = a.lrf_sigma_m;
     opts.nav.rangefinder.sigma_fraction = a.lrf_sigma_frac;
+    // Taken before the work, so that a second run on one output fails at once.
+    let staged = crate::output::output_dir(&out, "summary.json")?;
     if let Some(c) = campaign {
         let (k, n) = a.shard.unwrap_or((0, 1));
         let bar = crate::progress::bar(1, "{msg:>14} [{bar:40}] {pos}/{len} datasets ({eta})");
@@ -164,10 +183,11 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
             &c.datasets,
             (k, n),
             &opts,
-            &out,
+            staged.path(),
             &crate::progress::stage_progress(&bar),
         )
         .map_err(eval_err)?;
+        staged.commit().map_err(|e| eval_err(e.into()))?;
         bar.finish_and_clear();
         if a.json {
             crate::progress::print_json(&s)?;
@@ -205,8 +225,10 @@ pub fn run(a: EvalArgs) -> Result<(), CliError> {
     .map_err(eval_err)?;
     bar.finish_and_clear();
     let (ds, rows, summary) = (&ev.dataset, &ev.rows, &ev.summary);
-    write_results(&out, rows, summary).map_err(eval_err)?;
-    crate::report::write(&out, ds, rows, &ev.details, summary).map_err(CliError::Failed)?;
+    write_results(staged.path(), rows, summary).map_err(eval_err)?;
+    crate::report::write(staged.path(), ds, rows, &ev.details, summary)
+        .map_err(CliError::Failed)?;
+    staged.commit().map_err(|e| eval_err(e.into()))?;
     if a.json {
         crate::progress::print_json(&summary)?;
         return Ok(());

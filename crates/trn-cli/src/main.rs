@@ -2,12 +2,14 @@
 //! demonstrate terrain-relative navigation).
 //!
 //! Exit codes: 0 success, 1 failure (I/O, internal), 2 bad input (arguments, files that are
-//! not what they claim to be).
+//! not what they claim to be, an output another run holds), 130 interrupted (SIGINT, SIGTERM
+//! or SIGHUP; the output being written is removed and the previous one kept).
 
 mod demo_cmd;
 mod error;
 mod eval_cmd;
 mod map_cmd;
+mod output;
 mod progress;
 mod report;
 mod report_cmd;
@@ -42,6 +44,7 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    output::remove_partial_output_on_signal();
     let result: Result<(), CliError> = match cli.command {
         Command::Demo(a) => demo_cmd::run(a),
         Command::Map(cmd) => map_cmd::run(cmd),

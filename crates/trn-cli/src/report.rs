@@ -495,6 +495,7 @@ fn write_html(
          <tr><th>altitude error, m</th><td>{alt}</td></tr>\n\
          <tr><th>attitude error, deg</th><td>{att}</td></tr>\n\
          <tr><th>fixes outside 3-sigma</th><td>{out3}</td></tr>\n\
+         <tr><th>frames without a fix, by reason</th><td>{reasons}</td></tr>\n\
          <tr><th>rangefinder</th><td>{rd} readings, {ft} faulty, {ff} flagged, {miss} missed, {fa} false alarms, {held} good readings held</td></tr>\n\
          <tr><th>latency, ms (median / p95 / max)</th><td>{lm:.1} / {lp:.1} / {lx:.1}</td></tr>\n\
          </table>\n{bands_html}<h2>Position error</h2><img src=\"error.png\">\n<h2>Trajectory</h2><img src=\"trajectory.png\">\n\
@@ -509,6 +510,15 @@ fn write_html(
         alt = stat(s.alt_err_m),
         att = stat(s.att_err_deg),
         out3 = s.outside_3sigma,
+        reasons = if s.reasons.is_empty() {
+            "none".to_string()
+        } else {
+            s.reasons
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
         rd = s.lrf.frames_with_reading,
         ft = s.lrf.faults_true,
         ff = s.lrf.faults_flagged,

@@ -46,6 +46,30 @@ pub enum SimCommand {
     /// --realism (or --realism-knob NAME) each descent also draws the realism knobs of
     /// docs/REALISM.md.
     Campaign(CampaignArgs),
+    /// Generate the fault campaign of a dataset: one copy per camera or data fault (frames
+    /// shifted by 2-50 px, scaled by 0.97 and 1.03, blurred, carrying the next or the
+    /// previous frame's image; focal length stated 0.3-3 % wrong), each recording its fault
+    /// and the frames it touched in faults.json, listed in DIR/campaign.json. Run it with
+    /// `trn eval DIR --out OUT` and tabulate with `python3 scripts/fault_table.py DIR OUT`
+    /// (docs/FAULTS.md).
+    Faults(FaultsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FaultsArgs {
+    /// The dataset to fault (its images and map are linked or copied, not changed).
+    #[arg(long, value_name = "DATASET")]
+    dataset: PathBuf,
+    /// The first frame faulted (row of frames.csv, 0-based).
+    #[arg(long, default_value_t = 3)]
+    first: usize,
+    /// Fault every this many frames from --first (the frames between are clean, to show
+    /// whether a fault latches anything).
+    #[arg(long, default_value_t = 6)]
+    every: usize,
+    /// Output campaign directory (must not exist or be empty).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
 }
 
 /// A site's fine orthoimage, for `trn sim site` and `trn sim campaign`.
@@ -361,6 +385,11 @@ pub struct SiteArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
+    /// The most memory the generation may need, GiB: a site whose size and spacing need
+    /// more (an estimate, about 40 bytes per grid node) is refused before anything is
+    /// allocated. Default: three quarters of this machine's memory.
+    #[arg(long, value_name = "GIB")]
+    max_memory_gb: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -474,6 +503,11 @@ pub struct DescentArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
+    /// The most memory the simulation may need, GiB: a site and camera that need more (an
+    /// estimate from the site's rasters and the image size) are refused before anything is
+    /// allocated. Default: three quarters of this machine's memory.
+    #[arg(long, value_name = "GIB")]
+    max_memory_gb: Option<f64>,
 }
 
 fn sim_err(e: SimError) -> CliError {
@@ -483,7 +517,9 @@ fn sim_err(e: SimError) -> CliError {
         // written is a failure.
         SimError::Dataset(d @ DatasetError::Io { .. }) => CliError::BadInput(d.to_string()),
         SimError::Dataset(d @ DatasetError::Write { .. }) => CliError::Failed(d.to_string()),
-        SimError::Dataset(d @ DatasetError::Invalid { .. }) => CliError::BadInput(d.to_string()),
+        SimError::Dataset(d @ (DatasetError::Invalid { .. } | DatasetError::Busy { .. })) => {
+            CliError::BadInput(d.to_string())
+        }
     }
 }
 
@@ -503,7 +539,35 @@ pub fn run(cmd: SimCommand) -> Result<(), CliError> {
         SimCommand::Site(a) => site(a),
         SimCommand::Descent(a) => descent(*a),
         SimCommand::Campaign(a) => campaign(a),
+        SimCommand::Faults(a) => faults(a),
     }
+}
+
+fn faults(a: FaultsArgs) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let n = trn_sim::faults::standard().len();
+    let bar = crate::progress::bar(n as u64, "{msg:>10} [{bar:40}] {pos}/{len} faults ({eta})");
+    bar.set_message("writing");
+    let records = trn_sim::faults::write_fault_campaign(
+        &a.dataset,
+        a.first,
+        a.every,
+        &a.output,
+        &|done, _| bar.set_position(done as u64),
+    )
+    .map_err(sim_err)?;
+    bar.finish_and_clear();
+    println!(
+        "wrote {} fault datasets ({} frames faulted in each frame fault) to {} in {:.1} s",
+        records.len(),
+        records
+            .iter()
+            .find(|r| !r.fault.whole_dataset())
+            .map_or(0, |r| r.frames.len()),
+        a.output.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn campaign(a: CampaignArgs) -> Result<(), CliError> {
@@ -599,6 +663,14 @@ fn site(a: SiteArgs) -> Result<(), CliError> {
         None => None,
     };
     let bar = spinner("generating terrain and rendering the orthoimage");
+    let limit = trn_dataset::budget::limit_bytes(a.max_memory_gb)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    trn_dataset::budget::check(
+        &format!("a site of {} m at {} m", a.size_m, a.gsd_m),
+        trn_sim::site::memory_estimate(&spec),
+        limit,
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
     let site = make_site_with(&spec, albedo.as_ref()).map_err(sim_err)?;
     bar.set_message("writing GeoTIFFs");
     let info = write_site(&a.output, &site).map_err(sim_err)?;
@@ -638,6 +710,20 @@ struct DescentOut {
 
 fn descent(a: DescentArgs) -> Result<(), CliError> {
     let t0 = Instant::now();
+    let max_side = trn_dataset::dataset::MAX_IMAGE_SIDE;
+    if a.image_px == 0 || a.image_px > max_side {
+        return Err(CliError::BadInput(format!(
+            "--image-px {}: 1 to {max_side} pixels",
+            a.image_px
+        )));
+    }
+    let max_frames = trn_sim::descent::MAX_FRAMES;
+    if !(2..=max_frames).contains(&a.frames) {
+        return Err(CliError::BadInput(format!(
+            "--frames {}: 2 to {max_frames}",
+            a.frames
+        )));
+    }
     if !(a.fov_deg > 1.0 && a.fov_deg < 150.0) {
         return Err(CliError::BadInput(format!(
             "--fov-deg {} outside 1..150",
@@ -692,6 +778,7 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
                 k2: a.k2,
                 ..DistortionJson::default()
             },
+            sigma: None,
         },
         sensor: Sensor {
             psf_sigma_px: a.psf_sigma_px,
@@ -731,6 +818,19 @@ fn descent(a: DescentArgs) -> Result<(), CliError> {
         "{msg:>10} [{bar:40}] {pos}/{len} frames ({eta})",
     );
     bar.set_message("rendering");
+    let limit = trn_dataset::budget::limit_bytes(a.max_memory_gb)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    trn_dataset::budget::check(
+        &format!(
+            "a descent of {} x {} pixel frames over {}",
+            a.image_px,
+            a.image_px,
+            a.site.display()
+        ),
+        trn_sim::descent::memory_estimate(&a.site, &spec),
+        limit,
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
     let summary = simulate(&a.site, &spec, &a.output, &|done, _| {
         bar.set_position(done as u64)
     })

@@ -28,7 +28,7 @@ fn demo_prints_the_table_and_writes_results() {
         assert!(text.contains(needle), "'{needle}' missing:\n{text}");
     }
     let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
-    assert!(results.starts_with("frame,status,x_m,y_m,z_m,qw,qx,qy,qz,sigma_x_m,sigma_y_m,sigma_z_m,sigma_att_deg,altitude_m,lrf_status,matched,inliers,latency_ms,pos_err_m,att_err_deg\n"));
+    assert!(results.starts_with("frame,status,reason,x_m,y_m,z_m,qw,qx,qy,qz,sigma_x_m,sigma_y_m,sigma_z_m,sigma_att_deg,altitude_m,lrf_status,matched,inliers,latency_ms,pos_err_m,att_err_deg\n"));
     assert_eq!(results.lines().count(), 61);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
@@ -140,4 +140,24 @@ fn eval_refuses_a_missing_dataset_with_exit_code_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/ds/dataset.json"));
     assert!(!std::path::Path::new("/tmp/never").exists());
+}
+
+/// A dataset whose declared sizes need more memory than allowed is refused at once, naming
+/// the estimate and the limit, and nothing is written.
+#[test]
+fn eval_refuses_a_dataset_larger_than_its_memory_limit() {
+    let out = std::env::temp_dir().join(format!("trn-eval-mem-{}", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_trn"))
+        .arg("eval")
+        .arg(repo().join("data/default-descent"))
+        .args(["--max-memory-gb", "0.1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for n in ["60 frames of 512 x 512 pixels", "needs about", "0.1 GiB allowed"] {
+        assert!(err.contains(n), "'{n}' not in: {err}");
+    }
+    assert!(!out.exists());
 }

@@ -6,6 +6,7 @@
 use crate::csv::{self, exact};
 use crate::error::DatasetError;
 use crate::image::frame_size;
+use crate::input;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trn_flight::{Pose, Quat, Vec3};
@@ -96,6 +97,36 @@ pub struct CameraJson {
     pub cy: f64,
     /// Lens distortion.
     pub distortion: DistortionJson,
+    /// The calibration's 1-sigma (absent: exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<IntrinsicSigmaJson>,
+}
+
+/// `camera.sigma` of `dataset.json`: the calibration's 1-sigma.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntrinsicSigmaJson {
+    /// Focal length (both axes together), pixels.
+    pub focal_px: f64,
+    /// Principal point column, pixels.
+    pub cx_px: f64,
+    /// Principal point row, pixels.
+    pub cy_px: f64,
+    /// Radial distortion `k1`.
+    pub k1: f64,
+}
+
+impl IntrinsicSigmaJson {
+    /// As the navigator takes it.
+    #[must_use]
+    pub fn sigma(&self) -> trn_flight::camera::IntrinsicSigma {
+        trn_flight::camera::IntrinsicSigma {
+            focal_px: self.focal_px,
+            cx_px: self.cx_px,
+            cy_px: self.cy_px,
+            k1: self.k1,
+        }
+    }
 }
 
 impl CameraJson {
@@ -103,9 +134,59 @@ impl CameraJson {
     ///
     /// # Errors
     ///
-    /// [`DatasetError::Invalid`] for intrinsics the camera model refuses.
+    /// [`DatasetError::Invalid`] naming the field (`camera.width`, `camera.fx`, ...) the
+    /// camera model refuses: a size of 0 or above [`MAX_IMAGE_SIDE`], a focal length that
+    /// is not positive and finite, a principal point or distortion coefficient that is not
+    /// finite.
     pub fn camera(&self) -> Result<trn_flight::camera::Camera, DatasetError> {
         let d = self.distortion;
+        for (field, side) in [("camera.width", self.width), ("camera.height", self.height)] {
+            if side == 0 || side > MAX_IMAGE_SIDE {
+                return Err(DatasetError::invalid(
+                    field,
+                    format!("{side} pixels (1 to {MAX_IMAGE_SIDE})"),
+                ));
+            }
+        }
+        for (field, f) in [("camera.fx", self.fx), ("camera.fy", self.fy)] {
+            if !(f > 0.0 && f.is_finite()) {
+                return Err(DatasetError::invalid(
+                    field,
+                    format!("{f} (a positive focal length in pixels)"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("camera.cx", self.cx),
+            ("camera.cy", self.cy),
+            ("camera.distortion.k1", d.k1),
+            ("camera.distortion.k2", d.k2),
+            ("camera.distortion.p1", d.p1),
+            ("camera.distortion.p2", d.p2),
+            ("camera.distortion.k3", d.k3),
+        ] {
+            if !v.is_finite() {
+                return Err(DatasetError::invalid(
+                    field,
+                    format!("{v} (must be finite)"),
+                ));
+            }
+        }
+        if let Some(s) = self.sigma {
+            for (field, v) in [
+                ("camera.sigma.focal_px", s.focal_px),
+                ("camera.sigma.cx_px", s.cx_px),
+                ("camera.sigma.cy_px", s.cy_px),
+                ("camera.sigma.k1", s.k1),
+            ] {
+                if !(v >= 0.0 && v.is_finite()) {
+                    return Err(DatasetError::invalid(
+                        field,
+                        format!("{v} (a 1-sigma: finite, not negative)"),
+                    ));
+                }
+            }
+        }
         trn_flight::camera::Camera::new(
             self.width,
             self.height,
@@ -124,6 +205,13 @@ impl CameraJson {
         .map_err(|e| DatasetError::invalid("camera", format!("{e:?}")))
     }
 }
+
+/// The largest image side a dataset's camera may have, pixels: a frame that large already
+/// needs about a gigabyte of the navigator's buffers (see `trn eval --max-memory-gb`).
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+
+/// The radii a dataset's body may have, metres: from small moons to gas giants.
+pub const BODY_RADIUS_M: std::ops::RangeInclusive<f64> = 1.0e3..=1.0e8;
 
 /// A sun direction in a file.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -237,6 +325,14 @@ pub fn frames_csv(rows: &[FrameRow]) -> String {
     out
 }
 
+/// How [`Dataset::read_with`] reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Accept paths in `dataset.json` and `frames.csv` that are absolute or climb out of
+    /// the dataset directory through `..` (refused by default).
+    pub allow_outside_paths: bool,
+}
+
 /// A dataset read from disk.
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -250,17 +346,27 @@ pub struct Dataset {
 
 impl Dataset {
     /// Reads and checks a dataset: `dataset.json`'s fields, every column of `frames.csv`
-    /// (present by name; values parse; frames strictly increasing; unit quaternions; truth
-    /// all or nothing per row; `lrf_fault` empty, 0 or 1), that every image exists with the
-    /// camera's size, and that the map files exist.
+    /// (present by name; values parse; frames and times strictly increasing; unit
+    /// quaternions; truth all or nothing per row; `lrf_fault` empty, 0 or 1), that every
+    /// image is a regular file inside the dataset with the camera's size, and that the map
+    /// files are. Sizes are bounded before anything is read ([`crate::input`]).
     ///
     /// # Errors
     ///
     /// [`DatasetError::Invalid`] naming the file, line and field; [`DatasetError::Io`] for files
     /// that cannot be read.
     pub fn read(dir: &Path) -> Result<Self, DatasetError> {
+        Self::read_with(dir, ReadOptions::default())
+    }
+
+    /// [`Dataset::read`] with [`ReadOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Dataset::read`].
+    pub fn read_with(dir: &Path, opts: ReadOptions) -> Result<Self, DatasetError> {
         let jpath = dir.join("dataset.json");
-        let text = std::fs::read_to_string(&jpath).map_err(|e| DatasetError::io(&jpath, e))?;
+        let text = input::read_text(&jpath, input::MAX_JSON_BYTES)?;
         let meta: DatasetJson = serde_json::from_str(&text)
             .map_err(|e| DatasetError::invalid_file(&jpath, "json", e.to_string()))?;
         if meta.format != FORMAT {
@@ -277,14 +383,36 @@ impl Dataset {
                 format!("'{}', expected 'pinhole'", meta.camera.model),
             ));
         }
-        meta.camera
-            .camera()
-            .map_err(|e| DatasetError::invalid_file(&jpath, "camera", e.to_string()))?;
-        if !(meta.body.radius_m > 0.0) {
+        meta.camera.camera().map_err(|e| match e {
+            DatasetError::Invalid { field, detail, .. } => {
+                DatasetError::invalid_file(&jpath, field, detail)
+            }
+            other => other,
+        })?;
+        if !BODY_RADIUS_M.contains(&meta.body.radius_m) {
             return Err(DatasetError::invalid_file(
                 &jpath,
                 "body.radius_m",
-                meta.body.radius_m.to_string(),
+                format!(
+                    "{} m (a sphere of {} to {} m)",
+                    meta.body.radius_m,
+                    BODY_RADIUS_M.start(),
+                    BODY_RADIUS_M.end()
+                ),
+            ));
+        }
+        if !(-90.0..=90.0).contains(&meta.site.lat_deg) {
+            return Err(DatasetError::invalid_file(
+                &jpath,
+                "site.lat_deg",
+                format!("{} (must be within -90..90)", meta.site.lat_deg),
+            ));
+        }
+        if !meta.site.lon_deg.is_finite() {
+            return Err(DatasetError::invalid_file(
+                &jpath,
+                "site.lon_deg",
+                format!("{} (must be finite)", meta.site.lon_deg),
             ));
         }
         if !(meta.map.dem_sigma_m >= 0.0) {
@@ -307,19 +435,27 @@ impl Dataset {
             ("map.dem", Some(&meta.map.dem)),
             ("map.ortho", meta.map.ortho.as_ref()),
         ] {
-            if let Some(p) = p
-                && !dir.join(p).is_file()
-            {
-                return Err(DatasetError::invalid_file(
-                    &jpath,
-                    field,
-                    format!("'{p}' does not exist"),
-                ));
+            if let Some(p) = p {
+                let path = input::inside(dir, p, &jpath, field, opts.allow_outside_paths)?;
+                if !path.exists() {
+                    return Err(DatasetError::invalid_file(
+                        &jpath,
+                        field,
+                        format!("'{p}' does not exist"),
+                    ));
+                }
+                input::regular_file(&path)?;
             }
         }
-        let fpath = dir.join(&meta.frames);
-        let text = std::fs::read_to_string(&fpath).map_err(|e| DatasetError::io(&fpath, e))?;
-        let frames = parse_frames(&fpath, &text, dir, &meta.camera)?;
+        let fpath = input::inside(
+            dir,
+            &meta.frames,
+            &jpath,
+            "frames",
+            opts.allow_outside_paths,
+        )?;
+        let text = input::read_text(&fpath, input::MAX_TABLE_BYTES)?;
+        let frames = parse_frames(&fpath, &text, dir, &meta.camera, opts)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             meta,
@@ -366,6 +502,7 @@ fn parse_frames(
     text: &str,
     dir: &Path,
     cam: &CameraJson,
+    opts: ReadOptions,
 ) -> Result<Vec<FrameRow>, DatasetError> {
     let table = csv::Table::parse(path, text, &COLUMNS)?;
     let mut rows: Vec<FrameRow> = Vec::with_capacity(table.len());
@@ -381,10 +518,27 @@ fn parse_frames(
         }
         let truth = pose_columns(&row, "true")?;
         let prior = pose_columns(&row, "prior")?.ok_or_else(|| row.error("prior_*", "missing"))?;
+        let t_s = row.f64("t_s")?;
+        if !t_s.is_finite() {
+            return Err(row.error("t_s", format!("{t_s} (must be finite)")));
+        }
+        if let Some(prev) = rows.last()
+            && t_s <= prev.t_s
+        {
+            return Err(row.error(
+                "t_s",
+                format!("{t_s} does not increase (previous {})", prev.t_s),
+            ));
+        }
         let sigma_pos = row.f64("prior_sigma_pos_m")?;
         let sigma_att = row.f64("prior_sigma_att_deg")?;
-        if !(sigma_pos > 0.0) || !(sigma_att > 0.0) {
-            return Err(row.error("prior_sigma_*", "must be positive"));
+        for (column, v) in [
+            ("prior_sigma_pos_m", sigma_pos),
+            ("prior_sigma_att_deg", sigma_att),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(row.error(column, format!("{v} (must be positive and finite)")));
+            }
         }
         let sun_el = row.f64("sun_el_deg")?;
         if !(-90.0..=90.0).contains(&sun_el) {
@@ -406,8 +560,9 @@ fn parse_frames(
         if image.is_empty() {
             return Err(row.error("image", "empty"));
         }
-        let (w, h) =
-            frame_size(&dir.join(&image)).map_err(|e| row.error("image", e.to_string()))?;
+        let path = input::inside(dir, &image, path, "image", opts.allow_outside_paths)
+            .map_err(|e| row.error("image", e.to_string()))?;
+        let (w, h) = frame_size(&path).map_err(|e| row.error("image", e.to_string()))?;
         if (w, h) != (cam.width as usize, cam.height as usize) {
             return Err(row.error(
                 "image",
@@ -419,7 +574,7 @@ fn parse_frames(
         }
         rows.push(FrameRow {
             frame,
-            t_s: row.f64("t_s")?,
+            t_s,
             image,
             sun_az_deg: row.f64("sun_az_deg")?,
             sun_el_deg: sun_el,

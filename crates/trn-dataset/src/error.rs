@@ -21,6 +21,14 @@ pub enum DatasetError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An output is being written by another process.
+    #[error("{file}: in use by {holder}; wait for it to finish or choose another output")]
+    Busy {
+        /// The output.
+        file: PathBuf,
+        /// Who holds it.
+        holder: String,
+    },
     /// A parameter or file content is out of range or inconsistent.
     #[error("{file}invalid {field}: {detail}")]
     Invalid {

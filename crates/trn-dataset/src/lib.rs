@@ -4,9 +4,10 @@
 //! ([`dataset`]: `dataset.json` and `frames.csv`, a strict reader and the writer the
 //! simulator uses), frame images ([`image`]: one [`image::read_frame`] for PNG, TIFF and
 //! PGM), the results ([`results`]: `results.csv` and `rows.json`; [`summary`]:
-//! `summary.json`, the band tables, `shard.json`), and atomic writes ([`atomic`]) that
-//! results, maps, reports and simulator metadata go through (a simulated dataset's frames
-//! are written inside a directory renamed into place whole).
+//! `summary.json`, the band tables, `shard.json`), atomic writes ([`atomic`]) that
+//! results, maps, reports and simulator metadata go through, and output directories written
+//! whole or not at all under a lock ([`output_dir`]: a simulated dataset, a results
+//! directory).
 //!
 //! Readers refuse anything the formats do not allow with an error naming the file, the line
 //! and the field ([`DatasetError`]); they never guess.
@@ -27,10 +28,13 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod atomic;
+pub mod budget;
 pub mod csv;
 pub mod dataset;
 pub mod error;
 pub mod image;
+pub mod input;
+pub mod output_dir;
 pub mod results;
 pub mod summary;
 

@@ -4,7 +4,7 @@
 use crate::error::DatasetError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use trn_flight::pipeline::FixStatus;
+use trn_flight::pipeline::{FixStatus, Reason};
 use trn_flight::rangefinder::LrfStatus;
 use trn_flight::{Pose, Quat, Vec3};
 
@@ -17,6 +17,9 @@ pub struct ResultRow {
     /// `fix`, `no_fix` or `rejected`.
     #[serde(with = "fix_status")]
     pub status: FixStatus,
+    /// Why there is no fix (empty for a fix).
+    #[serde(with = "reason", default)]
+    pub reason: Reason,
     /// Estimated pose (fix only).
     #[serde(with = "pose7")]
     pub pose: Option<Pose>,
@@ -82,6 +85,12 @@ pub fn parse_fix_status(s: &str) -> Option<FixStatus> {
         .find(|v| v.as_str() == s)
 }
 
+/// The results-file spelling of a [`Reason`] back into it (empty: [`Reason::None`]).
+#[must_use]
+pub fn parse_reason(s: &str) -> Option<Reason> {
+    Reason::ALL.into_iter().find(|v| v.as_str() == s)
+}
+
 /// The results-file spelling of an [`LrfStatus`] back into it.
 #[must_use]
 pub fn parse_lrf_status(s: &str) -> Option<LrfStatus> {
@@ -105,6 +114,18 @@ mod fix_status {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FixStatus, D::Error> {
         let s = String::deserialize(d)?;
         parse_fix_status(&s).ok_or_else(|| D::Error::custom(format!("status '{s}'")))
+    }
+}
+
+mod reason {
+    use super::{Reason, parse_reason};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    pub fn serialize<S: Serializer>(v: &Reason, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_str())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Reason, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_reason(&s).ok_or_else(|| D::Error::custom(format!("reason '{s}'")))
     }
 }
 
@@ -182,9 +203,10 @@ mod pose7 {
 }
 
 /// The columns of `results.csv`, in order.
-pub const RESULTS_COLUMNS: [&str; 20] = [
+pub const RESULTS_COLUMNS: [&str; 21] = [
     "frame",
     "status",
+    "reason",
     "x_m",
     "y_m",
     "z_m",
@@ -230,7 +252,11 @@ pub fn results_csv(rows: &[ResultRow]) -> String {
             None => [None; 7],
         };
         let fix = r.status == FixStatus::Fix;
-        let mut cells = vec![r.frame.to_string(), r.status.as_str().to_string()];
+        let mut cells = vec![
+            r.frame.to_string(),
+            r.status.as_str().to_string(),
+            r.reason.as_str().to_string(),
+        ];
         cells.extend(pose.iter().map(|v| cell(*v)));
         for i in 0..3 {
             cells.push(cell(fix.then_some(r.sigma_pos[i])));
@@ -292,6 +318,7 @@ mod tests {
             },
             ResultRow {
                 frame: 4,
+                reason: Reason::PriorGate,
                 lrf_status: LrfStatus::NoReading,
                 altitude_m: f64::NAN,
                 ..ResultRow::default()
@@ -303,13 +330,17 @@ mod tests {
         let back = read_rows(&dir).unwrap();
         assert_eq!(back[0], rows[0]);
         assert_eq!(back[1].lrf_status, LrfStatus::NoReading);
+        assert_eq!(back[1].reason, Reason::PriorGate);
         assert!(back[1].altitude_m.is_nan());
         let csv = results_csv(&rows);
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0].split(',').count(), 20);
-        assert!(lines[1].starts_with("3,fix,1.000000,-2.500000,300.000000,0.500000,"));
+        assert_eq!(lines[0].split(',').count(), 21);
+        assert!(lines[1].starts_with("3,fix,,1.000000,-2.500000,300.000000,0.500000,"));
         assert!(lines[1].contains(",fault,"), "{}", lines[1]);
-        assert!(lines[2].starts_with("4,no_fix,,,,,,,,,,,,,no_reading,"));
+        assert!(lines[2].starts_with("4,no_fix,prior_gate,,,,,,,,,,,,,no_reading,"));
+        for r in Reason::ALL {
+            assert_eq!(parse_reason(r.as_str()), Some(r));
+        }
         std::fs::write(dir.join("rows.json"), r#"[{"status":"maybe"}]"#).unwrap();
         let err = read_rows(&dir).unwrap_err().to_string();
         assert!(err.contains("rows.json"), "{err}");

@@ -3,6 +3,7 @@
 //! the evaluation (trn-eval).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Order statistics of a sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -91,6 +92,8 @@ pub struct Summary {
     pub att_err_deg: Option<Stats>,
     /// Fixes whose error exceeds 3 times the reported 1-sigma along any axis.
     pub outside_3sigma: usize,
+    /// Frames without a fix by their `reason` (results.csv's spelling).
+    pub reasons: BTreeMap<String, usize>,
     /// Rangefinder.
     pub lrf: LrfSummary,
     /// Latency of `process`, ms.

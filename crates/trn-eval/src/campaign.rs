@@ -40,7 +40,14 @@ pub fn evaluate_campaign(
         .collect();
     let mut all = Vec::new();
     for (i, name) in mine.iter().enumerate() {
-        let ev = evaluate(&dir.join(name.as_str()), opts, &|_, _, _| {})?;
+        let ds_dir = trn_dataset::input::inside(
+            dir,
+            name,
+            &dir.join("campaign.json"),
+            "datasets",
+            opts.read.allow_outside_paths,
+        )?;
+        let ev = evaluate(&ds_dir, opts, &|_, _, _| {})?;
         write_results(&out.join(name.as_str()), &ev.rows, &ev.summary)?;
         all.extend(ev.rows);
         progress(name, i + 1, mine.len());

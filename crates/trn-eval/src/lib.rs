@@ -35,7 +35,9 @@ pub use campaign::{evaluate_campaign, merge};
 pub use error::EvalError;
 pub use options::{EvalOptions, Templates};
 pub use output::write_results;
-pub use run::{Evaluation, FrameDetail, evaluate, evaluate_saving_map, frame_prior};
+pub use run::{
+    Evaluation, FrameDetail, evaluate, evaluate_saving_map, frame_prior, memory_estimate,
+};
 pub use shadow::shadow_fraction;
 pub use summary::summarise;
 pub use trn_dataset::results::{ResultRow, read_rows, results_csv};

@@ -77,12 +77,22 @@ pub fn build_map(
         Some(p) => Some(trn_map::io::read_raster(ds.dir.join(p))?),
         None => None,
     };
-    let frame = SiteFrame::from_degrees(
-        ds.meta.site.lat_deg,
-        ds.meta.site.lon_deg,
-        ds.meta.body.radius_m,
-    )
-    .map_err(|e| EvalError::Invalid(format!("site: {e:?}")))?;
+    // The dataset's poses are on its body's sphere; a DEM on another is another body.
+    let (body, sphere) = (ds.meta.body.radius_m, dem.crs.radius_m());
+    if (body - sphere).abs() > 1e-6 * body {
+        return Err(EvalError::Invalid(format!(
+            "{}: body.radius_m is {body} m, but map.dem ({}) is on a sphere of {sphere} m:              the dataset and its DEM are on different bodies",
+            ds.dir.join("dataset.json").display(),
+            ds.meta.map.dem,
+        )));
+    }
+    let frame =
+        SiteFrame::from_degrees(ds.meta.site.lat_deg, ds.meta.site.lon_deg, body).map_err(|e| {
+            EvalError::Invalid(format!(
+                "{}: site: {e:?}",
+                ds.dir.join("dataset.json").display()
+            ))
+        })?;
     let f0 = ds
         .frames
         .first()

@@ -1,6 +1,7 @@
 //! Evaluation settings.
 
 use trn::NavConfig;
+use trn_dataset::dataset::ReadOptions;
 
 /// Where templates come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,11 +29,17 @@ pub struct EvalOptions {
     pub nav: NavConfig,
     /// Most landmarks in the map.
     pub max_landmarks: usize,
+    /// How the dataset is read (paths outside it refused unless allowed).
+    pub read: ReadOptions,
+    /// The most memory the evaluation may need, bytes: a dataset whose declared sizes
+    /// need more ([`crate::memory_estimate`]) is refused before anything large is read.
+    pub max_memory_bytes: f64,
 }
 
 impl Default for EvalOptions {
     /// Auto templates, 3000 landmarks, and a rangefinder of 0.3 m + 0.2 % (1-sigma): the
-    /// dataset format does not carry the sensor's noise, so it is an option.
+    /// dataset format does not carry the sensor's noise, so it is an option. Paths inside
+    /// the dataset only; memory up to [`trn_dataset::budget::default_limit_bytes`].
     fn default() -> Self {
         let mut nav = NavConfig::default();
         nav.rangefinder.sigma_m = 0.3;
@@ -41,6 +48,8 @@ impl Default for EvalOptions {
             templates: Templates::Auto,
             nav,
             max_landmarks: 3000,
+            read: ReadOptions::default(),
+            max_memory_bytes: trn_dataset::budget::default_limit_bytes(),
         }
     }
 }

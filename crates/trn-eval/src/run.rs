@@ -26,6 +26,36 @@ pub fn frame_prior(fr: &FrameRow) -> Prior {
     }
 }
 
+/// Bytes the evaluation holds per pixel of the camera: the decoded frame, the navigator's
+/// two frame slots and their pyramids, and acquisition's buffers (with the constants below,
+/// a bound on the peak resident memory measured on simulated descents: docs/FAULTS.md).
+const BYTES_PER_FRAME_PX: f64 = 32.0;
+/// Bytes per DEM (or orthoimage) pixel while the map is built: the raster, the site grid
+/// resampled from it at its spacing, renders and the candidates' scores.
+const BYTES_PER_MAP_PX: f64 = 48.0;
+/// Bytes per frame of the dataset kept for the results (rows, matches for the report).
+const BYTES_PER_FRAME: f64 = 16.0 * 1024.0;
+/// The program and everything that does not grow with the inputs.
+const BASE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
+/// The memory an evaluation of `ds` needs, bytes, from the sizes it declares: its camera,
+/// its frame count, and the pixels of its map rasters (from their GeoTIFF headers; a raster
+/// only GDAL reads counts for nothing).
+#[must_use]
+pub fn memory_estimate(ds: &Dataset) -> f64 {
+    let cam = &ds.meta.camera;
+    let frame_px = f64::from(cam.width) * f64::from(cam.height);
+    let map_px: f64 = std::iter::once(&ds.meta.map.dem)
+        .chain(ds.meta.map.ortho.as_ref())
+        .filter_map(|p| trn_map::io::tiff_dimensions(ds.dir.join(p)))
+        .map(|(w, h)| w as f64 * h as f64)
+        .sum();
+    BASE_BYTES
+        + BYTES_PER_FRAME_PX * frame_px
+        + BYTES_PER_MAP_PX * map_px
+        + BYTES_PER_FRAME * ds.frames.len() as f64
+}
+
 /// What the navigator said of a frame beyond its results row (for reports and tests; not
 /// written to results files).
 #[derive(Clone, Debug, Default)]
@@ -75,13 +105,29 @@ pub fn evaluate_saving_map(
     map_out: Option<&Path>,
     progress: &dyn Fn(&str, usize, usize),
 ) -> Result<Evaluation, EvalError> {
-    let ds = Dataset::read(dir)?;
+    let ds = Dataset::read_with(dir, opts.read)?;
+    trn_dataset::budget::check(
+        &format!(
+            "{} ({} frames of {} x {} pixels)",
+            dir.display(),
+            ds.frames.len(),
+            ds.meta.camera.width,
+            ds.meta.camera.height
+        ),
+        memory_estimate(&ds),
+        opts.max_memory_bytes,
+    )?;
     let camera = ds.meta.camera.camera()?;
     progress("building map", 0, 1);
     let bytes = build_map(&ds, opts, map_out)?;
     let db = MapDb::parse(&bytes).map_err(EvalError::MapDb)?;
     let truth_dem = db.dem().and_then(|g| g.heightfield().ok());
-    let mut nav = Navigator::new(db, camera, opts.nav);
+    // The camera's calibration uncertainty is the dataset's to state.
+    let mut cfg = opts.nav;
+    if let Some(s) = ds.meta.camera.sigma {
+        cfg.intrinsic_sigma = s.sigma();
+    }
+    let mut nav = Navigator::new(db, camera, cfg);
     let mut rows = Vec::with_capacity(ds.frames.len());
     let mut details = Vec::with_capacity(ds.frames.len());
     for (k, fr) in ds.frames.iter().enumerate() {
@@ -110,6 +156,7 @@ pub fn evaluate_saving_map(
         rows.push(ResultRow {
             frame: fr.frame,
             status: fix.status,
+            reason: fix.reason,
             pose: is_fix.then_some(fix.pose),
             sigma_pos: fix.sigma_pos(),
             sigma_att_deg: fix.sigma_att_deg(),

@@ -1,5 +1,6 @@
 //! `summary.json` from result rows (the figures DATASET.md defines).
 
+use std::collections::BTreeMap;
 use trn::navigator::FixStatus;
 use trn_dataset::results::ResultRow;
 use trn_dataset::summary::{Latency, LrfSummary, SUMMARY_FORMAT, Stats, Summary};
@@ -53,6 +54,10 @@ pub fn summarise(rows: &[ResultRow]) -> Summary {
             _ => {}
         }
     }
+    let mut reasons = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status != FixStatus::Fix) {
+        *reasons.entry(r.reason.as_str().to_string()).or_insert(0) += 1;
+    }
     let lat = Stats::of(rows.iter().map(|r| r.latency_ms).collect()).unwrap_or_default();
     Summary {
         format: SUMMARY_FORMAT.into(),
@@ -68,6 +73,7 @@ pub fn summarise(rows: &[ResultRow]) -> Summary {
         alt_err_m: Stats::of(alt),
         att_err_deg: Stats::of(att),
         outside_3sigma: outside,
+        reasons,
         lrf,
         latency_ms: Latency {
             median: lat.median,

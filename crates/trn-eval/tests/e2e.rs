@@ -262,6 +262,12 @@ fn a_wrong_inertial_attitude_is_refused_not_fused() {
             };
             let mut nav = Navigator::new(db, cam, cfg);
             let fix = nav.process(px.clone(), &prior, None);
+            let want = if fix.status == FixStatus::Fix {
+                trn::Reason::None
+            } else {
+                trn::Reason::AttitudeGate
+            };
+            assert_eq!(fix.reason, want, "frame {k}");
             (fix.status, (fix.pose.position - truth.position).norm())
         };
         // One degree off, claimed good to a tenth.
@@ -302,11 +308,58 @@ fn a_fix_needs_a_finite_positive_definite_covariance() {
             let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
             let fix = nav.process(px, &prior, None);
             assert_eq!(fix.status, want, "frame {k}, DEM sigma {dem_sigma_m:e} m");
+            if fix.status == FixStatus::Rejected {
+                assert_eq!(fix.reason, trn::Reason::Covariance, "frame {k}");
+            }
             if fix.status == FixStatus::Fix {
                 assert!(fix.sigma_pos().iter().all(|s| s.is_finite() && *s > 0.0));
             }
         }
     }
+}
+
+/// A frame without a fix says why: a frame of the wrong size is not navigated, a black one
+/// matches nothing, a prior claiming metres while tens of metres off fails its gate, and a
+/// prior far outside the map predicts no landmarks.
+#[test]
+fn every_frame_without_a_fix_says_why() {
+    use trn::{Navigator, Prior, Reason, Vec3};
+    let (ds, bytes, cam) = shipped();
+    let db = trn::MapDb::parse(&bytes).unwrap();
+    let f = &ds.frames[10];
+    let truth = f.truth.unwrap();
+    let px = trn_dataset::image::read_frame(&ds.dir.join(&f.image))
+        .unwrap()
+        .pixels;
+    let run = |pixels: Vec<f32>, offset: Vec3, sigma_pos_m: f64| {
+        let prior = Prior {
+            pose: trn::Pose::new(truth.position + offset, truth.attitude),
+            sigma_pos_m,
+            sigma_att_rad: 0.1f64.to_radians(),
+            time_s: f.t_s,
+        };
+        let mut nav = Navigator::new(db, cam, trn::NavConfig::default());
+        let fix = nav.process(pixels, &prior, None);
+        (fix.status, fix.reason)
+    };
+    let zero = Vec3::new(0.0, 0.0, 0.0);
+    assert_eq!(run(px.clone(), zero, 20.0), (FixStatus::Fix, Reason::None));
+    assert_eq!(
+        run(px[1..].to_vec(), zero, 20.0),
+        (FixStatus::NoFix, Reason::NotNavigated)
+    );
+    assert_eq!(
+        run(vec![0.0; px.len()], zero, 20.0),
+        (FixStatus::NoFix, Reason::FewMatches)
+    );
+    assert_eq!(
+        run(px.clone(), Vec3::new(40.0, -30.0, 0.0), 3.0),
+        (FixStatus::Rejected, Reason::PriorGate)
+    );
+    assert_eq!(
+        run(px, Vec3::new(1e6, 0.0, 0.0), 20.0),
+        (FixStatus::NoFix, Reason::NoLandmarks)
+    );
 }
 
 /// Every predicted search window, projected corner by corner with the prior, lies inside

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use trn::FixStatus;
+use trn_dataset::dataset::ReadOptions;
 use trn_dataset::dataset::{Dataset, frames_csv};
 use trn_eval::{EvalOptions, evaluate};
 use trn_flight::linalg::{Quat, Vec3};
@@ -42,7 +43,14 @@ fn with_independent_priors(out: &Path, sigma_m: f64, seed: u64) -> Dataset {
     std::fs::write(out.join("frames.csv"), frames_csv(&ds.frames)).unwrap();
     let json = serde_json::to_string_pretty(&ds.meta).unwrap();
     std::fs::write(out.join("dataset.json"), json).unwrap();
-    Dataset::read(out).unwrap()
+    Dataset::read_with(out, outside()).unwrap()
+}
+
+/// The copy's images and map are the shipped dataset's, named by absolute path.
+fn outside() -> ReadOptions {
+    ReadOptions {
+        allow_outside_paths: true,
+    }
 }
 
 #[test]
@@ -64,7 +72,11 @@ fn independent_priors_cost_no_availability() {
         }
         assert!((num / den).abs() < 0.4, "axis {axis}: lag-1 {}", num / den);
     }
-    let ev = evaluate(&out, &EvalOptions::default(), &|_, _, _| {}).unwrap();
+    let opts = EvalOptions {
+        read: outside(),
+        ..EvalOptions::default()
+    };
+    let ev = evaluate(&out, &opts, &|_, _, _| {}).unwrap();
     std::fs::remove_dir_all(&out).ok();
     // Above 100 m every frame is fixed, from the map or by tracking. Below it the shipped
     // frames see less ground than 3 sigma of such a prior, so neither the map nor the

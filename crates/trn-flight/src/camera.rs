@@ -24,6 +24,38 @@ pub const UNDISTORT_MAX_ITERATIONS: u32 = 20;
 /// input, in normalised units (1e-10 is ~1e-7 px for a 1000 px focal length).
 pub const UNDISTORT_TOLERANCE: f64 = 1e-10;
 
+/// 1-sigma uncertainty of a camera's intrinsics, as its calibration states them (zero:
+/// known exactly). A fix's covariance carries them ([`crate::pipeline::NavConfig`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct IntrinsicSigma {
+    /// Focal length, pixels (both axes together: a scale of the image).
+    pub focal_px: f64,
+    /// Principal point column, pixels.
+    pub cx_px: f64,
+    /// Principal point row, pixels.
+    pub cy_px: f64,
+    /// Radial distortion coefficient `k1` (of normalised radius squared).
+    pub k1: f64,
+}
+
+impl IntrinsicSigma {
+    /// Whether every sigma is finite and not negative.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        [self.focal_px, self.cx_px, self.cy_px, self.k1]
+            .iter()
+            .all(|s| *s >= 0.0 && s.is_finite())
+    }
+
+    /// Whether every sigma is zero.
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        [self.focal_px, self.cx_px, self.cy_px, self.k1]
+            .iter()
+            .all(|s| *s == 0.0)
+    }
+}
+
 /// Brown-Conrady coefficients in OpenCV's order.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Distortion {

@@ -98,6 +98,10 @@ impl From<trn_dataset::DatasetError> for MapError {
                 file: PathBuf::from(file.trim_end_matches(": ")),
                 source: std::io::Error::other(format!("invalid {field}: {detail}")),
             },
+            trn_dataset::DatasetError::Busy { file, holder } => Self::Io {
+                file,
+                source: std::io::Error::other(format!("in use by {holder}")),
+            },
         }
     }
 }

@@ -49,3 +49,17 @@ pub fn read_raster(path: impl AsRef<Path>) -> Result<Raster, MapError> {
         })
     }
 }
+
+/// The size (columns, rows) of a GeoTIFF raster from its header alone, for a memory estimate
+/// before it is read; `None` for other formats (read through GDAL) or an unreadable header.
+#[must_use]
+pub fn tiff_dimensions(path: impl AsRef<Path>) -> Option<(usize, usize)> {
+    let path = path.as_ref();
+    if !looks_like_tiff(path).ok()? {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let mut dec = tiff::decoder::Decoder::new(std::io::BufReader::new(file)).ok()?;
+    let (w, h) = dec.dimensions().ok()?;
+    Some((w as usize, h as usize))
+}

@@ -57,8 +57,8 @@ pub fn resample_to_site(
 #[must_use]
 pub fn site_grid_size(width_m: f64, height_m: f64, gsd_m: f64) -> (usize, usize) {
     (
-        (width_m / gsd_m).round() as usize + 1,
-        (height_m / gsd_m).round() as usize + 1,
+        ((width_m / gsd_m).round() as usize).saturating_add(1),
+        ((height_m / gsd_m).round() as usize).saturating_add(1),
     )
 }
 

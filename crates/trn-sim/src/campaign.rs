@@ -288,10 +288,10 @@ pub struct CampaignJson {
 /// an invalid-field [`SimError::Dataset`] naming the file when it is not a campaign description.
 pub fn read_campaign(dir: &Path) -> Result<Option<CampaignJson>, SimError> {
     let path = dir.join("campaign.json");
-    if !path.is_file() {
+    if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
+    let text = trn_dataset::input::read_text(&path, trn_dataset::input::MAX_JSON_BYTES)?;
     let c: CampaignJson = serde_json::from_str(&text)
         .map_err(|e| SimError::invalid_file(&path, "json", e.to_string()))?;
     if c.format != FORMAT {
@@ -442,6 +442,7 @@ pub fn generate_with(
                 cx: c,
                 cy: c,
                 distortion: DistortionJson::default(),
+                sigma: None,
             },
             sensor: Sensor::default(),
             sun: Some(sun),

@@ -170,10 +170,37 @@ impl FineTerrain {
     }
 }
 
+/// The most frames a descent may have.
+pub const MAX_FRAMES: usize = 100_000;
+
+/// Bytes a descent's simulation holds per pixel of the site's DEM and albedo (the site
+/// grid resampled from them, the scene and its detail patches) and per image pixel (the
+/// render and its sensor model): with a fixed base, a bound on the peak resident memory
+/// measured (docs/FAULTS.md).
+const BYTES_PER_SITE_PX: f64 = 40.0;
+const BYTES_PER_IMAGE_PX: f64 = 16.0;
+
+/// The memory simulating `spec` over the site in `site_dir` needs, bytes, from the sizes
+/// the site's GeoTIFF headers and the camera declare, for a check before anything is
+/// allocated (a raster whose header cannot be read counts for nothing: reading it fails).
+#[must_use]
+pub fn memory_estimate(site_dir: &Path, spec: &DescentSpec) -> f64 {
+    let site_px: f64 = read_site_info(site_dir)
+        .map(|i| [i.dem, i.albedo])
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| trn_map::io::tiff_dimensions(site_dir.join(f)))
+        .map(|(w, h)| w as f64 * h as f64)
+        .sum();
+    let image_px = f64::from(spec.camera.width) * f64::from(spec.camera.height);
+    64.0 * 1024.0 * 1024.0 + BYTES_PER_SITE_PX * site_px + BYTES_PER_IMAGE_PX * image_px
+}
+
 /// Simulates a descent over the site in `site_dir` and writes the dataset to `out`
 /// (created; it must not exist or be empty). `progress(done, total)` is called after each
-/// frame. Everything is written under `out.partial` and renamed at the end, so a failed run
-/// leaves no dataset behind.
+/// frame. Everything is written into a staging directory beside `out` that becomes `out`
+/// at the end ([`trn_dataset::output_dir`]), so a failed or interrupted run leaves no
+/// dataset behind, and two runs on one `out` do not mix.
 ///
 /// # Errors
 ///
@@ -184,10 +211,10 @@ pub fn simulate(
     out: &Path,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DescentSummary, SimError> {
-    if spec.frames < 2 {
+    if !(2..=MAX_FRAMES).contains(&spec.frames) {
         return Err(SimError::invalid(
             "frames",
-            format!("{} (at least 2)", spec.frames),
+            format!("{} (2 to {MAX_FRAMES})", spec.frames),
         ));
     }
     if out.exists()
@@ -272,11 +299,11 @@ pub fn simulate(
     let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
     let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
 
-    let tmp = trn_dataset::atomic::partial_path(out);
-    let _ = std::fs::remove_dir_all(&tmp);
+    let staged = trn_dataset::output_dir::OutputDir::create(out, "dataset.json")?;
+    let tmp = staged.path().to_path_buf();
     std::fs::create_dir_all(tmp.join("images")).map_err(|e| SimError::write(&tmp, e))?;
     std::fs::create_dir_all(tmp.join("map")).map_err(|e| SimError::write(&tmp, e))?;
-    let result = (|| {
+    let result: Result<DescentSummary, SimError> = (|| {
         let mut rows = Vec::with_capacity(spec.frames);
         // Where the boresights meet the ground (site frame): the ground track.
         let mut track = Vec::with_capacity(spec.frames);
@@ -391,19 +418,10 @@ pub fn simulate(
         }
         Ok(summary)
     })();
-    match result {
-        Ok(s) => {
-            if out.exists() {
-                let _ = std::fs::remove_dir(out);
-            }
-            std::fs::rename(&tmp, out).map_err(|e| SimError::write(out, e))?;
-            Ok(s)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(e)
-        }
-    }
+    // On an error the staged directory is dropped: removed, the previous output kept.
+    let summary = result?;
+    staged.commit()?;
+    Ok(summary)
 }
 
 /// What [`write_map`] wrote.

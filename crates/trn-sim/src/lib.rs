@@ -4,7 +4,8 @@
 //! albedo, rendered orthoimage as GeoTIFFs), powered-descent trajectories, descent images
 //! rendered by ray casting through the DEM, an inertial prior that drifts, and a laser
 //! rangefinder with faults on demand, written as datasets in the format of
-//! `../shared/DATASET.md` through trn-dataset.
+//! `../shared/DATASET.md` through trn-dataset; and copies of a dataset with camera and data
+//! faults ([`faults`]) for the fault campaign.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod campaign;
 pub mod descent;
 pub mod detail;
 pub mod error;
+pub mod faults;
 pub mod map_realism;
 pub mod noise;
 pub mod photometry;

@@ -178,6 +178,23 @@ pub fn make_site(spec: &SiteSpec) -> Result<Site, SimError> {
     make_site_with(spec, None)
 }
 
+/// Bytes a site generation holds per node of its grid (terrain, craters, albedo, the
+/// orthoimage and its render), and per node of the fine orthoimage: a bound on the peak
+/// resident memory measured per node (docs/FAULTS.md).
+pub const BYTES_PER_SITE_NODE: f64 = 40.0;
+
+/// The memory generating `spec` needs, bytes, from its declared sizes (see
+/// [`BYTES_PER_SITE_NODE`]), for a check before anything is allocated.
+#[must_use]
+pub fn memory_estimate(spec: &SiteSpec) -> f64 {
+    let t = &spec.terrain;
+    let across = t.size_m / t.gsd_m;
+    let fine = spec
+        .fine_ortho
+        .map_or(0.0, |f| (f.size_m / f.gsd_m).powi(2));
+    16.0 * 1024.0 * 1024.0 + BYTES_PER_SITE_NODE * (across * across + fine)
+}
+
 /// [`make_site`] with a real image draped over the terrain as its albedo (see
 /// [`crate::albedo`]): the orthoimage, and the frames rendered from the site, then show its
 /// texture.

@@ -79,6 +79,7 @@ fn descent(albedo: Option<&AlbedoImage>, name: &str) -> PathBuf {
             cx: 63.5,
             cy: 63.5,
             distortion: DistortionJson::default(),
+            sigma: None,
         },
         sensor: trn_sim::camera_render::Sensor::default(),
         sun: None,

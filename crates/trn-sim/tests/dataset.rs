@@ -5,6 +5,7 @@
 //! file, line and field.
 
 use std::path::{Path, PathBuf};
+use trn_dataset::dataset::ReadOptions;
 use trn_dataset::dataset::{COLUMNS, Dataset};
 use trn_dataset::image::read_frame;
 use trn_flight::dem::Heightfield;
@@ -207,14 +208,30 @@ fn images_match_the_map_through_the_true_pose() {
 
 /// A copy of the shipped dataset with `frames.csv` edited.
 fn corrupted(name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    corrupted_both(name, edit, |j| j.to_string())
+}
+
+/// A copy of the shipped dataset with `dataset.json` edited.
+fn corrupted_json(name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    corrupted_both(name, |t| t.to_string(), edit)
+}
+
+/// A copy of the shipped dataset with `frames.csv` and `dataset.json` edited.
+fn corrupted_both(
+    name: &str,
+    edit: impl Fn(&str) -> String,
+    edit_json: impl Fn(&str) -> String,
+) -> PathBuf {
     let src = shipped();
     let dst = std::env::temp_dir().join(format!("trn-ds-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dst);
     std::fs::create_dir_all(dst.join("images")).unwrap();
     std::fs::create_dir_all(dst.join("map")).unwrap();
-    for f in ["dataset.json", "map/dem.tif", "map/ortho.tif"] {
+    for f in ["map/dem.tif", "map/ortho.tif"] {
         std::fs::copy(src.join(f), dst.join(f)).unwrap();
     }
+    let json = std::fs::read_to_string(src.join("dataset.json")).unwrap();
+    std::fs::write(dst.join("dataset.json"), edit_json(&json)).unwrap();
     for e in std::fs::read_dir(src.join("images")).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, dst.join("images").join(p.file_name().unwrap())).unwrap();
@@ -286,4 +303,80 @@ fn corrupt_datasets_are_refused_naming_file_line_and_field() {
     )
     .unwrap();
     refuse(&d, &["line 4", "image", "100 x 80", "512 x 512"]);
+    // Times run forward.
+    refuse(
+        &corrupted("time", |t| replace_cell(t, 6, "t_s", "0")),
+        &["line 6", "t_s", "does not increase"],
+    );
+    // Each prior sigma is named.
+    refuse(
+        &corrupted("sigma", |t| replace_cell(t, 3, "prior_sigma_att_deg", "0")),
+        &["line 3", "prior_sigma_att_deg", "positive"],
+    );
+    // Paths stay inside the dataset; special files are not read.
+    refuse(
+        &corrupted("escape", |t| {
+            replace_cell(t, 2, "image", "../default-descent/images/frame_0000.png")
+        }),
+        &["line 2", "image", "not inside the dataset"],
+    );
+    let d = corrupted("device", |t| replace_cell(t, 2, "image", "/dev/zero"));
+    let opts = ReadOptions {
+        allow_outside_paths: true,
+    };
+    let e = Dataset::read_with(&d, opts).unwrap_err().to_string();
+    assert!(
+        e.contains("/dev/zero") && e.contains("not a regular file"),
+        "{e}"
+    );
+    refuse(&d, &["line 2", "image", "not inside the dataset"]);
+    // A byte-order mark is not part of the header.
+    let d = corrupted("bom", |t| format!("\u{feff}{t}"));
+    assert_eq!(Dataset::read(&d).unwrap().frames.len(), 60);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// `dataset.json` fields out of range are refused naming the file and the field, before
+/// anything they size is read.
+#[test]
+fn corrupt_dataset_json_is_refused_naming_the_field() {
+    let field = |name: &str, from: &str, to: &str, needles: &[&str]| {
+        let d = corrupted_json(name, |j| {
+            assert!(j.contains(from), "{from}");
+            j.replacen(from, to, 1)
+        });
+        let mut all = vec!["dataset.json"];
+        all.extend_from_slice(needles);
+        refuse(&d, &all);
+    };
+    field(
+        "fx",
+        "\"fx\": 618.0386719675123",
+        "\"fx\": -1.0",
+        &["camera.fx", "-1"],
+    );
+    field(
+        "width",
+        "\"width\": 512",
+        "\"width\": 60000",
+        &["camera.width", "60000"],
+    );
+    field(
+        "radius",
+        "\"radius_m\": 1737400.0",
+        "\"radius_m\": 1e308",
+        &["body.radius_m", "a sphere of"],
+    );
+    field(
+        "lat",
+        "\"lat_deg\": -85.3",
+        "\"lat_deg\": 95.0",
+        &["site.lat_deg", "95"],
+    );
+    field(
+        "frames",
+        "\"frames\": \"frames.csv\"",
+        "\"frames\": \"/dev/zero\"",
+        &["frames", "not inside the dataset"],
+    );
 }

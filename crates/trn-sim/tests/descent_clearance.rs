@@ -32,6 +32,7 @@ fn spec(end_alt_m: f64, end_above_ground: bool) -> DescentSpec {
             cx: 23.5,
             cy: 23.5,
             distortion: DistortionJson::default(),
+            sigma: None,
         },
         sensor: trn_sim::camera_render::Sensor::default(),
         sun: None,

@@ -277,6 +277,7 @@ fn descent(map: MapRealism) -> DescentSpec {
             cx: 23.5,
             cy: 23.5,
             distortion: DistortionJson::default(),
+            sigma: None,
         },
         sensor: trn_sim::camera_render::Sensor::default(),
         sun: Some(SUN),

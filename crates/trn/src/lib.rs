@@ -17,7 +17,9 @@ pub mod navigator;
 
 pub use frame_pyramid::FramePyramid;
 pub use matching::ParallelMatcher;
-pub use navigator::{FixStatus, FrameResult, NavConfig, Navigator, Observation, Prior, Velocity};
+pub use navigator::{
+    FixStatus, FrameResult, NavConfig, Navigator, Observation, Prior, Reason, Velocity,
+};
 pub use trn_flight::camera::Camera;
 pub use trn_flight::mapdb::MapDb;
 pub use trn_flight::{Pose, Quat, Vec3};

@@ -41,7 +41,9 @@ use trn_flight::pyramid::{
     MAX_LEVELS, Pyramid, PyramidError, band_scratch_len, buffer_len, scratch_len,
 };
 
-pub use trn_flight::pipeline::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
+pub use trn_flight::pipeline::{
+    Acquisition, FixStatus, FrameResult, NavConfig, Prior, Reason, StageTimes,
+};
 pub use trn_flight::velocity::Velocity;
 
 /// One fine-stage match, for diagnostics and plots.

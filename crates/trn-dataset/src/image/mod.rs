@@ -50,6 +50,7 @@ pub enum FrameFormat {
 pub fn frame_format(path: &Path) -> Result<FrameFormat, DatasetError> {
     use std::io::Read;
     let mut head = [0u8; 8];
+    crate::input::regular_file(path)?;
     let mut f = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
     let n = f.read(&mut head).map_err(|e| DatasetError::io(path, e))?;
     let head = head.get(..n).unwrap_or_default();

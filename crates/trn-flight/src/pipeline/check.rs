@@ -2,8 +2,8 @@
 //! gates a fix must pass (inliers, their spread over the image, NEES against the prior and
 //! the inertial attitude), and the altitude and rangefinder judged against the result.
 
-use super::registration::registration_covariance;
-use super::{FixStatus, FrameNavigator, Prior, Workspace};
+use super::common_mode::{intrinsics_covariance, registration_covariance};
+use super::{FixStatus, FrameNavigator, Prior, Reason, Workspace};
 use crate::camera::Camera;
 use crate::linalg::{Mat6, Vec3};
 use crate::matching::MatchOutcome;
@@ -31,6 +31,8 @@ pub(super) struct LrfInput {
 #[derive(Clone, Copy)]
 pub(super) struct MapCheck {
     pub(super) status: FixStatus,
+    /// The first check the pose failed ([`Reason::None`] for a fix).
+    pub(super) reason: Reason,
     pub(super) nees: f64,
     pub(super) map_sigma_m: f64,
     /// Rejected only by the NEES against a corrected prior: it passes against the raw one.
@@ -121,8 +123,20 @@ impl FrameNavigator<'_> {
             &rc,
             self.registration_sigma_m,
         );
-        let registration_ok = registration.is_some();
-        if let Some(c) = registration {
+        // The camera's intrinsic errors, the same way.
+        let (fx, fy) = self.camera.focal();
+        let intrinsics = intrinsics_covariance(
+            &est.pose,
+            ws.image.get(..matched).unwrap_or(&[]),
+            ws.world.get(..matched).unwrap_or(&[]),
+            ws.mask.get(..matched).unwrap_or(&[]),
+            &mut ws.perturbed_image,
+            &rc,
+            &self.cfg.intrinsic_sigma,
+            (fx, fy),
+        );
+        let common_mode_ok = registration.is_some() && intrinsics.is_some();
+        for c in [registration, intrinsics].into_iter().flatten() {
             est.covariance += c * (g * g);
         }
         // Integrity: inliers, their spread, NEES against the prior.
@@ -137,29 +151,39 @@ impl FrameNavigator<'_> {
                 .map(|(m, _)| m.pixel),
             &self.camera,
         );
-        let others_ok = est.inliers >= self.cfg.min_inliers
-            && attitude_nees <= gate
-            && spread_ok
-            && registration_ok
-            && covariance_ok(&est.covariance);
-        let status = if est.inliers < self.cfg.min_inliers {
-            FixStatus::NoFix
-        } else if nees > gate || !others_ok {
-            FixStatus::Rejected
-        } else {
-            FixStatus::Fix
+        let reason = first_failed(&[
+            (est.inliers >= self.cfg.min_inliers, Reason::FewInliers),
+            (covariance_ok(&est.covariance), Reason::Covariance),
+            (spread_ok, Reason::Spread),
+            (common_mode_ok, Reason::CommonMode),
+            (attitude_nees <= gate, Reason::AttitudeGate),
+            (nees <= gate, Reason::PriorGate),
+        ]);
+        let status = match reason {
+            Reason::None => FixStatus::Fix,
+            Reason::FewInliers => FixStatus::NoFix,
+            _ => FixStatus::Rejected,
         };
-        let prior_conflict = others_ok
-            && nees > gate
+        let prior_conflict = reason == Reason::PriorGate
             && prior != raw_prior
             && position_nees(est.pose.position, raw_prior, &est.covariance) <= gate;
         MapCheck {
             status,
+            reason,
             nees,
             map_sigma_m: map_sigma,
             prior_conflict,
         }
     }
+}
+
+/// The reason of the first check in `checks` that failed (`(passed, reason)` pairs in the
+/// order they are judged), [`Reason::None`] when all passed.
+pub(super) fn first_failed(checks: &[(bool, Reason)]) -> Reason {
+    checks
+        .iter()
+        .find(|(passed, _)| !passed)
+        .map_or(Reason::None, |(_, r)| *r)
 }
 
 /// Whether a pose's covariance can be reported: finite and positive-definite (its Cholesky

@@ -1,6 +1,7 @@
 //! What a frame is given and what it returns: the navigator's settings, the frame's prior,
 //! the verdict with its pose and diagnostics, and the time per stage.
 
+use crate::camera::IntrinsicSigma;
 use crate::inertial::InertialModel;
 use crate::linalg::Mat6;
 use crate::matching::{MatchConfig, MatchStats};
@@ -77,6 +78,10 @@ pub struct NavConfig {
     /// view's centre. A map fix's covariance carries it in position and attitude. The
     /// navigator uses the larger of this and the map database's.
     pub registration_sigma_m: f64,
+    /// 1-sigma of the camera's intrinsics (dataset.json's `camera.sigma`): a map fix's
+    /// covariance carries what each moves the pose, found by re-solving with the image
+    /// points moved as that intrinsic would move them. Zero (the default) costs nothing.
+    pub intrinsic_sigma: IntrinsicSigma,
 }
 
 impl Default for NavConfig {
@@ -99,6 +104,7 @@ impl Default for NavConfig {
             track: TrackConfig::default(),
             inertial: InertialModel::default(),
             registration_sigma_m: 0.0,
+            intrinsic_sigma: IntrinsicSigma::default(),
         }
     }
 }
@@ -154,6 +160,74 @@ impl FixStatus {
     }
 }
 
+/// Why a frame has no fix: the check that ended its last attempt at a pose (the map's, or
+/// below the map's reach the tracking's when it got further). The variants are ordered by
+/// how far an attempt got; checks are judged in that order and the first that fails is
+/// reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// The frame has a fix.
+    #[default]
+    None,
+    /// The frame was not navigated: its size is not the camera's, or its buffers do not fit.
+    NotNavigated,
+    /// Fewer landmarks predicted in view than a pose needs (6), or the map has none.
+    NoLandmarks,
+    /// Fewer than 6 landmarks (or tracked features) matched.
+    FewMatches,
+    /// The robust solver found no pose among the matches, a refinement pass could not
+    /// reproduce it, or tracking from the last fixed frame found no pose.
+    NoConsensus,
+    /// A pose with fewer inliers than [`NavConfig::min_inliers`].
+    FewInliers,
+    /// The pose's covariance is not finite and positive-definite.
+    Covariance,
+    /// The inliers' bounding box covers too little of the image.
+    Spread,
+    /// The map's registration error or the camera's intrinsic error could not be carried
+    /// into the covariance (a re-solve failed).
+    CommonMode,
+    /// The pose's attitude is outside its gate against the inertial attitude.
+    AttitudeGate,
+    /// The pose's position is outside its NEES gate against the prior.
+    PriorGate,
+}
+
+impl Reason {
+    /// Every reason, in the order the checks are judged.
+    pub const ALL: [Self; 11] = [
+        Self::None,
+        Self::NotNavigated,
+        Self::NoLandmarks,
+        Self::FewMatches,
+        Self::NoConsensus,
+        Self::FewInliers,
+        Self::Covariance,
+        Self::Spread,
+        Self::CommonMode,
+        Self::AttitudeGate,
+        Self::PriorGate,
+    ];
+
+    /// The results-file spelling (empty for a fix).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::NotNavigated => "not_navigated",
+            Self::NoLandmarks => "no_landmarks",
+            Self::FewMatches => "few_matches",
+            Self::NoConsensus => "no_consensus",
+            Self::FewInliers => "few_inliers",
+            Self::Covariance => "covariance",
+            Self::Spread => "spread",
+            Self::CommonMode => "common_mode",
+            Self::AttitudeGate => "attitude_gate",
+            Self::PriorGate => "prior_gate",
+        }
+    }
+}
+
 /// Time per stage, milliseconds (zero where the executor has no clock).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StageTimes {
@@ -181,6 +255,8 @@ pub struct StageTimes {
 pub struct FrameResult {
     /// Verdict.
     pub status: FixStatus,
+    /// Why there is no fix ([`Reason::None`] for a fix).
+    pub reason: Reason,
     /// Estimated pose (the prior when there is none).
     pub pose: Pose,
     /// 6x6 covariance: position (m), then camera-frame attitude (rad). For a fix, an
@@ -260,11 +336,13 @@ impl Acquisition {
 }
 
 impl FrameResult {
-    /// No fix: the prior's pose with its covariance, nothing matched, nothing judged.
+    /// No fix: the prior's pose with its covariance, nothing matched, nothing judged; the
+    /// frame not navigated until a stage says otherwise.
     #[must_use]
     pub fn unsolved(prior: &Prior) -> Self {
         Self {
             status: FixStatus::NoFix,
+            reason: Reason::NotNavigated,
             pose: prior.pose,
             covariance: prior.covariance(),
             altitude_m: f64::NAN,

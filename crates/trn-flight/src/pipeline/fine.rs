@@ -6,8 +6,9 @@
 use super::Acquisition;
 use super::check::MapCheck;
 use super::executor::Executor;
+use super::solve::MIN_POSE_MATCHES;
 use super::solve::{gsd_ratio, median};
-use super::{FixStatus, FrameNavigator, FrameResult, Prior, Radii, StageTimes, Workspace};
+use super::{FixStatus, FrameNavigator, FrameResult, Prior, Radii, Reason, StageTimes, Workspace};
 use crate::mapdb::Landmarks;
 use crate::matching::{MatchOutcome, MatchStats};
 use crate::math;
@@ -53,8 +54,16 @@ impl MapRun {
             times: self.times,
             ..FrameResult::unsolved(prior)
         };
+        f.reason = if self.predicted < MIN_POSE_MATCHES {
+            Reason::NoLandmarks
+        } else if self.stats.matched < MIN_POSE_MATCHES {
+            Reason::FewMatches
+        } else {
+            Reason::NoConsensus
+        };
         if let Some(s) = solved {
             f.status = s.check.status;
+            f.reason = s.check.reason;
             f.inliers = s.est.inliers;
             f.nees = s.check.nees;
             f.prior_conflict = s.check.prior_conflict;

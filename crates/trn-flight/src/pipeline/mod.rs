@@ -40,16 +40,16 @@
 
 mod check;
 mod coarse;
+mod common_mode;
 mod config;
 mod executor;
 mod fine;
-mod registration;
 mod sequence;
 mod solve;
 mod tracked;
 mod workspace;
 
-pub use config::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, StageTimes};
+pub use config::{Acquisition, FixStatus, FrameResult, NavConfig, Prior, Reason, StageTimes};
 pub use executor::{Executor, MAX_HYPOTHESES, PositionHypothesis, Sequential};
 pub use sequence::{FrameSequence, FrameSlot, SequenceError};
 pub use workspace::{MAX_PREDICTIONS, Workspace};
@@ -279,15 +279,22 @@ impl<'m> FrameNavigator<'m> {
             && let Some(prev) = previous
         {
             let t = exec.now_ms();
-            if let Some(tracked) = self.tracked_fix(prev, frame, raw_prior, &prior, ws) {
-                f = FrameResult {
-                    predicted: f.predicted,
-                    coarse_inliers: f.coarse_inliers,
-                    acquisition: f.acquisition,
-                    match_stats: f.match_stats,
-                    times: f.times,
-                    ..tracked
-                };
+            match self.tracked_fix(prev, frame, raw_prior, &prior, ws) {
+                Ok(tracked) => {
+                    f = FrameResult {
+                        predicted: f.predicted,
+                        coarse_inliers: f.coarse_inliers,
+                        acquisition: f.acquisition,
+                        match_stats: f.match_stats,
+                        times: f.times,
+                        ..tracked
+                    };
+                }
+                // The attempt that got further says why there is no fix.
+                Err(reason) if f.status == FixStatus::NoFix && reason > f.reason => {
+                    f.reason = reason;
+                }
+                Err(_) => {}
             }
             f.times.track_ms = exec.now_ms() - t;
         }

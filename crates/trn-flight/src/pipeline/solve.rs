@@ -6,6 +6,10 @@ use crate::matching::MatchOutcome;
 use crate::predict::Prediction;
 use crate::robust::{AttitudePrior, PoseEstimate, RansacConfig, estimate_pose};
 
+/// The fewest matches a pose is solved from (and the fewest inliers the robust solver
+/// accepts).
+pub(super) const MIN_POSE_MATCHES: usize = 6;
+
 impl FrameNavigator<'_> {
     /// The robust pose from the first `n` outcomes' matches (compacted into the solver's
     /// buffers, in order) and the number of matches.
@@ -23,7 +27,7 @@ impl FrameNavigator<'_> {
             *wld = lm.world;
             m += 1;
         }
-        if m < 6 {
+        if m < MIN_POSE_MATCHES {
             return None;
         }
         let rc = self.ransac_config(gsd_ratio, attitude);
@@ -45,7 +49,7 @@ impl FrameNavigator<'_> {
         let (fx, fy) = self.camera.focal();
         let mut rc = RansacConfig::new(0.5 * (fx + fy));
         rc.threshold_px = self.cfg.threshold_px * gsd_ratio.max(1.0);
-        rc.min_inliers = 6;
+        rc.min_inliers = MIN_POSE_MATCHES;
         rc.attitude_prior = attitude;
         rc
     }

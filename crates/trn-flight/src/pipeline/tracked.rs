@@ -3,17 +3,17 @@
 //! the same integrity gates as a map fix.
 
 use super::check::{
-    attitude_nees, covariance_ok, gaussian_overbound, nees_gate, overbound, position_nees,
-    spread_ok,
+    attitude_nees, covariance_ok, first_failed, gaussian_overbound, nees_gate, overbound,
+    position_nees, spread_ok,
 };
-use super::{FixStatus, FrameNavigator, FrameResult, Prior, Workspace};
+use super::{FixStatus, FrameNavigator, FrameResult, Prior, Reason, Workspace};
 use crate::pyramid::Pyramid;
 use crate::robust::AttitudePrior;
 use crate::track::{FixedFrame, inherited_covariance, register, track_pose};
 
 impl FrameNavigator<'_> {
     /// The pose from the ground shared with `prev`: registration, tracking, the inherited
-    /// covariance and the integrity gates; `None` when any fails.
+    /// covariance and the integrity gates; the first that fails otherwise.
     pub(super) fn tracked_fix(
         &self,
         prev: &FixedFrame<'_>,
@@ -21,8 +21,8 @@ impl FrameNavigator<'_> {
         raw_prior: &Prior,
         prior: &Prior,
         ws: &mut Workspace,
-    ) -> Option<FrameResult> {
-        let dem = self.dem.as_ref()?;
+    ) -> Result<FrameResult, Reason> {
+        let dem = self.dem.as_ref().ok_or(Reason::NoConsensus)?;
         let cfg = &self.cfg.track;
         let scratch = &mut ws.track;
         let (guess, _) = register(
@@ -34,7 +34,8 @@ impl FrameNavigator<'_> {
             dem,
             cfg,
             scratch,
-        )?;
+        )
+        .ok_or(Reason::NoConsensus)?;
         let attitude = self.inertial_attitude(raw_prior);
         let tracked = track_pose(
             prev,
@@ -45,14 +46,15 @@ impl FrameNavigator<'_> {
             dem,
             cfg,
             scratch,
-        )?;
+        )
+        .ok_or(Reason::NoConsensus)?;
         let mut est = tracked.estimate;
         if est.inliers < cfg.min_inliers {
-            return None;
+            return Err(Reason::FewInliers);
         }
         let inliers = scratch.matches().filter(|(_, inlier)| *inlier);
         if !spread_ok(inliers.map(|(p, _)| p), &self.camera) {
-            return None;
+            return Err(Reason::Spread);
         }
         overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
         let inherited = inherited_covariance(
@@ -63,7 +65,8 @@ impl FrameNavigator<'_> {
             self.dem_sigma_m,
             cfg,
             scratch,
-        )?;
+        )
+        .ok_or(Reason::Covariance)?;
         // Relative to the previous fix: the tracking's own and the DEM's; the previous
         // fix's error comes on top for the pose itself.
         let g = gaussian_overbound(self.cfg.axis_exceedance);
@@ -80,11 +83,17 @@ impl FrameNavigator<'_> {
                 &est.pose,
                 &est.covariance,
             ) <= gate;
-        if !(nees <= gate) || !attitude_ok || !covariance_ok(&est.covariance) {
-            return None;
+        let reason = first_failed(&[
+            (covariance_ok(&est.covariance), Reason::Covariance),
+            (attitude_ok, Reason::AttitudeGate),
+            (nees <= gate, Reason::PriorGate),
+        ]);
+        if reason != Reason::None {
+            return Err(reason);
         }
-        Some(FrameResult {
+        Ok(FrameResult {
             status: FixStatus::Fix,
+            reason,
             pose: est.pose,
             covariance: est.covariance,
             matched: tracked.found,

@@ -10,7 +10,7 @@ use crate::track::TrackScratch;
 /// [`PredictConfig::max_landmarks`]: crate::predict::PredictConfig::max_landmarks
 pub const MAX_PREDICTIONS: usize = 256;
 
-/// Per-frame working memory (about 170 KB): predictions, match outcomes, the pose
+/// Per-frame working memory (about 175 KB): predictions, match outcomes, the pose
 /// solver's correspondences and tracking's buffers ([`crate::track::TrackScratch`]).
 /// Reused from frame to frame; its contents after
 /// [`FrameNavigator::process`](super::FrameNavigator::process) describe the fine stage (see
@@ -32,6 +32,8 @@ pub struct Workspace {
     pub(super) mask: [bool; MAX_PREDICTIONS],
     /// The world points moved by one mode of the map's registration error.
     pub(super) perturbed: [Vec3; MAX_PREDICTIONS],
+    /// The normalised image points moved by one mode of the camera's intrinsic error.
+    pub(super) perturbed_image: [[f64; 2]; MAX_PREDICTIONS],
     /// Scratch of the medians.
     pub(super) values: [f64; MAX_PREDICTIONS],
     /// Outcomes of the last matching pass.
@@ -69,6 +71,7 @@ impl Workspace {
             world: [Vec3::new(0.0, 0.0, 0.0); MAX_PREDICTIONS],
             mask: [false; MAX_PREDICTIONS],
             perturbed: [Vec3::new(0.0, 0.0, 0.0); MAX_PREDICTIONS],
+            perturbed_image: [[0.0; 2]; MAX_PREDICTIONS],
             values: [0.0; MAX_PREDICTIONS],
             n_outcomes: 0,
             solved: false,

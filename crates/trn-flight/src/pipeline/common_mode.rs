@@ -1,4 +1,5 @@
-//! The map's registration error carried into a fix's covariance.
+//! Errors common to every landmark of a fix, carried into its covariance: the map's
+//! registration and the camera's intrinsics.
 //!
 //! A map made from orbital products is registered to the body (and its orthoimage to its
 //! DEM) only to some accuracy: the whole map may be offset, turned and scaled. Every
@@ -8,10 +9,18 @@
 //! four modes of the landmarks' horizontal positions, each of 1-sigma
 //! `registration_sigma_m` (the setting of [`super::NavConfig::registration_sigma_m`] and
 //! the map database): an offset along each site axis, and a rotation and a scale about
-//! the inliers' centre that move them by that sigma at their RMS distance from it. Each
-//! mode's effect on the pose comes from re-solving with the landmarks moved
+//! the inliers' centre that move them by that sigma at their RMS distance from it.
+//!
+//! A camera's calibration is likewise known to some accuracy, and an error in it moves
+//! every image point together: a focal length error scales them about the principal point
+//! (which a narrow view reads as a change of range), a principal point error shifts them,
+//! and a radial distortion error moves them by their squared radius. Each of the four is a
+//! mode of the normalised image points ([`intrinsics_covariance`]).
+//!
+//! Each mode's effect on the pose comes from re-solving with the points moved
 //! ([`refine_pose`]); the sum of their outer products is the covariance added.
 
+use crate::camera::IntrinsicSigma;
 use crate::linalg::{Mat6, Vec3};
 use crate::math;
 use crate::pose::Pose;
@@ -84,6 +93,93 @@ pub(super) fn registration_covariance(
         }
         let moved = refine_pose(pose, image, perturbed, rc).ok()?;
         cov.add_outer(&moved.delta_from(&base));
+    }
+    Some(cov)
+}
+
+/// One mode of an intrinsic error: where it moves a normalised image point.
+type ImageMode<'a> = dyn Fn(&[f64; 2]) -> [f64; 2] + 'a;
+
+/// The covariance camera intrinsic errors of 1-sigma `sigma` add to the pose `pose` solved
+/// from `image` (normalised points of a camera of focal lengths `focal`, pixels) and
+/// `world`, whose inliers `mask` marks (`perturbed` is scratch of at least `image`'s
+/// length): one mode per intrinsic. Zero when every sigma is zero; `None` when a sigma is
+/// negative or not finite, the inputs disagree in length, there are fewer than three
+/// inliers, or a re-solve fails.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn intrinsics_covariance(
+    pose: &Pose,
+    image: &[[f64; 2]],
+    world: &[Vec3],
+    mask: &[bool],
+    perturbed: &mut [[f64; 2]],
+    rc: &RansacConfig,
+    sigma: &IntrinsicSigma,
+    focal: (f64, f64),
+) -> Option<Mat6> {
+    if !(sigma.is_valid() && focal.0 > 0.0 && focal.1 > 0.0) {
+        return None;
+    }
+    if sigma.is_zero() {
+        return Some(Mat6::ZERO);
+    }
+    let n = image.len();
+    if world.len() != n || mask.len() != n || mask.iter().filter(|m| **m).count() < 3 {
+        return None;
+    }
+    let perturbed = perturbed.get_mut(..n)?;
+    // Re-solved to convergence: a principal point error is a turn of the camera that a few
+    // iterations along the tilt-translation ambiguity would take partly as a translation.
+    let base = refine_pose(pose, image, world, rc).ok()?;
+    // A point measured at pixel u is normalised with the stated intrinsics: a focal length
+    // larger by s scales it by 1 + s/f, a principal point offset by d shifts it by -d/f,
+    // and a k1 larger by k moves it by k r^2 (first order).
+    let scale = 2.0 * sigma.focal_px / (focal.0 + focal.1);
+    let (dx, dy) = (sigma.cx_px / focal.0, sigma.cy_px / focal.1);
+    let k1 = sigma.k1;
+    let modes: [(f64, &ImageMode<'_>); 4] = [
+        (scale, &|p| [p[0] * (1.0 + scale), p[1] * (1.0 + scale)]),
+        (dx, &|p| [p[0] + dx, p[1]]),
+        (dy, &|p| [p[0], p[1] + dy]),
+        (k1, &|p| {
+            let r2 = p[0] * p[0] + p[1] * p[1];
+            [p[0] * (1.0 + k1 * r2), p[1] * (1.0 + k1 * r2)]
+        }),
+    ];
+    // Each mode is applied at a fraction of its sigma that moves no point by more than a
+    // tenth of the inlier threshold (a point moved beyond it would leave the re-solve), and
+    // the response scaled back: the pose's response is linear in errors of this size.
+    let reach = 0.1 * rc.threshold_px / rc.focal_px;
+    let mut cov = Mat6::ZERO;
+    for (size, mode) in modes {
+        if size == 0.0 {
+            continue;
+        }
+        let mut largest: f64 = 0.0;
+        for p in image {
+            let q = mode(p);
+            largest = largest.max(math::sqrt(
+                (q[0] - p[0]) * (q[0] - p[0]) + (q[1] - p[1]) * (q[1] - p[1]),
+            ));
+        }
+        let fraction = if largest > reach {
+            reach / largest
+        } else {
+            1.0
+        };
+        for (q, p) in perturbed.iter_mut().zip(image) {
+            let m = mode(p);
+            *q = [
+                p[0] + fraction * (m[0] - p[0]),
+                p[1] + fraction * (m[1] - p[1]),
+            ];
+        }
+        let moved = refine_pose(pose, perturbed, world, rc).ok()?;
+        let mut response = moved.delta_from(&base);
+        for r in &mut response {
+            *r /= fraction;
+        }
+        cov.add_outer(&response);
     }
     Some(cov)
 }
@@ -199,5 +295,96 @@ mod tests {
                 "axis {i}: mean square {s} vs variance {c}"
             );
         }
+    }
+
+    /// Cameras miscalibrated by random focal lengths, principal points and k1 of the
+    /// stated sigmas give poses whose errors the covariance states: on every axis with a
+    /// response the mean squared error is its variance.
+    #[test]
+    fn states_the_pose_errors_of_miscalibrated_cameras() {
+        let (pose, image, world) = scene(3000.0);
+        let mask = std::vec![true; world.len()];
+        let mut scratch = std::vec![[0.0; 2]; world.len()];
+        // A threshold no drawn error reaches, so that every trial keeps every point.
+        let rc = RansacConfig {
+            threshold_px: 100.0,
+            ..config()
+        };
+        let focal = (1000.0, 1000.0);
+        let sigma = IntrinsicSigma {
+            focal_px: 10.0,
+            cx_px: 2.0,
+            cy_px: 2.0,
+            k1: 0.002,
+        };
+        let cov = intrinsics_covariance(
+            &pose,
+            &image,
+            &world,
+            &mask,
+            &mut scratch,
+            &rc,
+            &sigma,
+            focal,
+        )
+        .unwrap()
+        .diagonal();
+        let base = refine_pose(&pose, &image, &world, &rc).unwrap();
+        let mut rng = Pcg32::new(5, 1);
+        let (mut sum, trials) = ([0.0; 6], 400);
+        for _ in 0..trials {
+            let s = sigma.focal_px / focal.0 * rng.normal();
+            let (dx, dy) = (
+                sigma.cx_px / focal.0 * rng.normal(),
+                sigma.cy_px / focal.1 * rng.normal(),
+            );
+            let k = sigma.k1 * rng.normal();
+            let moved: Vec<[f64; 2]> = image
+                .iter()
+                .map(|p| {
+                    let r2 = p[0] * p[0] + p[1] * p[1];
+                    let g = (1.0 + s) * (1.0 + k * r2);
+                    [p[0] * g + dx, p[1] * g + dy]
+                })
+                .collect();
+            let p = refine_pose(&pose, &moved, &world, &rc).unwrap();
+            for (s, e) in sum.iter_mut().zip(p.delta_from(&base)) {
+                *s += e * e / f64::from(trials);
+            }
+        }
+        for (i, (s, c)) in sum.iter().zip(cov).enumerate() {
+            assert!(
+                (s / c - 1.0).abs() < 0.25,
+                "axis {i}: mean square {s} vs variance {c}"
+            );
+        }
+        // With the pipeline's 2 px threshold, which these errors exceed at the image's
+        // edge, the modes are applied in part and scaled back: the same covariance.
+        let narrow = intrinsics_covariance(
+            &pose,
+            &image,
+            &world,
+            &mask,
+            &mut scratch,
+            &config(),
+            &sigma,
+            focal,
+        )
+        .unwrap()
+        .diagonal();
+        for (i, (n, c)) in narrow.iter().zip(cov).enumerate() {
+            assert!((n / c - 1.0).abs() < 0.05, "axis {i}: {n} vs {c}");
+        }
+        // Zero sigmas add nothing; a negative one is refused.
+        let zero = IntrinsicSigma::default();
+        let none = |s: &IntrinsicSigma, scratch: &mut [[f64; 2]]| {
+            intrinsics_covariance(&pose, &image, &world, &mask, scratch, &rc, s, focal)
+        };
+        assert!(none(&zero, &mut scratch).unwrap().is_zero());
+        let negative = IntrinsicSigma {
+            focal_px: -1.0,
+            ..zero
+        };
+        assert!(none(&negative, &mut scratch).is_none());
     }
 }
