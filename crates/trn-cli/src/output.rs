@@ -20,13 +20,17 @@ pub fn output_dir(out: &Path, marker: &str) -> Result<OutputDir, CliError> {
 }
 
 /// On SIGINT, SIGTERM or SIGHUP: removes the staging directories of the outputs being
-/// written, says so, and exits with 130 (the shell's code for an interrupt).
+/// written (saying so when there were any) and exits with 130 (the shell's code for an
+/// interrupt).
 pub fn remove_partial_output_on_signal() {
     // Without a handler (one already installed) an interrupt still leaves the previous
     // output whole; the next run removes the staging directory.
     let _ = ctrlc::set_handler(|| {
-        trn_dataset::output_dir::abandon_all();
-        eprintln!("trn: interrupted; partial output removed");
-        std::process::exit(130);
+        trn_dataset::output_dir::abandon_all_then(|n| {
+            if n > 0 {
+                eprintln!("trn: interrupted; the output being written was removed");
+            }
+            std::process::exit(130)
+        })
     });
 }

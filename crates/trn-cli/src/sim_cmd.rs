@@ -497,7 +497,8 @@ pub struct DescentArgs {
     map: MapRealismArgs,
     #[command(flatten)]
     defects: DefectArgs,
-    /// Output dataset directory (must not exist or be empty).
+    /// Output dataset directory (must not exist, be empty, or be a dataset, which is replaced
+    /// whole once the new one is complete).
     #[arg(short, long, value_name = "DATASET_DIR")]
     output: PathBuf,
     /// Print a JSON summary on stdout.

@@ -156,7 +156,11 @@ fn eval_refuses_a_dataset_larger_than_its_memory_limit() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    for n in ["60 frames of 512 x 512 pixels", "needs about", "0.1 GiB allowed"] {
+    for n in [
+        "60 frames of 512 x 512 pixels",
+        "needs about",
+        "0.1 GiB allowed",
+    ] {
         assert!(err.contains(n), "'{n}' not in: {err}");
     }
     assert!(!out.exists());

@@ -261,30 +261,71 @@ fn bad_input_is_refused_with_exit_code_2() {
     std::fs::write(out.join("keep"), "x").unwrap();
     refused(
         &["sim", "descent", "--site", st, "--frames", "2", "-o", o],
-        &["exists and is not empty"],
+        &["is not empty", "dataset.json"],
     );
     assert!(out.join("keep").exists());
     // Sizes are refused before anything is allocated or written.
     let fresh = tmp.join("fresh");
     let f = fresh.to_str().unwrap();
     refused(
-        &["sim", "descent", "--site", st, "--image-px", "100000", "-o", f],
+        &[
+            "sim",
+            "descent",
+            "--site",
+            st,
+            "--image-px",
+            "100000",
+            "-o",
+            f,
+        ],
         &["--image-px 100000", "16384"],
     );
     refused(
-        &["sim", "descent", "--site", st, "--frames", "1000000000", "-o", f],
+        &[
+            "sim",
+            "descent",
+            "--site",
+            st,
+            "--frames",
+            "1000000000",
+            "-o",
+            f,
+        ],
         &["--frames 1000000000", "100000"],
     );
     refused(
         &[
-            "sim", "descent", "--site", st, "--image-px", "16384", "--max-memory-gb", "1", "-o",
+            "sim",
+            "descent",
+            "--site",
+            st,
+            "--image-px",
+            "16384",
+            "--max-memory-gb",
+            "1",
+            "-o",
             f,
         ],
         &["memory", "GiB", "--max-memory-gb"],
     );
     refused(
-        &["sim", "site", "--size-m", "40000", "--gsd-m", "2", "--max-memory-gb", "4", "-o", f],
-        &["a site of 40000 m at 2 m", "needs about 14.9 GiB", "4.0 GiB"],
+        &[
+            "sim",
+            "site",
+            "--size-m",
+            "40000",
+            "--gsd-m",
+            "2",
+            "--max-memory-gb",
+            "4",
+            "-o",
+            f,
+        ],
+        &[
+            "a site of 40000 m at 2 m",
+            "needs about 15.0 GiB",
+            "4.0 GiB",
+        ],
     );
     refused(
         &["sim", "site", "--max-memory-gb", "0", "-o", f],

@@ -8,6 +8,10 @@ use crate::error::DatasetError;
 /// Bytes in a gibibyte.
 pub const GIB: f64 = (1u64 << 30) as f64;
 
+/// What a run holds whatever its inputs (the program, its tables and thread stacks), bytes:
+/// the fixed part of every estimate.
+pub const BASE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
 /// The default limit: three quarters of the machine's physical memory (`MemTotal` of
 /// `/proc/meminfo`), or 8 GiB where that cannot be read.
 #[must_use]

@@ -206,8 +206,8 @@ impl CameraJson {
     }
 }
 
-/// The largest image side a dataset's camera may have, pixels: a frame that large already
-/// needs about a gigabyte of the navigator's buffers (see `trn eval --max-memory-gb`).
+/// The largest image side a dataset's camera may have, pixels (what a run of a camera
+/// this size needs is checked against its memory limit: [`crate::budget`]).
 pub const MAX_IMAGE_SIDE: u32 = 16_384;
 
 /// The radii a dataset's body may have, metres: from small moons to gas giants.

@@ -46,7 +46,13 @@ pub fn regular_file(path: &Path) -> Result<u64, DatasetError> {
 /// # std::fs::remove_file(&p).unwrap();
 /// ```
 pub fn read_text(path: &Path, limit: u64) -> Result<String, DatasetError> {
-    let len = regular_file(path)?;
+    use std::io::Read;
+    regular_file(path)?;
+    // The file opened is checked again and read no further than the limit: it may have
+    // been replaced since.
+    let io = |e| DatasetError::io(path, e);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
     if len > limit {
         return Err(DatasetError::invalid_file(
             path,
@@ -54,7 +60,17 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, DatasetError> {
             format!("{len} bytes, more than the {limit} allowed"),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| DatasetError::io(path, e))?;
+    let mut text = String::new();
+    file.take(limit.saturating_add(1))
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > limit {
+        return Err(DatasetError::invalid_file(
+            path,
+            "size",
+            format!("more than the {limit} bytes allowed"),
+        ));
+    }
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
@@ -63,7 +79,8 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, DatasetError> {
 
 /// `rel`, a path named in `file`'s `field`, joined to `dir`: relative and without `..`
 /// unless `allow_outside` (a dataset moved or copied keeps its files, and a dataset
-/// received from elsewhere reads nothing outside itself).
+/// received from elsewhere names nothing outside itself; symbolic links inside it are
+/// followed, as its owner made them).
 ///
 /// # Errors
 ///

@@ -6,9 +6,10 @@
 //! `OUT`'s parent. The lock is an advisory `flock` held for the writer's life: the system
 //! releases it when the process ends, however it ends. The previous `OUT` stays in place
 //! until [`OutputDir::commit`] swaps the new one in with two renames; a crash between them
-//! leaves `OUT` absent, never mixed. Whatever a dead run left behind is removed by the next
-//! run that takes the lock. A signal handler calls [`abandon_all`] to remove the staging
-//! directories of the writers still open before the process exits.
+//! leaves `OUT` absent and the previous output as `.OUT.old-PID`, never a mix. The next run
+//! that takes the lock puts such a previous output back and removes whatever else a dead
+//! run left. A signal handler calls [`abandon_all_then`] to remove the staging directories
+//! of the writers still open and exit while no commit can start.
 
 use crate::error::DatasetError;
 use std::fs::File;
@@ -47,8 +48,10 @@ impl OutputDir {
     /// # Errors
     ///
     /// [`DatasetError::Busy`] when another process holds the lock (naming it);
-    /// [`DatasetError::Invalid`] when `target` is a file, or a non-empty directory without
-    /// `marker`; [`DatasetError::Write`] naming the path that cannot be made.
+    /// [`DatasetError::Invalid`] when `target` is a file or a symbolic link, the working
+    /// directory or one of its parents (it would be renamed away from under the run), or a
+    /// non-empty directory without `marker`; [`DatasetError::Write`] naming the path that
+    /// cannot be made.
     ///
     /// ```
     /// use trn_dataset::output_dir::OutputDir;
@@ -61,12 +64,8 @@ impl OutputDir {
     /// # std::fs::remove_dir_all(&out).unwrap();
     /// ```
     pub fn create(target: &Path, marker: &str) -> Result<Self, DatasetError> {
-        let target = if target.file_name().is_none() {
-            // `.` or `dir/..`: name the directory itself.
-            std::path::absolute(target).map_err(|e| DatasetError::write(target, e))?
-        } else {
-            target.to_path_buf()
-        };
+        let target = target.to_path_buf();
+        refuse_working_directory(&target)?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -108,16 +107,24 @@ impl OutputDir {
     ///
     /// # Errors
     ///
-    /// [`DatasetError::Write`] naming the path that cannot be renamed; the staging
-    /// directory is removed and the previous output kept.
+    /// [`DatasetError::Write`] naming the path that cannot be renamed, or the target when
+    /// a signal handler has abandoned this output; the staging directory is removed and the
+    /// previous output kept.
     pub fn commit(self) -> Result<(), DatasetError> {
-        // A signal handler's [`abandon_all`] waits for the swap and the removal of the
-        // previous output, so that an interrupt leaves neither half done.
+        // A signal handler's [`abandon_all_then`] waits for the swap and the removal of the
+        // previous output, and a commit after it finds its entry gone: an interrupt leaves
+        // neither half done.
         let mut open = match OPEN.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        open.retain(|(s, _)| *s != self.staging);
+        let Some(i) = open.iter().position(|(s, _)| *s == self.staging) else {
+            return Err(DatasetError::write(
+                &self.target,
+                std::io::Error::other("the run was interrupted; the previous output is kept"),
+            ));
+        };
+        open.swap_remove(i);
         let old = sibling(&self.target, &format!(".old-{}", std::process::id()));
         let moved_aside = if self.target.exists() {
             std::fs::rename(&self.target, &old)
@@ -157,29 +164,84 @@ impl Drop for OutputDir {
     }
 }
 
-/// Removes the staging directory and the lock file of every [`OutputDir`] still open in
-/// this process: for a signal handler, before it exits (the locks are released by the
-/// exit).
-pub fn abandon_all() {
-    abandon_where(|_| true);
-}
-
-/// [`abandon_all`] for the writers whose staging directory `pick` chooses.
-fn abandon_where(pick: impl Fn(&Path) -> bool) {
+/// For a signal handler: removes the staging directory and the lock file of every
+/// [`OutputDir`] still open in this process, then runs `then` with how many there were
+/// (to say so and exit) while no commit can start: a commit waiting for it finds its
+/// output abandoned. The locks themselves are released when the process exits.
+pub fn abandon_all_then<T>(then: impl FnOnce(usize) -> T) -> T {
     // A handler may run while a writer holds the list: it is taken even if poisoned.
-    let open = match OPEN.lock() {
+    let mut open = match OPEN.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     };
-    for (staging, lock) in open.iter().filter(|(s, _)| pick(s)) {
+    let n = abandon(&mut open, |_| true);
+    then(n)
+}
+
+/// Removes the writers `pick` chooses (by staging directory) from `open`, with their
+/// staging directories and lock files; how many.
+fn abandon(open: &mut Vec<(PathBuf, PathBuf)>, pick: impl Fn(&Path) -> bool) -> usize {
+    let mut n = 0;
+    open.retain(|(staging, lock)| {
+        if !pick(staging) {
+            return true;
+        }
         // The writer may still be adding files (a handler runs beside it): tried again
-        // while the directory is there.
+        // while the directory is there. What stays is a dead run's leftover for the next.
         for _ in 0..5 {
             if std::fs::remove_dir_all(staging).is_ok() || !staging.exists() {
                 break;
             }
         }
         let _ = std::fs::remove_file(lock);
+        n += 1;
+        false
+    });
+    n
+}
+
+/// Refuses a target without a name of its own (`.`, `..`, `/`) or that is the working
+/// directory or one of its parents: the swap would rename it away from under the run.
+fn refuse_working_directory(target: &Path) -> Result<(), DatasetError> {
+    let named = matches!(
+        target.components().next_back(),
+        Some(std::path::Component::Normal(_))
+    );
+    let holds_cwd = match (std::fs::canonicalize(target), std::env::current_dir()) {
+        (Ok(t), Ok(cwd)) => cwd.starts_with(t),
+        _ => false,
+    };
+    if named && !holds_cwd {
+        return Ok(());
+    }
+    Err(DatasetError::invalid_file(
+        target,
+        "output",
+        "is the working directory or one of its parents (or has no name of its own); \
+         name a directory below it",
+    ))
+}
+
+/// Refuses an existing `dir` that is not an empty directory: for outputs written in place,
+/// file by file (a campaign of many datasets), which must not mix with anything.
+///
+/// # Errors
+///
+/// [`DatasetError::Invalid`] naming `dir` when it exists and is not empty.
+pub fn require_empty(dir: &Path) -> Result<(), DatasetError> {
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut d) => d.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(_) => false,
+    };
+    if empty {
+        Ok(())
+    } else {
+        Err(DatasetError::invalid_file(
+            dir,
+            "output",
+            "exists and is not empty (or is not a directory)",
+        ))
     }
 }
 
@@ -188,6 +250,13 @@ fn check_replaceable(target: &Path, marker: &str) -> Result<(), DatasetError> {
     let Ok(meta) = std::fs::symlink_metadata(target) else {
         return Ok(());
     };
+    if meta.file_type().is_symlink() {
+        return Err(DatasetError::invalid_file(
+            target,
+            "output",
+            "is a symbolic link; name the directory it points to",
+        ));
+    }
     if !meta.is_dir() {
         return Err(DatasetError::invalid_file(
             target,
@@ -259,7 +328,8 @@ fn take_lock(lock_path: &Path, target: &Path) -> Result<File, DatasetError> {
     })
 }
 
-/// Removes the staging directories and moved-aside outputs of `target` that a dead run left.
+/// Removes the staging directories and moved-aside outputs of `target` that a dead run
+/// left, putting a moved-aside output back when there is no `target`.
 fn remove_leftovers(target: &Path) {
     let Some(parent) = target.parent() else {
         return;
@@ -276,6 +346,7 @@ fn remove_leftovers(target: &Path) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
+    let mut olds: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
     for e in entries.flatten() {
         let n = e.file_name();
         let Some(n) = n.to_str() else { continue };
@@ -283,9 +354,26 @@ fn remove_leftovers(target: &Path) {
             n.strip_prefix(prefix)
                 .is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
         };
-        if pid_tail(&partial) || pid_tail(&old) {
+        if pid_tail(&partial) {
             let _ = std::fs::remove_dir_all(e.path());
+        } else if pid_tail(&old) {
+            let modified = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            olds.push((modified, e.path()));
         }
+    }
+    // A run that died between the swap's two renames left the previous output moved aside
+    // and no output: the newest such is put back.
+    olds.sort();
+    if !target.exists()
+        && let Some((_, newest)) = olds.pop()
+    {
+        let _ = std::fs::rename(&newest, target);
+    }
+    for (_, p) in olds {
+        let _ = std::fs::remove_dir_all(p);
     }
 }
 
@@ -361,7 +449,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains(&format!("process {}", std::process::id())) && err.contains("out"),
+            err.contains(&format!("process {}", std::process::id()))
+                && err.contains(&*out.to_string_lossy()),
             "{err}"
         );
         drop(first);
@@ -386,6 +475,17 @@ mod tests {
         );
         std::fs::write(root.join("file"), "x").unwrap();
         assert!(OutputDir::create(&root.join("file"), "summary.json").is_err());
+        std::os::unix::fs::symlink(&home, root.join("link")).unwrap();
+        let err = OutputDir::create(&root.join("link"), "summary.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        for bad in [Path::new("."), Path::new(".."), Path::new("/")] {
+            let err = OutputDir::create(bad, "summary.json")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("working directory"), "{err}");
+        }
         // An empty directory is fine.
         let empty = root.join("empty");
         std::fs::create_dir_all(&empty).unwrap();
@@ -409,7 +509,17 @@ mod tests {
         }
         std::fs::create_dir_all(root.join(".out.partial-notapid")).unwrap();
         let dir = OutputDir::create(&out, "summary.json").unwrap();
+        std::fs::write(dir.path().join("summary.json"), "1").unwrap();
         dir.commit().unwrap();
+        assert_eq!(names(&root), [".out.partial-notapid", "out"]);
+        // Killed between the swap's renames: the previous output is put back.
+        std::fs::rename(&out, root.join(".out.old-789")).unwrap();
+        let dir = OutputDir::create(&out, "summary.json").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("summary.json")).unwrap(),
+            "1"
+        );
+        drop(dir);
         assert_eq!(names(&root), [".out.partial-notapid", "out"]);
         std::fs::remove_dir_all(&root).unwrap();
     }
@@ -420,9 +530,15 @@ mod tests {
         let dir = OutputDir::create(&root.join("out"), "summary.json").unwrap();
         std::fs::write(dir.path().join("results.csv"), "half").unwrap();
         // Other tests' writers are open in this process too: only this one is abandoned.
-        abandon_where(|s| s.starts_with(&root));
+        let n = {
+            let mut open = OPEN.lock().unwrap();
+            abandon(&mut open, |s| s.starts_with(&root))
+        };
+        assert_eq!(n, 1);
         assert!(names(&root).is_empty(), "{:?}", names(&root));
-        drop(dir);
+        // Its commit then keeps nothing.
+        assert!(dir.commit().is_err());
+        assert!(names(&root).is_empty(), "{:?}", names(&root));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -35,8 +35,6 @@ const BYTES_PER_FRAME_PX: f64 = 32.0;
 const BYTES_PER_MAP_PX: f64 = 48.0;
 /// Bytes per frame of the dataset kept for the results (rows, matches for the report).
 const BYTES_PER_FRAME: f64 = 16.0 * 1024.0;
-/// The program and everything that does not grow with the inputs.
-const BASE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// The memory an evaluation of `ds` needs, bytes, from the sizes it declares: its camera,
 /// its frame count, and the pixels of its map rasters (from their GeoTIFF headers; a raster
@@ -47,10 +45,9 @@ pub fn memory_estimate(ds: &Dataset) -> f64 {
     let frame_px = f64::from(cam.width) * f64::from(cam.height);
     let map_px: f64 = std::iter::once(&ds.meta.map.dem)
         .chain(ds.meta.map.ortho.as_ref())
-        .filter_map(|p| trn_map::io::tiff_dimensions(ds.dir.join(p)))
-        .map(|(w, h)| w as f64 * h as f64)
+        .map(|p| trn_map::io::tiff_pixel_count(ds.dir.join(p)))
         .sum();
-    BASE_BYTES
+    trn_dataset::budget::BASE_BYTES
         + BYTES_PER_FRAME_PX * frame_px
         + BYTES_PER_MAP_PX * map_px
         + BYTES_PER_FRAME * ds.frames.len() as f64

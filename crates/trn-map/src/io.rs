@@ -50,8 +50,15 @@ pub fn read_raster(path: impl AsRef<Path>) -> Result<Raster, MapError> {
     }
 }
 
-/// The size (columns, rows) of a GeoTIFF raster from its header alone, for a memory estimate
-/// before it is read; `None` for other formats (read through GDAL) or an unreadable header.
+/// The pixels of a GeoTIFF raster from its header alone, for a memory estimate before it
+/// is read; 0 for other formats (read through GDAL) or an unreadable header.
+#[must_use]
+pub fn tiff_pixel_count(path: impl AsRef<Path>) -> f64 {
+    tiff_dimensions(path).map_or(0.0, |(w, h)| w as f64 * h as f64)
+}
+
+/// The size (columns, rows) of a GeoTIFF raster from its header alone; `None` for other
+/// formats (read through GDAL) or an unreadable header.
 #[must_use]
 pub fn tiff_dimensions(path: impl AsRef<Path>) -> Option<(usize, usize)> {
     let path = path.as_ref();

@@ -342,16 +342,7 @@ pub fn generate_with(
             format!("{} descents of {} frames", spec.n, spec.frames),
         ));
     }
-    if dir.exists()
-        && std::fs::read_dir(dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        return Err(SimError::invalid(
-            "output",
-            format!("{} exists and is not empty", dir.display()),
-        ));
-    }
+    trn_dataset::output_dir::require_empty(dir)?;
     std::fs::create_dir_all(dir.join("sites")).map_err(|e| SimError::write(dir, e))?;
     let mut names = Vec::with_capacity(spec.n);
     let mut realism = Vec::new();

@@ -173,11 +173,11 @@ impl FineTerrain {
 /// The most frames a descent may have.
 pub const MAX_FRAMES: usize = 100_000;
 
-/// Bytes a descent's simulation holds per pixel of the site's DEM and albedo (the site
-/// grid resampled from them, the scene and its detail patches) and per image pixel (the
-/// render and its sensor model): with a fixed base, a bound on the peak resident memory
-/// measured (docs/FAULTS.md).
-const BYTES_PER_SITE_PX: f64 = 40.0;
+/// Bytes a descent's simulation holds per image pixel (the render and its sensor model);
+/// per pixel of the site's DEM and albedo (the site grid resampled from them, the scene and
+/// its detail patches) it holds what the site's generation did
+/// ([`crate::site::BYTES_PER_SITE_NODE`]). With a fixed base, a bound on the peak resident
+/// memory measured (docs/FAULTS.md).
 const BYTES_PER_IMAGE_PX: f64 = 16.0;
 
 /// The memory simulating `spec` over the site in `site_dir` needs, bytes, from the sizes
@@ -189,15 +189,16 @@ pub fn memory_estimate(site_dir: &Path, spec: &DescentSpec) -> f64 {
         .map(|i| [i.dem, i.albedo])
         .unwrap_or_default()
         .iter()
-        .filter_map(|f| trn_map::io::tiff_dimensions(site_dir.join(f)))
-        .map(|(w, h)| w as f64 * h as f64)
+        .map(|f| trn_map::io::tiff_pixel_count(site_dir.join(f)))
         .sum();
     let image_px = f64::from(spec.camera.width) * f64::from(spec.camera.height);
-    64.0 * 1024.0 * 1024.0 + BYTES_PER_SITE_PX * site_px + BYTES_PER_IMAGE_PX * image_px
+    trn_dataset::budget::BASE_BYTES
+        + crate::site::BYTES_PER_SITE_NODE * site_px
+        + BYTES_PER_IMAGE_PX * image_px
 }
 
 /// Simulates a descent over the site in `site_dir` and writes the dataset to `out`
-/// (created; it must not exist or be empty). `progress(done, total)` is called after each
+/// (created; an existing `out` must be empty or a dataset, which is replaced). `progress(done, total)` is called after each
 /// frame. Everything is written into a staging directory beside `out` that becomes `out`
 /// at the end ([`trn_dataset::output_dir`]), so a failed or interrupted run leaves no
 /// dataset behind, and two runs on one `out` do not mix.
@@ -217,17 +218,9 @@ pub fn simulate(
             format!("{} (2 to {MAX_FRAMES})", spec.frames),
         ));
     }
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        return Err(SimError::invalid(
-            "output",
-            format!("{} exists and is not empty", out.display()),
-        ));
-    }
     let camera: Camera = spec.camera.camera()?;
+    // Taken before the site is read: a second run on one output fails at once.
+    let staged = trn_dataset::output_dir::OutputDir::create(out, "dataset.json")?;
     let info = read_site_info(site_dir)?;
     let dem = geotiff::read(site_dir.join(&info.dem))?;
     let albedo = geotiff::read(site_dir.join(&info.albedo))?;
@@ -299,7 +292,6 @@ pub fn simulate(
     let mut prior = InertialPrior::new(spec.prior, spec.seed ^ 0x9919);
     let mut lrf = Rangefinder::new(spec.lrf.clone(), spec.seed ^ 0x1AF);
 
-    let staged = trn_dataset::output_dir::OutputDir::create(out, "dataset.json")?;
     let tmp = staged.path().to_path_buf();
     std::fs::create_dir_all(tmp.join("images")).map_err(|e| SimError::write(&tmp, e))?;
     std::fs::create_dir_all(tmp.join("map")).map_err(|e| SimError::write(&tmp, e))?;

@@ -46,7 +46,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// A short name for directories and tables (`shift-5px`, `focal+1%`, ...).
+    /// A short name for directories and tables (`shift-5px`, `focal+1.0pct`, ...).
     #[must_use]
     pub fn name(&self) -> String {
         match *self {
@@ -54,7 +54,7 @@ impl Fault {
             Self::Scale { factor } => format!("scale-{factor}"),
             Self::Blur { sigma_px } => format!("blur-{sigma_px}px"),
             Self::TimeTag { offset } => format!("time-tag{offset:+}"),
-            Self::Focal { error } => format!("focal{:+}pct", 100.0 * error),
+            Self::Focal { error } => format!("focal{:+.1}pct", 100.0 * error),
         }
     }
 
@@ -130,10 +130,15 @@ pub fn write_fault_dataset(
     for p in std::iter::once(&meta.map.dem).chain(meta.map.ortho.as_ref()) {
         link_or_copy(&src.join(p), &dir.join(p))?;
     }
+    let n = ds.frames.len();
     let touched: Vec<usize> = if fault.whole_dataset() {
-        (0..ds.frames.len()).collect()
+        (0..n).collect()
     } else {
-        (first..ds.frames.len()).step_by(every).collect()
+        // A time-tag error needs a neighbour: frames without one are left clean.
+        (first..n)
+            .step_by(every)
+            .filter(|&k| !matches!(fault, Fault::TimeTag { .. }) || source_frame(fault, k, n) != k)
+            .collect()
     };
     for (k, f) in ds.frames.iter().enumerate() {
         let to = dir.join(&f.image);
@@ -170,13 +175,14 @@ pub fn write_fault_dataset(
 
 /// Frame `k` of `ds` with `fault` applied, written as a PNG of the frame's own bit depth.
 fn write_faulty_frame(ds: &Dataset, k: usize, fault: Fault, to: &Path) -> Result<(), SimError> {
-    let frames = &ds.frames;
-    let source = match fault {
-        // A neighbour's image; the last frames take the nearest one that exists.
-        Fault::TimeTag { offset } => (k as i64 + offset).clamp(0, frames.len() as i64 - 1) as usize,
-        _ => k,
+    let source = source_frame(fault, k, ds.frames.len());
+    let Some(row) = ds.frames.get(source) else {
+        return Err(SimError::invalid(
+            "frame",
+            format!("{source} of {}", ds.frames.len()),
+        ));
     };
-    let path = ds.dir.join(&frames[source].image);
+    let path = ds.dir.join(&row.image);
     let img = read_frame(&path)?;
     let (w, h) = (img.width, img.height);
     let px = &img.pixels;
@@ -224,6 +230,22 @@ fn write_faulty_frame(ds: &Dataset, k: usize, fault: Fault, to: &Path) -> Result
     Ok(())
 }
 
+/// The row whose image frame `k` of `n` carries under `fault`: its own, or for a time-tag
+/// error the neighbour's (its own when there is none).
+fn source_frame(fault: Fault, k: usize, n: usize) -> usize {
+    match fault {
+        Fault::TimeTag { offset } => {
+            let j = k as i64 + offset;
+            if (0..n as i64).contains(&j) {
+                j as usize
+            } else {
+                k
+            }
+        }
+        _ => k,
+    }
+}
+
 /// A hard link of `from` at `to` (its directory made), or a copy where links fail.
 fn link_or_copy(from: &Path, to: &Path) -> Result<(), SimError> {
     if let Some(parent) = to.parent() {
@@ -252,16 +274,7 @@ pub fn write_fault_campaign(
     out: &Path,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<FaultsJson>, SimError> {
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        return Err(SimError::invalid(
-            "output",
-            format!("{} exists and is not empty", out.display()),
-        ));
-    }
+    trn_dataset::output_dir::require_empty(out)?;
     let faults = standard();
     let mut names = Vec::with_capacity(faults.len());
     let mut records = Vec::with_capacity(faults.len());

@@ -192,7 +192,7 @@ pub fn memory_estimate(spec: &SiteSpec) -> f64 {
     let fine = spec
         .fine_ortho
         .map_or(0.0, |f| (f.size_m / f.gsd_m).powi(2));
-    16.0 * 1024.0 * 1024.0 + BYTES_PER_SITE_NODE * (across * across + fine)
+    trn_dataset::budget::BASE_BYTES + BYTES_PER_SITE_NODE * (across * across + fine)
 }
 
 /// [`make_site`] with a real image draped over the terrain as its albedo (see

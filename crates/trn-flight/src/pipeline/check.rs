@@ -153,8 +153,8 @@ impl FrameNavigator<'_> {
         );
         let reason = first_failed(&[
             (est.inliers >= self.cfg.min_inliers, Reason::FewInliers),
-            (covariance_ok(&est.covariance), Reason::Covariance),
             (spread_ok, Reason::Spread),
+            (covariance_ok(&est.covariance), Reason::Covariance),
             (common_mode_ok, Reason::CommonMode),
             (attitude_nees <= gate, Reason::AttitudeGate),
             (nees <= gate, Reason::PriorGate),

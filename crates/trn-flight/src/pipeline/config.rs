@@ -160,10 +160,10 @@ impl FixStatus {
     }
 }
 
-/// Why a frame has no fix: the check that ended its last attempt at a pose (the map's, or
-/// below the map's reach the tracking's when it got further). The variants are ordered by
-/// how far an attempt got; checks are judged in that order and the first that fails is
-/// reported.
+/// Why a frame has no fix: the check that ended its attempt at a pose from the map, or,
+/// when the map solved no pose and tracking from the last fixed frame got further, the
+/// check that ended tracking's. The variants are ordered by how far an attempt got; each
+/// attempt judges its checks in that order and reports the first that fails.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
     /// The frame has a fix.
@@ -180,10 +180,10 @@ pub enum Reason {
     NoConsensus,
     /// A pose with fewer inliers than [`NavConfig::min_inliers`].
     FewInliers,
-    /// The pose's covariance is not finite and positive-definite.
-    Covariance,
     /// The inliers' bounding box covers too little of the image.
     Spread,
+    /// The pose's covariance is not finite and positive-definite.
+    Covariance,
     /// The map's registration error or the camera's intrinsic error could not be carried
     /// into the covariance (a re-solve failed).
     CommonMode,
@@ -202,8 +202,8 @@ impl Reason {
         Self::FewMatches,
         Self::NoConsensus,
         Self::FewInliers,
-        Self::Covariance,
         Self::Spread,
+        Self::Covariance,
         Self::CommonMode,
         Self::AttitudeGate,
         Self::PriorGate,

@@ -290,8 +290,9 @@ impl<'m> FrameNavigator<'m> {
                         ..tracked
                     };
                 }
-                // The attempt that got further says why there is no fix.
-                Err(reason) if f.status == FixStatus::NoFix && reason > f.reason => {
+                // When the map solved no pose, the attempt that got further says why
+                // there is no fix.
+                Err(Some(reason)) if f.status == FixStatus::NoFix && reason > f.reason => {
                     f.reason = reason;
                 }
                 Err(_) => {}

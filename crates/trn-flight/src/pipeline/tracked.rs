@@ -13,7 +13,8 @@ use crate::track::{FixedFrame, inherited_covariance, register, track_pose};
 
 impl FrameNavigator<'_> {
     /// The pose from the ground shared with `prev`: registration, tracking, the inherited
-    /// covariance and the integrity gates; the first that fails otherwise.
+    /// covariance and the integrity gates; otherwise the first that fails (`None` when
+    /// tracking cannot run: no DEM).
     pub(super) fn tracked_fix(
         &self,
         prev: &FixedFrame<'_>,
@@ -21,8 +22,8 @@ impl FrameNavigator<'_> {
         raw_prior: &Prior,
         prior: &Prior,
         ws: &mut Workspace,
-    ) -> Result<FrameResult, Reason> {
-        let dem = self.dem.as_ref().ok_or(Reason::NoConsensus)?;
+    ) -> Result<FrameResult, Option<Reason>> {
+        let dem = self.dem.as_ref().ok_or(None)?;
         let cfg = &self.cfg.track;
         let scratch = &mut ws.track;
         let (guess, _) = register(
@@ -35,7 +36,7 @@ impl FrameNavigator<'_> {
             cfg,
             scratch,
         )
-        .ok_or(Reason::NoConsensus)?;
+        .ok_or(Some(Reason::FewMatches))?;
         let attitude = self.inertial_attitude(raw_prior);
         let tracked = track_pose(
             prev,
@@ -47,14 +48,14 @@ impl FrameNavigator<'_> {
             cfg,
             scratch,
         )
-        .ok_or(Reason::NoConsensus)?;
+        .ok_or(Some(Reason::NoConsensus))?;
         let mut est = tracked.estimate;
         if est.inliers < cfg.min_inliers {
-            return Err(Reason::FewInliers);
+            return Err(Some(Reason::FewInliers));
         }
         let inliers = scratch.matches().filter(|(_, inlier)| *inlier);
         if !spread_ok(inliers.map(|(p, _)| p), &self.camera) {
-            return Err(Reason::Spread);
+            return Err(Some(Reason::Spread));
         }
         overbound(&mut est.covariance, est.inliers, self.cfg.axis_exceedance);
         let inherited = inherited_covariance(
@@ -66,7 +67,7 @@ impl FrameNavigator<'_> {
             cfg,
             scratch,
         )
-        .ok_or(Reason::Covariance)?;
+        .ok_or(Some(Reason::Covariance))?;
         // Relative to the previous fix: the tracking's own and the DEM's; the previous
         // fix's error comes on top for the pose itself.
         let g = gaussian_overbound(self.cfg.axis_exceedance);
@@ -89,7 +90,7 @@ impl FrameNavigator<'_> {
             (nees <= gate, Reason::PriorGate),
         ]);
         if reason != Reason::None {
-            return Err(reason);
+            return Err(Some(reason));
         }
         Ok(FrameResult {
             status: FixStatus::Fix,
