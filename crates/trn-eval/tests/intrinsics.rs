@@ -2,45 +2,28 @@
 //! the shipped descent outside their 3 sigma (the error becomes range); stated as the
 //! calibration's 1-sigma in dataset.json (`camera.sigma`), the covariance carries it.
 
+mod common;
+
+use common::{derived, outside, shipped};
 use std::path::{Path, PathBuf};
-use trn_dataset::dataset::{Dataset, IntrinsicSigmaJson, ReadOptions, frames_csv};
+use trn_dataset::dataset::{Dataset, IntrinsicSigmaJson};
 use trn_eval::{EvalOptions, evaluate};
 
-fn shipped() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent")
-}
-
-/// A copy of the shipped dataset (its images and map by absolute path) whose camera states
-/// focal lengths `scale` times the true ones and the calibration sigma `sigma`.
+/// A copy of the shipped dataset whose camera states focal lengths `scale` times the true
+/// ones and the calibration sigma `sigma`.
 fn miscalibrated(out: &Path, scale: f64, sigma: Option<IntrinsicSigmaJson>) -> PathBuf {
-    let src = shipped().canonicalize().unwrap();
-    let mut ds = Dataset::read(&src).unwrap();
-    ds.meta.camera.fx *= scale;
-    ds.meta.camera.fy *= scale;
-    ds.meta.camera.sigma = sigma;
-    for f in &mut ds.frames {
-        f.image = src.join(&f.image).to_string_lossy().into_owned();
-    }
-    ds.meta.map.dem = src.join(&ds.meta.map.dem).to_string_lossy().into_owned();
-    ds.meta.map.ortho = ds
-        .meta
-        .map
-        .ortho
-        .as_ref()
-        .map(|o| src.join(o).to_string_lossy().into_owned());
-    std::fs::create_dir_all(out).unwrap();
-    std::fs::write(out.join("frames.csv"), frames_csv(&ds.frames)).unwrap();
-    let json = serde_json::to_string_pretty(&ds.meta).unwrap();
-    std::fs::write(out.join("dataset.json"), json).unwrap();
+    derived(out, |ds| {
+        ds.meta.camera.fx *= scale;
+        ds.meta.camera.fy *= scale;
+        ds.meta.camera.sigma = sigma;
+    });
     out.to_path_buf()
 }
 
 /// (fixes, fixes outside 3 sigma, frames) of an evaluation.
 fn run(dir: &Path) -> (usize, usize, usize) {
     let opts = EvalOptions {
-        read: ReadOptions {
-            allow_outside_paths: true,
-        },
+        read: outside(),
         ..EvalOptions::default()
     };
     let s = evaluate(dir, &opts, &|_, _, _| {}).unwrap().summary;

@@ -3,54 +3,32 @@
 //! shipped descent's frames above 100 m, navigated from such priors with honest sigmas, all
 //! get fixes within their sigmas, as they do from the shipped drifting priors.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{derived, outside};
+use std::path::Path;
 use trn::FixStatus;
-use trn_dataset::dataset::ReadOptions;
-use trn_dataset::dataset::{Dataset, frames_csv};
+use trn_dataset::dataset::Dataset;
 use trn_eval::{EvalOptions, evaluate};
 use trn_flight::linalg::{Quat, Vec3};
 use trn_flight::pose::Pose;
 use trn_flight::rng::Pcg32;
 
-fn shipped() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/default-descent")
-}
-
-/// A copy of the shipped descent in `out` (its images and map referred to by absolute
-/// paths) whose priors are the truth plus independent Gaussian errors: `sigma_m` per
-/// position axis and the shipped attitude sigma per attitude axis, declared as they are.
+/// A copy of the shipped descent in `out` whose priors are the truth plus independent
+/// Gaussian errors: `sigma_m` per position axis and the shipped attitude sigma per attitude
+/// axis, declared as they are.
 fn with_independent_priors(out: &Path, sigma_m: f64, seed: u64) -> Dataset {
-    let src = shipped().canonicalize().unwrap();
-    let mut ds = Dataset::read(&src).unwrap();
-    let mut rng = Pcg32::new(seed, 1);
-    for f in &mut ds.frames {
-        let truth = f.truth.unwrap();
-        let mut g = |s: f64| Vec3::new(s * rng.normal(), s * rng.normal(), s * rng.normal());
-        let dp = g(sigma_m);
-        let dq = Quat::from_rotation_vector(g(f.prior_sigma_att_deg.to_radians()));
-        f.prior = Pose::new(truth.position + dp, truth.attitude.mul_quat(dq));
-        f.prior_sigma_pos_m = sigma_m;
-        f.image = src.join(&f.image).to_string_lossy().into_owned();
-    }
-    ds.meta.map.dem = src.join(&ds.meta.map.dem).to_string_lossy().into_owned();
-    ds.meta.map.ortho = ds
-        .meta
-        .map
-        .ortho
-        .as_ref()
-        .map(|o| src.join(o).to_string_lossy().into_owned());
-    std::fs::create_dir_all(out).unwrap();
-    std::fs::write(out.join("frames.csv"), frames_csv(&ds.frames)).unwrap();
-    let json = serde_json::to_string_pretty(&ds.meta).unwrap();
-    std::fs::write(out.join("dataset.json"), json).unwrap();
-    Dataset::read_with(out, outside()).unwrap()
-}
-
-/// The copy's images and map are the shipped dataset's, named by absolute path.
-fn outside() -> ReadOptions {
-    ReadOptions {
-        allow_outside_paths: true,
-    }
+    derived(out, |ds| {
+        let mut rng = Pcg32::new(seed, 1);
+        for f in &mut ds.frames {
+            let truth = f.truth.unwrap();
+            let mut g = |s: f64| Vec3::new(s * rng.normal(), s * rng.normal(), s * rng.normal());
+            let dp = g(sigma_m);
+            let dq = Quat::from_rotation_vector(g(f.prior_sigma_att_deg.to_radians()));
+            f.prior = Pose::new(truth.position + dp, truth.attitude.mul_quat(dq));
+            f.prior_sigma_pos_m = sigma_m;
+        }
+    })
 }
 
 #[test]

@@ -18,7 +18,11 @@
 //! mode of the normalised image points ([`intrinsics_covariance`]).
 //!
 //! Each mode's effect on the pose comes from re-solving with the points moved
-//! ([`refine_pose`]); the sum of their outer products is the covariance added.
+//! ([`refine_pose`]); the sum of their outer products is the covariance added. A mode is
+//! applied at a fraction of its sigma small enough that the re-solve keeps every inlier
+//! (no point moves by more than a tenth of the inlier threshold), and its response scaled
+//! back: the response is linear in errors of this size, and a point moved beyond the
+//! threshold would leave the re-solve and take its response with it.
 
 use crate::camera::IntrinsicSigma;
 use crate::linalg::{Mat6, Vec3};
@@ -86,13 +90,33 @@ pub(super) fn registration_covariance(
         &|p| Vec3::new(-k * (p.y - cy), k * (p.x - cx), 0.0),
         &|p| Vec3::new(k * (p.x - cx), k * (p.y - cy), 0.0),
     ];
+    // As for the intrinsics: each mode applied at a fraction of its sigma that turns no
+    // landmark's line of sight by more than a tenth of the inlier threshold, the response
+    // scaled back.
+    let reach = 0.1 * rc.threshold_px / rc.focal_px;
     let mut cov = Mat6::ZERO;
     for mode in modes {
+        let mut largest: f64 = 0.0;
+        for p in world {
+            let range = (*p - pose.position).norm();
+            if range > 0.0 {
+                largest = largest.max(mode(p).norm() / range);
+            }
+        }
+        let fraction = if largest > reach {
+            reach / largest
+        } else {
+            1.0
+        };
         for (q, p) in perturbed.iter_mut().zip(world) {
-            *q = *p + mode(p);
+            *q = *p + mode(p) * fraction;
         }
         let moved = refine_pose(pose, image, perturbed, rc).ok()?;
-        cov.add_outer(&moved.delta_from(&base));
+        let mut response = moved.delta_from(&base);
+        for r in &mut response {
+            *r /= fraction;
+        }
+        cov.add_outer(&response);
     }
     Some(cov)
 }
@@ -245,6 +269,32 @@ mod tests {
             registration_covariance(&pose, &image, &world, &mask, &mut scratch, &rc, -1.0)
                 .is_none()
         );
+    }
+
+    /// Low over the terrain, where the registration sigma (1 m at 300 m) moves the
+    /// landmarks by more than the inlier threshold, the covariance is the one a threshold
+    /// no error reaches gives (the modes are applied in part and scaled back).
+    #[test]
+    fn holds_where_the_sigma_exceeds_the_inlier_threshold() {
+        let (pose, image, world) = scene(300.0);
+        let mask = std::vec![true; world.len()];
+        let mut scratch = std::vec![Vec3::ZERO; world.len()];
+        let wide = RansacConfig {
+            threshold_px: 1000.0,
+            ..config()
+        };
+        let mut cov = |rc: &RansacConfig| {
+            registration_covariance(&pose, &image, &world, &mask, &mut scratch, rc, 1.0)
+                .unwrap()
+                .diagonal()
+        };
+        let (narrow, wide) = (cov(&config()), cov(&wide));
+        for (i, (n, w)) in narrow.iter().zip(wide).enumerate() {
+            assert!(
+                w > 0.0 && (n / w - 1.0).abs() < 0.05,
+                "axis {i}: {n} vs {w}"
+            );
+        }
     }
 
     /// Maps misregistered by random offsets, rotations and scales of that sigma give poses
