@@ -103,22 +103,29 @@ pub(super) fn registration_covariance(
                 largest = largest.max(mode(p).norm() / range);
             }
         }
-        let fraction = if largest > reach {
-            reach / largest
-        } else {
-            1.0
-        };
+        let fraction = linear_fraction(largest, reach);
         for (q, p) in perturbed.iter_mut().zip(world) {
             *q = *p + mode(p) * fraction;
         }
         let moved = refine_pose(pose, image, perturbed, rc).ok()?;
-        let mut response = moved.delta_from(&base);
-        for r in &mut response {
-            *r /= fraction;
-        }
-        cov.add_outer(&response);
+        cov.add_outer(&scaled_back(&moved, &base, fraction));
     }
     Some(cov)
+}
+
+/// The fraction of a mode to apply so that its largest motion of a point stays within
+/// `reach` (1 when it already does): the re-solve then keeps every inlier.
+fn linear_fraction(largest: f64, reach: f64) -> f64 {
+    if largest > reach {
+        reach / largest
+    } else {
+        1.0
+    }
+}
+
+/// The pose's response to a whole mode from its response to `fraction` of it.
+fn scaled_back(moved: &Pose, base: &Pose, fraction: f64) -> [f64; 6] {
+    moved.delta_from(base).map(|r| r / fraction)
 }
 
 /// One mode of an intrinsic error: where it moves a normalised image point.
@@ -186,11 +193,7 @@ pub(super) fn intrinsics_covariance(
                 (q[0] - p[0]) * (q[0] - p[0]) + (q[1] - p[1]) * (q[1] - p[1]),
             ));
         }
-        let fraction = if largest > reach {
-            reach / largest
-        } else {
-            1.0
-        };
+        let fraction = linear_fraction(largest, reach);
         for (q, p) in perturbed.iter_mut().zip(image) {
             let m = mode(p);
             *q = [
@@ -199,11 +202,7 @@ pub(super) fn intrinsics_covariance(
             ];
         }
         let moved = refine_pose(pose, perturbed, world, rc).ok()?;
-        let mut response = moved.delta_from(&base);
-        for r in &mut response {
-            *r /= fraction;
-        }
-        cov.add_outer(&response);
+        cov.add_outer(&scaled_back(&moved, &base, fraction));
     }
     Some(cov)
 }
